@@ -1,0 +1,180 @@
+"""The Flask application factory every agent uses.
+
+An agent supplies its contract name, its database and one plain function per operation. The kit
+does everything around them: body limits, content type, JSON parsing, request validation before the
+handler, response validation after it, the error envelope, auth, rate limits, request ids, JSON logs
+and the health, readiness, OpenAPI and agent-card routes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+import uuid
+from typing import Any, Callable
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from . import openapi
+from .contracts import Contract, ContractError, Operation, load_contract
+from .db import Database
+from .errors import ApiError, ValidationFailed, http_error_code
+from .guards import check_bearer_token, limiter_from_env
+from .logs import get_logger, log
+
+Handler = Callable[[Database, dict[str, Any]], Any]
+OPEN_PATHS = {"/health", "/ready", "/openapi.json", "/.well-known/agent-card.json"}
+DEFAULT_MAX_BODY = 256 * 1024
+
+
+class AgentApp(Flask):
+    """A Flask app bound to one contract and one database."""
+
+    contract: Contract
+    db: Database
+
+    def serve(self, handlers: dict[str, Handler]) -> None:
+        """Route every contract operation to ``handler(db, body) -> dict | (dict, status)``."""
+        missing = sorted(set(self.contract.operations) - set(handlers))
+        extra = sorted(set(handlers) - set(self.contract.operations))
+        if missing or extra:
+            raise ContractError(f"{self.contract.name}: operations without a handler {missing}, "
+                                f"handlers without an operation {extra}")
+        for op_id, handler in handlers.items():
+            op = self.contract.operation(op_id)
+            self.add_url_rule(op.path, endpoint=op_id, methods=[op.method],
+                              view_func=functools.partial(self._run_operation, op, handler))
+
+    def _run_operation(self, op: Operation, handler: Handler):
+        g.operation = op.op_id
+        body = _json_body(op)
+        problems = op.request_validator.problems(body) if not op.request_validator.is_valid(body) else []
+        if problems:
+            raise ValidationFailed(
+                f"The request does not match the {op.op_id} contract: {problems[0].field or 'body'}: {problems[0].message}",
+                details=problems,
+            )
+        result = handler(self.db, body)
+        payload, status = result if isinstance(result, tuple) else (result, op.success_statuses[0])
+        self._check_response(op, status, payload)
+        return jsonify(payload), status
+
+    def _check_response(self, op: Operation, status: int, payload: Any) -> None:
+        problems = op.response_problems(status, payload)
+        if not problems:
+            return
+        log(get_logger(self.contract.name), logging.ERROR, "response breaks contract",
+            operation=op.op_id, status=status, problems=[p.as_dict() for p in problems[:5]])
+        if self.config["CONTRACT_ENFORCEMENT"] == "error":
+            raise ApiError(f"The {op.op_id} response broke its contract.", code="contract_violation",
+                           details=problems)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float | int:
+    """JSON Schema counts 1.0 as an integer, so the handlers get it as one."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _json_body(op: Operation) -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError("Send the body as JSON with 'Content-Type: application/json'.",
+                       code="unsupported_media_type",
+                       details=[{"field": "Content-Type", "message": f"got {request.mimetype or 'nothing'!r}"}]).with_status(415)
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise ValidationFailed("The request body is empty; send a JSON object.",
+                               details=[{"field": "", "message": "empty body"}])
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValidationFailed("The JSON body is nested too deeply.",
+                               details=[{"field": "", "message": "nesting too deep"}]) from None
+    except ValueError as exc:
+        raise ValidationFailed(f"The body is not valid JSON: {exc}",
+                               details=[{"field": "", "message": "malformed JSON"}]) from None
+
+
+def create_agent_app(contract_name: str, database: Database, handlers: dict[str, Handler],
+                     config: dict[str, Any] | None = None) -> AgentApp:
+    contract = load_contract(contract_name)
+    app = AgentApp(contract.name)
+    app.contract = contract
+    app.db = database
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+        CONTRACT_ENFORCEMENT=os.environ.get("CONTRACT_ENFORCEMENT", "error"),
+        AGENT_API_TOKEN=os.environ.get("AGENT_API_TOKEN") or None,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    app.json.compact = True
+    app.rate_limiter = app.config.get("RATE_LIMITER", limiter_from_env(contract.name))
+    logger = get_logger(contract.name)
+
+    database.initialise()
+    # Workers forked from a preloading master must open their own connections.
+    database.dispose()
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        if request.path in OPEN_PATHS:
+            return
+        check_bearer_token(app.config["AGENT_API_TOKEN"], request.headers.get("Authorization"))
+        if app.rate_limiter is not None:
+            app.rate_limiter.hit(request.remote_addr or "unknown")
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
+            path=request.path, operation=g.get("operation"), status=response.status_code, ms=round(elapsed, 2))
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return _error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        message = error.description or error.name
+        if status == 413:
+            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        detail = {"field": "", "message": error.name}
+        if status == 405:
+            detail = {"field": "method", "message": f"{request.method} is not allowed on {request.path}"}
+        elif status == 404:
+            detail = {"field": "path", "message": f"no route {request.path}"}
+        return _error_response(ApiError(message, code=http_error_code(status), details=[detail]).with_status(status))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
+        return _error_response(ApiError("Something went wrong on our side; it has been logged.",
+                                        details=[{"field": "", "message": type(error).__name__}]))
+
+    def _error_response(error: ApiError):
+        response = jsonify(error.envelope(g.get("request_id")))
+        response.status_code = error.status
+        retry_after = error.extra.get("retryAfter")
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    app.serve(handlers)
+    openapi.register_meta_routes(app)
+    return app

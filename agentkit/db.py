@@ -1,0 +1,133 @@
+"""Each agent's own database, through SQLAlchemy Core.
+
+``<AGENT>_DATABASE_URL`` picks it; the default is a SQLite file under ``var/``. The first start
+creates the tables and loads the agent's seed data, exactly once even with several workers.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .contracts import REPO_ROOT
+
+SeedLoader = Callable[[Connection], None]
+
+_seed_marker = sa.Table(
+    "agentkit_seed_marker", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)
+)
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("VAR_DIR", REPO_ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(agent: str) -> str:
+    env_name = f"{agent.upper().replace('-', '_')}_DATABASE_URL"
+    url = os.environ.get(env_name) or f"sqlite:///{var_dir() / (agent + '.db')}"
+    # A plain postgresql:// URL means the psycopg 3 driver we ship, not psycopg2.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_connection, _record):
+        # Take over transaction control from pysqlite so BEGIN is emitted when we say so.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_on_begin(connection):
+        # Writers take the lock up front: two workers can then never deadlock upgrading a read.
+        mode = connection.info.pop("begin_mode", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """An agent's engine plus its schema and seed; ``read()`` and ``write()`` open transactions."""
+
+    def __init__(self, agent: str, metadata: sa.MetaData, seed: SeedLoader | None = None, url: str | None = None):
+        self.agent = agent
+        self.metadata = metadata
+        self.seed = seed
+        self.url = url or database_url(agent)
+        self.engine = _make_engine(self.url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.info["begin_mode"] = "IMMEDIATE"
+            with conn.begin():
+                yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not ready"; /ready reports it, it must not raise
+            return False
+
+    def initialise(self, attempts: int = 5) -> None:
+        """Create the tables and seed them once; safe when several processes start together."""
+        for attempt in range(attempts):
+            try:
+                self._create_and_seed()
+                return
+            except OperationalError:
+                # Another process is creating the same tables; its work is ours after a moment.
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _create_and_seed(self) -> None:
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
+            _seed_marker.create(conn, checkfirst=True)
+            self.metadata.create_all(conn)
+            if self.seed is None:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(_seed_marker.insert().values(id=1))
+            except IntegrityError:
+                return
+            self.seed(conn)
+
+    def reset(self) -> None:
+        """Drop everything this agent owns; tests use it to start from the seed again."""
+        with self.engine.begin() as conn:
+            self.metadata.drop_all(conn)
+            _seed_marker.drop(conn, checkfirst=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,56 @@
+"""The run configuration (``agents.toml``): which agents exist, where they live, which port they use."""
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contracts import REPO_ROOT
+
+RUN_CONFIG = REPO_ROOT / "agents.toml"
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    name: str
+    folder: str
+    port: int
+    app: str
+
+    @property
+    def path(self) -> Path:
+        return REPO_ROOT / self.folder
+
+    @property
+    def module(self) -> str:
+        return self.app.split(":")[0]
+
+    @property
+    def factory(self) -> str:
+        return self.app.split(":")[1].removesuffix("()")
+
+    def env_prefix(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+
+def load_run_config(path: Path = RUN_CONFIG) -> dict[str, AgentEntry]:
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    return {name: AgentEntry(name=name, **spec) for name, spec in data.get("agents", {}).items()}
+
+
+@functools.lru_cache(maxsize=None)
+def agents() -> dict[str, AgentEntry]:
+    return load_run_config()
+
+
+def import_app_factory(name: str):
+    """The agent's ``create_app``; puts its folder on ``sys.path`` first (folder names have hyphens)."""
+    entry = agents()[name]
+    folder = str(entry.path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return getattr(importlib.import_module(entry.module), entry.factory)

@@ -1,0 +1,55 @@
+"""Fixtures every test in the repository can use; the helpers behind them are in tests/support.py."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+for folder in [ROOT, ROOT / "tests", *sorted(ROOT.glob("*-agent"))]:
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+os.environ.setdefault("RATE_LIMIT", "off")
+os.environ.setdefault("CONTRACT_ENFORCEMENT", "error")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from agentkit.registry import agents, import_app_factory  # noqa: E402
+from support import drop_test_databases, fresh_database_url  # noqa: E402
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases():
+    yield
+    drop_test_databases()
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    """``make_app("inventory", **kwargs)``: that agent's app on a fresh, seeded database."""
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    built = []
+
+    def make(name: str, tag: str = "", **kwargs):
+        app = import_app_factory(name)(database_url=fresh_database_url(name, tmp_path, tag), **kwargs)
+        app.testing = True
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.db.dispose()
+
+
+@pytest.fixture
+def agent_names():
+    return list(agents())
+
+
+def load_json(path: Path):
+    return json.loads(Path(path).read_text())
