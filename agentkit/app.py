@@ -18,7 +18,7 @@ from typing import Any, Callable
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import openapi
+from . import idempotency, openapi
 from .contracts import Contract, ContractError, Operation, load_contract
 from .db import Database
 from .errors import ApiError, ValidationFailed, http_error_code
@@ -57,10 +57,26 @@ class AgentApp(Flask):
                 f"The request does not match the {op.op_id} contract: {problems[0].field or 'body'}: {problems[0].message}",
                 details=problems,
             )
+        if op.idempotency_key is None:
+            payload, status = self._call_handler(op, handler, body)
+            return jsonify(payload), status
+        key = idempotency.checked_key(request.headers.get("Idempotency-Key"), op.idempotency_key == "required")
+        if key is None:
+            payload, status = self._call_handler(op, handler, body)
+            return jsonify(payload), status
+        caller = idempotency.caller_scope(request.headers.get("Authorization"), request.headers.get("X-Client-ID"))
+        answer, replayed = self.idempotency.run_once(caller, key, op.op_id, body,
+                                                     lambda: self._call_handler(op, handler, body))
+        response = jsonify(answer.body)
+        response.status_code = answer.status
+        response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+        return response
+
+    def _call_handler(self, op: Operation, handler: Handler, body: Any) -> tuple[Any, int]:
         result = handler(self.db, body)
         payload, status = result if isinstance(result, tuple) else (result, op.success_statuses[0])
         self._check_response(op, status, payload)
-        return jsonify(payload), status
+        return payload, status
 
     def _check_response(self, op: Operation, status: int, payload: Any) -> None:
         problems = op.response_problems(status, payload)
@@ -122,6 +138,8 @@ def create_agent_app(contract_name: str, database: Database, handlers: dict[str,
     app.rate_limiter = app.config.get("RATE_LIMITER", limiter_from_env(contract.name))
     logger = get_logger(contract.name)
 
+    if any(op.idempotency_key for op in contract.operations.values()):
+        app.idempotency = idempotency.IdempotencyStore(database)  # adds its table before the schema is created
     database.initialise()
     # Workers forked from a preloading master must open their own connections.
     database.dispose()

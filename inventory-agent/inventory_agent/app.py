@@ -5,6 +5,7 @@ from . import domain, storage
 
 HANDLERS = {
     "checkInventory": domain.check_inventory,
+    "getAvailability": domain.availability,
     "createHold": domain.create_hold,
     "getHold": domain.get_hold,
     "releaseHold": domain.release_hold,

@@ -103,6 +103,26 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    wanted = body["productIds"]
+    with db.read() as conn:
+        rows = storage.online_levels(conn, wanted)
+    summary: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = summary.setdefault(row["product_id"], {"online": 0, "stores": 0, "sizes": {}, "colors": {}})
+        entry["online"] += row["online"]
+        entry["stores"] += row["in_stores"]
+        if row["online"] + row["in_stores"] > 0:  # dicts keep first-seen order and drop repeats
+            entry["sizes"][row["size"]] = True
+            entry["colors"][row["color"]] = True
+    return {"products": [
+        {"productId": pid, "onlineStatus": online_status(summary[pid]["online"]),
+         "onlineStockLevel": summary[pid]["online"], "storeStockLevel": summary[pid]["stores"],
+         "availableSizes": list(summary[pid]["sizes"]), "availableColors": list(summary[pid]["colors"])}
+        for pid in wanted if pid in summary
+    ]}
+
+
 def _hold_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "holdId": row["hold_id"], "status": row["status"], "storeId": row["store_id"], "reference": row["reference"],

@@ -106,8 +106,8 @@ def stock_rows(conn: Connection, skus: Iterable[str]) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def online_levels(conn: Connection) -> list[dict[str, Any]]:
-    """Per variant: stock summed over warehouses and over stores."""
+def online_levels(conn: Connection, product_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per variant: stock summed over warehouses and over stores (all products, or the ones named)."""
     is_warehouse = sa.case((locations.c.kind == "warehouse", stock.c.on_hand), else_=0)
     is_store = sa.case((locations.c.kind == "store", stock.c.on_hand), else_=0)
     query = (
@@ -115,7 +115,10 @@ def online_levels(conn: Connection) -> list[dict[str, Any]]:
         .join(stock, stock.c.sku == variants.c.sku)
         .join(locations, locations.c.location_id == stock.c.location_id)
         .group_by(variants.c.sku, variants.c.product_id, variants.c.size, variants.c.color)
+        .order_by(variants.c.sku)
     )
+    if product_ids is not None:
+        query = query.where(variants.c.product_id.in_(product_ids))
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

@@ -1,0 +1,238 @@
+"""The shared kit on a tiny contract of its own: idempotency, auth, rate limits, enforcement, the client."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import requests
+import responses
+import sqlalchemy as sa
+
+from agentkit import AgentCallError, AgentClient, Database, create_agent_app
+from agentkit.client import CircuitBreaker
+from agentkit.contracts import build_contract, load_contract
+from agentkit.guards import RateLimiter
+
+ECHO_CONTRACT = {
+    "name": "kit-echo", "title": "Echo", "version": "1.0.0", "port": 5999,
+    "description": "A contract the kit tests use to exercise every cross-cutting behaviour.",
+    "operations": {
+        "charge": {
+            "method": "POST", "path": "/charge", "summary": "Charge once", "safe": False,
+            "description": "Counts how many times it really ran; idempotent by key.",
+            "idempotencyKey": "required",
+            "request": {"type": "object", "properties": {"amount": {"type": "integer", "minimum": 1}},
+                        "required": ["amount"], "additionalProperties": False},
+            "responses": {"201": {"type": "object", "properties": {"chargeNo": {"type": "integer"}, "amount": {"type": "integer"}},
+                                  "required": ["chargeNo", "amount"], "additionalProperties": False},
+                          "422": {"$ref": "common.json#/$defs/errorResponse"}},
+            "examples": [{"name": "charge", "headers": {"Idempotency-Key": "example-key-1"}, "request": {"amount": 5},
+                          "response": {"status": 201, "body": {"chargeNo": 1, "amount": 5}}}],
+        },
+        "echo": {
+            "method": "POST", "path": "/echo", "summary": "Echo", "safe": True,
+            "description": "Answers with what the handler returns, right or wrong.",
+            "request": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+                        "additionalProperties": False},
+            "responses": {"200": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+                                  "additionalProperties": False}},
+            "examples": [{"name": "echo", "request": {"text": "hi"}, "response": {"status": 200, "body": {"text": "hi"}}}],
+        },
+    },
+}
+
+
+@pytest.fixture
+def echo_app(tmp_path, monkeypatch):
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    from agentkit.contracts import contracts_dir
+    for name in ("common.json", "meta-schema.json"):
+        (contracts / name).write_text((contracts_dir() / name).read_text())
+    (contracts / "kit-echo.json").write_text(json.dumps(ECHO_CONTRACT))
+    monkeypatch.setenv("CONTRACTS_DIR", str(contracts))
+    load_contract.cache_clear()
+    ran = {"charges": 0}
+    lock = threading.Lock()
+
+    def charge(db, body):
+        if body["amount"] == 13:
+            from agentkit import BusinessRuleViolation
+            raise BusinessRuleViolation("unlucky amount", details=[{"field": "amount", "message": "13"}])
+        if body["amount"] == 500:
+            raise RuntimeError("boom")
+        with lock:
+            ran["charges"] += 1
+            return {"chargeNo": ran["charges"], "amount": body["amount"]}, 201
+
+    def echo(db, body):
+        return {"text": body["text"]} if body["text"] != "break" else {"text": 1}
+
+    def build(**config):
+        db = Database("kit-echo", sa.MetaData(), url=f"sqlite:///{tmp_path / 'echo.db'}")
+        app = create_agent_app("kit-echo", db, {"charge": charge, "echo": echo}, config)
+        app.testing = True
+        return app
+
+    yield build, ran
+    load_contract.cache_clear()
+
+
+def test_same_key_and_body_replays_and_charges_once(echo_app):
+    build, ran = echo_app
+    client = build().test_client()
+    first = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "order-123-pay"})
+    again = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "order-123-pay"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json() == {"chargeNo": 1, "amount": 5}
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert ran["charges"] == 1
+
+
+def test_same_key_other_body_is_409(echo_app):
+    build, ran = echo_app
+    client = build().test_client()
+    client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "order-123-pay"})
+    clash = client.post("/charge", json={"amount": 6}, headers={"Idempotency-Key": "order-123-pay"})
+    assert clash.status_code == 409
+    assert clash.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert ran["charges"] == 1
+
+
+def test_keys_are_scoped_to_the_caller(echo_app):
+    build, ran = echo_app
+    client = build().test_client()
+    for caller in ("shop-a", "shop-b"):
+        reply = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1", "X-Client-ID": caller})
+        assert reply.status_code == 201
+    assert ran["charges"] == 2
+
+
+def test_concurrent_duplicates_all_get_the_one_result(echo_app):
+    build, ran = echo_app
+    app = build()
+    results = []
+
+    def pay():
+        reply = app.test_client().post("/charge", json={"amount": 9}, headers={"Idempotency-Key": "burst-key-1"})
+        results.append((reply.status_code, reply.get_json()))
+
+    threads = [threading.Thread(target=pay) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ran["charges"] == 1
+    assert {json.dumps(r) for r in results} == {json.dumps((201, {"chargeNo": 1, "amount": 9}))}
+
+
+def test_business_errors_replay_but_crashes_free_the_key(echo_app):
+    build, ran = echo_app
+    client = build().test_client()
+    refused = [client.post("/charge", json={"amount": 13}, headers={"Idempotency-Key": "refused-key"}) for _ in range(2)]
+    assert [r.status_code for r in refused] == [422, 422]
+    assert refused[1].headers["Idempotent-Replayed"] == "true"
+    crashed = client.post("/charge", json={"amount": 500}, headers={"Idempotency-Key": "crash-key-1"})
+    assert crashed.status_code == 500 and "Traceback" not in crashed.get_data(as_text=True)
+    assert crashed.get_json()["error"]["code"] == "internal_error"
+    again = client.post("/charge", json={"amount": 500}, headers={"Idempotency-Key": "crash-key-1"})
+    assert again.status_code == 500 and again.headers.get("Idempotent-Replayed") is None
+
+
+def test_missing_or_malformed_key_is_400(echo_app):
+    build, _ = echo_app
+    client = build().test_client()
+    for headers in ({}, {"Idempotency-Key": "short"}, {"Idempotency-Key": "has spaces in it"}):
+        reply = client.post("/charge", json={"amount": 5}, headers=headers)
+        assert reply.status_code == 400
+        assert reply.get_json()["error"]["details"][0]["field"] == "Idempotency-Key"
+
+
+def test_token_required_on_operations_but_not_on_probes(echo_app):
+    build, _ = echo_app
+    client = build(AGENT_API_TOKEN="s3cret-token").test_client()
+    assert client.post("/echo", json={"text": "hi"}).status_code == 401
+    wrong = client.post("/echo", json={"text": "hi"}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "unauthorized"
+    ok = client.post("/echo", json={"text": "hi"}, headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 200
+    for path in ("/health", "/ready", "/openapi.json", "/.well-known/agent-card.json"):
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_rate_limit_answers_429_with_retry_after(echo_app, storage):
+    build, _ = echo_app
+    url = None
+    if storage == "redis":
+        import redis
+        url = "redis://127.0.0.1:6379/15"
+        try:
+            redis.Redis.from_url(url).flushdb()
+        except redis.ConnectionError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+    client = build(RATE_LIMITER=RateLimiter(3, 60, storage_url=url, namespace="kit-test")).test_client()
+    statuses = [client.post("/echo", json={"text": "hi"}).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    limited = client.post("/echo", json={"text": "hi"})
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.get_json()["error"]["retryAfter"] >= 1
+    assert client.get("/health").status_code == 200
+
+
+def test_response_that_breaks_the_contract(echo_app, caplog):
+    build, _ = echo_app
+    strict = build().test_client().post("/echo", json={"text": "break"})
+    assert strict.status_code == 500 and strict.get_json()["error"]["code"] == "contract_violation"
+    lenient = build(CONTRACT_ENFORCEMENT="log").test_client().post("/echo", json={"text": "break"})
+    assert lenient.status_code == 200
+
+
+def test_contract_errors_are_loud():
+    bad = dict(ECHO_CONTRACT, operations={"echo": {**ECHO_CONTRACT["operations"]["echo"],
+                                                   "request": {"type": "object", "properties": {}}}})
+    with pytest.raises(Exception, match="meta-schema"):
+        build_contract(bad)
+
+
+@responses.activate
+def test_client_retries_safe_calls_and_opens_the_breaker(echo_app):
+    build, _ = echo_app
+    build()  # loads the echo contract from the temp dir
+    responses.add(responses.POST, "http://echo.test/echo", status=503, json={"error": {"code": "x", "message": "down", "details": []}})
+    breaker = CircuitBreaker(threshold=3, cooldown=60)
+    client = AgentClient("kit-echo", "http://echo.test", retries=2, backoff=0, breaker=breaker)
+    with pytest.raises(AgentCallError) as failure:
+        client.call("echo", {"text": "hi"})
+    assert failure.value.status == 503 and len(responses.calls) == 3
+    with pytest.raises(AgentCallError) as fast:
+        client.call("echo", {"text": "hi"})
+    assert fast.value.code == "circuit_open" and len(responses.calls) == 3
+
+
+@responses.activate
+def test_client_retries_a_keyed_write_with_the_same_key(echo_app):
+    build, _ = echo_app
+    build()
+    responses.add(responses.POST, "http://echo.test/charge", body=requests.ConnectionError("refused"))
+    client = AgentClient("kit-echo", "http://echo.test", retries=2, backoff=0)
+    with pytest.raises(AgentCallError) as failure:
+        client.call("charge", {"amount": 5}, idempotency_key=None)
+    # charge takes a key, so the client makes one up and may retry safely with it
+    assert failure.value.code == "unavailable" and len(responses.calls) == 3
+    assert len({call.request.headers["Idempotency-Key"] for call in responses.calls}) == 1
+
+
+@responses.activate
+def test_client_validates_both_ways(echo_app):
+    build, _ = echo_app
+    build()
+    client = AgentClient("kit-echo", "http://echo.test", retries=0)
+    with pytest.raises(AgentCallError) as bad_request:
+        client.call("echo", {"txt": "hi"})
+    assert bad_request.value.code == "invalid_request" and len(responses.calls) == 0
+    responses.add(responses.POST, "http://echo.test/echo", json={"text": 42})
+    with pytest.raises(AgentCallError) as bad_answer:
+        client.call("echo", {"text": "hi"})
+    assert bad_answer.value.code == "contract_violation"
