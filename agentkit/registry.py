@@ -36,15 +36,22 @@ class AgentEntry:
         return self.name.upper().replace("-", "_")
 
 
-def load_run_config(path: Path = RUN_CONFIG) -> dict[str, AgentEntry]:
+def load_run_config(path: Path = RUN_CONFIG, section: str = "agents") -> dict[str, AgentEntry]:
     with open(path, "rb") as handle:
         data = tomllib.load(handle)
-    return {name: AgentEntry(name=name, **spec) for name, spec in data.get("agents", {}).items()}
+    return {name: AgentEntry(name=name, **spec) for name, spec in data.get(section, {}).items()}
 
 
 @functools.lru_cache(maxsize=None)
 def agents() -> dict[str, AgentEntry]:
+    """The agents with a contract, by name."""
     return load_run_config()
+
+
+@functools.lru_cache(maxsize=None)
+def services() -> dict[str, AgentEntry]:
+    """Everything ``make run`` starts: the agents, then the sales agent's HTTP API."""
+    return {**agents(), **load_run_config(section="services")}
 
 
 def import_app_factory(name: str):

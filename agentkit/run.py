@@ -17,7 +17,7 @@ import requests
 
 from .contracts import REPO_ROOT
 from .db import var_dir
-from .registry import AgentEntry, agents
+from .registry import AgentEntry, services
 
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[96m", "\033[95m"]
 RESET = "\033[0m"
@@ -104,11 +104,11 @@ def stop(procs: list[subprocess.Popen]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agentkit.run", description=__doc__)
     parser.add_argument("action", choices=["up", "down", "status"])
-    parser.add_argument("--only", help="comma-separated agent names (default: all)")
+    parser.add_argument("--only", help="comma-separated names from agents.toml (default: all)")
     parser.add_argument("--detach", action="store_true", help="leave them running in the background")
     args = parser.parse_args(argv)
 
-    registry = agents()
+    registry = services()
     names = args.only.split(",") if args.only else list(registry)
     unknown = [n for n in names if n not in registry]
     if unknown:

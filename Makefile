@@ -1,0 +1,57 @@
+# Everything starts here. `make chat` and `make test` are the two commands a fresh machine needs.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export PYTHONPATH := $(CURDIR):$(CURDIR)/sales-agent
+TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
+
+.PHONY: help install run up down status chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed  ## virtual environment with the pinned dependencies
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+run: install  ## every agent and the chat API under gunicorn, logs prefixed by agent; Ctrl-C stops all
+	$(PY) -m agentkit.run up
+
+up: install  ## the same, left running in the background (logs in var/log/)
+	$(PY) -m agentkit.run up --detach
+
+down:  ## stop what `make up` or `make chat` started
+	$(PY) -m agentkit.run down
+
+status:  ## which services answer /health
+	$(PY) -m agentkit.run status
+
+chat: install  ## the terminal chat (starts the agents first if they are not running); USER_ID=U1002 to pick a shopper
+	$(PY) -m sales_agent chat $(if $(USER_ID),--user $(USER_ID))
+
+test: install  ## the whole suite on SQLite, then again with every agent on PostgreSQL (what CI runs)
+	$(PY) -m pytest
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== the suite again with every agent on PostgreSQL =="; \
+	  TEST_DATABASE=postgres TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest; \
+	elif [ -n "$$CI" ]; then echo "PostgreSQL at $(TEST_POSTGRES_URL) is required in CI" >&2; exit 1; \
+	else echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipped the PostgreSQL pass"; fi
+
+test-sqlite: install  ## the suite on SQLite only
+	$(PY) -m pytest
+
+test-postgres: install  ## the suite with every agent on PostgreSQL only
+	TEST_DATABASE=postgres TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest
+
+bench: install  ## throughput ratios on loopback (not part of the tests)
+	$(PY) -m benchmarks.agents
+
+orders: install  ## run a batch of orders: make orders FILE=orders.json
+	$(PY) -m sales_agent orders process $(FILE)
+
+clean:  ## remove local databases and logs
+	rm -rf var/

@@ -1,0 +1,110 @@
+"""`make run`'s runner brings every agent up under gunicorn on loopback; each answers /health and its
+first contract example over real HTTP; Ctrl-C (SIGINT) stops them all. Data survives a restart."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from agentkit.contracts import load_contract
+from agentkit.registry import agents, services
+
+from support import fresh_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def runner_env(tmp_path: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "WEB_CONCURRENCY": "2",
+           "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}"}
+    for name, port in ports.items():
+        prefix = name.upper().replace("-", "_")
+        env[f"{prefix}_PORT"] = str(port)
+        env[f"{prefix}_AGENT_URL"] = f"http://127.0.0.1:{port}"
+        if name in agents():
+            env[f"{prefix}_DATABASE_URL"] = fresh_database_url(name, tmp_path, "smoke")
+    return env
+
+
+def start_runner(env: dict[str, str], only: list[str] | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        if marker in line:
+            return seen
+    raise AssertionError("runner did not report healthy:\n" + "".join(seen[-40:]))
+
+
+def stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_run_brings_every_service_up_and_ctrl_c_stops_them(tmp_path):
+    ports = {name: free_port() for name in services()}
+    proc = start_runner(runner_env(tmp_path, ports))
+    try:
+        lines = wait_for_line(proc, "all agents healthy")
+        for name in agents():
+            base = f"http://127.0.0.1:{ports[name]}"
+            assert requests.get(base + "/health", timeout=5).json()["status"] == "ok"
+            op = next(iter(load_contract(name).operations.values()))
+            example = op.examples[0]
+            reply = requests.post(base + op.path, json=example["request"], headers=example.get("headers", {}), timeout=10)
+            assert reply.status_code == example["response"]["status"], (name, reply.text)
+            assert op.response_problems(reply.status_code, reply.json()) == []
+        assert requests.get(f"http://127.0.0.1:{ports['sales']}/health", timeout=5).status_code == 200
+        assert any("|" in line for line in lines), "log lines are prefixed by agent"
+    finally:
+        assert stop(proc) == 0
+    for port in ports.values():
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+
+
+def test_inventory_data_survives_a_restart(tmp_path):
+    ports = {"inventory": free_port()}
+    env = runner_env(tmp_path, ports)
+    base = f"http://127.0.0.1:{ports['inventory']}"
+    restock = {"productId": "P1001", "size": "M", "color": "Black", "locationId": "WH-MUM", "quantity": 7,
+               "reason": "smoke restart check"}
+    proc = start_runner(env, ["inventory"])
+    try:
+        wait_for_line(proc, "all agents healthy")
+        level = requests.post(base + "/restock", json=restock, timeout=10).json()["newLevel"]
+    finally:
+        stop(proc)
+    proc = start_runner(env, ["inventory"])
+    try:
+        wait_for_line(proc, "all agents healthy")
+        history = requests.post(base + "/get-stock-history", json={"productId": "P1001", "size": "M", "color": "Black"},
+                                timeout=10).json()["entries"]
+        assert history[0]["reason"] == "smoke restart check" and history[0]["newLevel"] == level
+    finally:
+        stop(proc)
