@@ -5,14 +5,22 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import responses
 
 from agentkit.registry import agents, import_app_factory
+
+ROOT = Path(__file__).resolve().parent.parent
 
 USE_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgres"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
@@ -100,3 +108,62 @@ class WiredSystem:
             app.db.dispose()
         os.environ.clear()
         os.environ.update(self._saved_env)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[str, str]:
+    """Environment for `python -m agentkit.run`: these ports, fresh databases, logs under tmp_path."""
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "WEB_CONCURRENCY": str(workers),
+           "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}"}
+    for name, port in ports.items():
+        prefix = name.upper().replace("-", "_")
+        env[f"{prefix}_PORT"] = str(port)
+        env[f"{prefix}_AGENT_URL"] = f"http://127.0.0.1:{port}"
+        if name in agents():
+            env[f"{prefix}_DATABASE_URL"] = fresh_database_url(name, tmp_path, "smoke")
+    return env
+
+
+def start_runner(env: dict[str, str], only: list[str] | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        if marker in line:
+            return seen
+    raise AssertionError("runner did not report healthy:\n" + "".join(seen[-40:]))
+
+
+def stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def served(tmp_path: Path, names: list[str], workers: int = 2, extra_env: dict[str, str] | None = None):
+    """The named agents under gunicorn on free loopback ports; yields {name: base_url}."""
+    ports = {name: free_port() for name in names}
+    env = {**runner_env(tmp_path, ports, workers), **(extra_env or {})}
+    proc = start_runner(env, names)
+    try:
+        wait_for_line(proc, "all agents healthy")
+        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    finally:
+        stop(proc)

@@ -2,68 +2,13 @@
 first contract example over real HTTP; Ctrl-C (SIGINT) stops them all. Data survives a restart."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 import requests
 
 from agentkit.contracts import load_contract
 from agentkit.registry import agents, services
 
-from support import fresh_database_url
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def runner_env(tmp_path: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "WEB_CONCURRENCY": "2",
-           "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}"}
-    for name, port in ports.items():
-        prefix = name.upper().replace("-", "_")
-        env[f"{prefix}_PORT"] = str(port)
-        env[f"{prefix}_AGENT_URL"] = f"http://127.0.0.1:{port}"
-        if name in agents():
-            env[f"{prefix}_DATABASE_URL"] = fresh_database_url(name, tmp_path, "smoke")
-    return env
-
-
-def start_runner(env: dict[str, str], only: list[str] | None = None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if marker in line:
-            return seen
-    raise AssertionError("runner did not report healthy:\n" + "".join(seen[-40:]))
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+from support import free_port, runner_env, start_runner, stop, wait_for_line
 
 
 def test_run_brings_every_service_up_and_ctrl_c_stops_them(tmp_path):

@@ -35,46 +35,67 @@ def _matches(variant: dict[str, Any], size: str | None, color: str | None) -> bo
         color is None or variant["color"].lower() == color.lower())
 
 
+def _variant_not_found(product_id: str, size: str | None, color: str | None, every: list[dict[str, Any]]) -> NotFound:
+    sizes = sorted({v["size"] for v in every})
+    colors = sorted({v["color"] for v in every})
+    field = "size" if size and not any(_matches(v, size, None) for v in every) else "color"
+    return NotFound(
+        f"{product_id} does not come in {' '.join(x for x in (color, size) if x)}. "
+        f"Sizes: {', '.join(sizes)}. Colours: {', '.join(colors)}.",
+        code="variant_not_found",
+        details=[{"field": f"attributes.{field}", "message": "no such variant"}],
+    )
+
+
 def _pick_variants(conn: Connection, product_id: str, size: str | None, color: str | None) -> list[dict[str, Any]]:
     every = storage.product_variants(conn, product_id)
     if not every:
         raise NotFound.of("product", product_id, "productId")
     picked = [v for v in every if _matches(v, size, color)]
     if not picked:
-        sizes = sorted({v["size"] for v in every})
-        colors = sorted({v["color"] for v in every})
-        field = "size" if size and not any(_matches(v, size, None) for v in every) else "color"
-        raise NotFound(
-            f"{product_id} does not come in {' '.join(x for x in (color, size) if x)}. "
-            f"Sizes: {', '.join(sizes)}. Colours: {', '.join(colors)}.",
-            code="variant_not_found",
-            details=[{"field": f"attributes.{field}", "message": "no such variant"}],
-        )
+        raise _variant_not_found(product_id, size, color, every)
     return picked
 
 
+def _read_stock(db: Database, product_id: str, size: str | None, color: str | None):
+    """Locations, stock rows and whether some hold is past its expiry, in one read transaction."""
+    with db.read() as conn:
+        holds_due = storage.any_expired_hold(conn, clock.now_iso())
+        places = storage.location_index(conn)
+        rows = storage.product_stock(conn, product_id, size, color)
+        if not rows:  # no such product, or it does not come in that size or colour
+            _pick_variants(conn, product_id, size, color)
+    return places, rows, holds_due
+
+
 def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
-    expire_due_holds(db)
     product_id = body["productId"]
     attributes = body.get("attributes", {})
     size, color = attributes.get("size"), attributes.get("color")
     city = body.get("locationContext", {}).get("city")
-    with db.read() as conn:
-        picked = _pick_variants(conn, product_id, size, color)
-        rows = storage.stock_rows(conn, [v["sku"] for v in picked])
+    places, rows, holds_due = _read_stock(db, product_id, size, color)
+    if holds_due:
+        expire_due_holds(db)
+        places, rows, _ = _read_stock(db, product_id, size, color)
 
-    warehouses: dict[str, dict[str, Any]] = {}
-    stores: dict[str, dict[str, Any]] = {}
-    per_variant: dict[str, dict[str, int]] = {v["sku"]: {"online": 0, "stores": 0} for v in picked}
+    variants: dict[str, dict[str, Any]] = {}
+    warehouses: dict[str, int] = {}
+    stores: dict[str, int] = {}
     for row in rows:
-        bucket = warehouses if row["kind"] == "warehouse" else stores
-        place = bucket.setdefault(row["location_id"], {**row, "on_hand": 0})
-        place["on_hand"] += row["on_hand"]
-        per_variant[row["sku"]]["online" if row["kind"] == "warehouse" else "stores"] += row["on_hand"]
-
-    online = sum(w["on_hand"] for w in warehouses.values())
-    in_city = [s for s in stores.values() if s["on_hand"] > 0 and (city is None or s["city"].lower() == city.lower())]
-    in_city.sort(key=lambda s: (-s["on_hand"], s["location_id"]))
+        variant = variants.setdefault(row.sku, {"sku": row.sku, "size": row.size, "color": row.color,
+                                                "online": 0, "stores": 0})
+        if places[row.location_id]["kind"] == "warehouse":
+            variant["online"] += row.on_hand
+            warehouses[row.location_id] = warehouses.get(row.location_id, 0) + row.on_hand
+        else:
+            variant["stores"] += row.on_hand
+            stores[row.location_id] = stores.get(row.location_id, 0) + row.on_hand
+    picked = list(variants.values())
+    online = sum(warehouses.values())
+    in_city = sorted(
+        (places[store_id] | {"on_hand": level} for store_id, level in stores.items()
+         if level > 0 and (city is None or places[store_id]["city"].lower() == city.lower())),
+        key=lambda s: (-s["on_hand"], s["location_id"]))
     options = (["ship_to_home"] if online > 0 else []) + (["click_and_collect", "reserve_in_store"] if in_city else [])
     exact = len(picked) == 1 and size is not None and color is not None
     return {
@@ -85,8 +106,8 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "onlineStatus": online_status(online),
         "onlineStockLevel": online,
         "warehouses": [
-            {"warehouseId": w["location_id"], "name": w["name"], "city": w["city"], "stockLevel": w["on_hand"]}
-            for w in sorted(warehouses.values(), key=lambda w: w["location_id"])
+            {"warehouseId": wid, "name": places[wid]["name"], "city": places[wid]["city"], "stockLevel": level}
+            for wid, level in sorted(warehouses.items())
         ],
         "availableStores": [
             {"storeId": s["location_id"], "name": s["name"], "city": s["city"], "address": s["address"],
@@ -95,9 +116,8 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         ],
         "fulfillmentOptions": options,
         "variants": [
-            {"sku": v["sku"], "size": v["size"], "color": v["color"],
-             "onlineStatus": online_status(per_variant[v["sku"]]["online"]),
-             "onlineStockLevel": per_variant[v["sku"]]["online"], "storeStockLevel": per_variant[v["sku"]]["stores"]}
+            {"sku": v["sku"], "size": v["size"], "color": v["color"], "onlineStatus": online_status(v["online"]),
+             "onlineStockLevel": v["online"], "storeStockLevel": v["stores"]}
             for v in picked
         ],
     }

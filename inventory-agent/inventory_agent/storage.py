@@ -97,6 +97,44 @@ def product_variants(conn: Connection, product_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+# Built once: check-inventory is the hot path, and building a statement costs more than running it.
+_PRODUCT_STOCK = (
+    sa.select(variants.c.sku, variants.c.size, variants.c.color, stock.c.location_id, stock.c.on_hand)
+    .join(stock, stock.c.sku == variants.c.sku)
+    .where(variants.c.product_id == sa.bindparam("product_id"))
+    .order_by(variants.c.sku)
+)
+_BY_SIZE = sa.func.lower(variants.c.size) == sa.bindparam("size")
+_BY_COLOR = sa.func.lower(variants.c.color) == sa.bindparam("color")
+_PRODUCT_STOCK_BY = {
+    (False, False): _PRODUCT_STOCK,
+    (True, False): _PRODUCT_STOCK.where(_BY_SIZE),
+    (False, True): _PRODUCT_STOCK.where(_BY_COLOR),
+    (True, True): _PRODUCT_STOCK.where(_BY_SIZE, _BY_COLOR),
+}
+_ANY_EXPIRED_HOLD = (
+    sa.select(holds.c.hold_id)
+    .where(holds.c.status == "active", holds.c.expires_at <= sa.bindparam("now"))
+    .limit(1)
+)
+_location_index: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def product_stock(conn: Connection, product_id: str, size: str | None, color: str | None) -> list[Any]:
+    """The (variant, location, on hand) rows of one product, narrowed by size and colour, in one query."""
+    query = _PRODUCT_STOCK_BY[(size is not None, color is not None)]
+    params = {"product_id": product_id, "size": (size or "").lower(), "color": (color or "").lower()}
+    return conn.execute(query, params).all()
+
+
+def location_index(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Warehouses and stores by id. They change only with a deployment, so each process reads them once."""
+    key = str(conn.engine.url)
+    if key not in _location_index:
+        _location_index[key] = {row.location_id: dict(row._mapping) for row in conn.execute(sa.select(locations))}
+    return _location_index[key]
+
+
 def stock_rows(conn: Connection, skus: Iterable[str]) -> list[dict[str, Any]]:
     query = (
         sa.select(stock.c.sku, stock.c.on_hand, locations)
@@ -164,9 +202,7 @@ def expired_hold_ids(conn: Connection, now_iso: str) -> list[str]:
 
 
 def any_expired_hold(conn: Connection, now_iso: str) -> bool:
-    return conn.execute(
-        sa.select(holds.c.hold_id).where(holds.c.status == "active", holds.c.expires_at <= now_iso).limit(1)
-    ).first() is not None
+    return conn.execute(_ANY_EXPIRED_HOLD, {"now": now_iso}).first() is not None
 
 
 # --- writes ------------------------------------------------------------------------------------

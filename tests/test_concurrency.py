@@ -1,0 +1,48 @@
+"""No oversell: many concurrent holds against a variant with 10 units, served by 2 gunicorn workers on
+loopback, on SQLite and (with TEST_DATABASE=postgres) PostgreSQL."""
+from __future__ import annotations
+
+import collections
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from support import served
+
+JACKET = {"productId": "P1002", "size": "L", "color": "Black"}
+ATTEMPTS = 200
+
+
+def online_level(base: str) -> int:
+    body = {"productId": JACKET["productId"], "attributes": {"size": JACKET["size"], "color": JACKET["color"]}}
+    return requests.post(f"{base}/check-inventory", json=body, timeout=10).json()["onlineStockLevel"]
+
+
+def set_online_level(base: str, target: int) -> None:
+    missing = target - online_level(base)
+    assert missing > 0, "the seed keeps this variant low on purpose"
+    requests.post(f"{base}/restock", json={**JACKET, "locationId": "WH-MUM", "quantity": missing,
+                                           "reason": "concurrency test"}, timeout=10).raise_for_status()
+    assert online_level(base) == target
+
+
+def test_200_concurrent_holds_on_10_units_sell_exactly_10(tmp_path):
+    with served(tmp_path, ["inventory"], workers=2) as urls:
+        base = urls["inventory"]
+        set_online_level(base, 10)
+
+        def hold(_):
+            with requests.Session() as session:
+                reply = session.post(f"{base}/create-hold", json={"items": [{**JACKET, "quantity": 1}]}, timeout=60)
+                return reply.status_code, reply.json()
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(hold, range(ATTEMPTS)))
+        statuses = collections.Counter(status for status, _ in results)
+        assert statuses == {201: 10, 409: ATTEMPTS - 10}, statuses
+        refusals = {body["error"]["code"] for status, body in results if status == 409}
+        assert refusals == {"insufficient_stock"}
+        assert online_level(base) == 0
+        history = requests.post(f"{base}/get-stock-history", json={**JACKET, "limit": 500}, timeout=10).json()["entries"]
+        assert all(entry["newLevel"] >= 0 for entry in history)
+        assert sum(1 for e in history if e["reason"].startswith("hold ")) == 10
