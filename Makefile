@@ -33,7 +33,7 @@ status:  ## which services answer /health
 chat: install  ## the terminal chat (starts the agents first if they are not running); USER_ID=U1002 to pick a shopper
 	$(PY) -m sales_agent chat $(if $(USER_ID),--user $(USER_ID))
 
-test: install  ## the whole suite on SQLite, then again with every agent on PostgreSQL (what CI runs)
+test: install contracts-check  ## contract compatibility, then the whole suite on SQLite and again on PostgreSQL (what CI runs)
 	$(PY) -m pytest
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== the suite again with every agent on PostgreSQL =="; \
@@ -52,6 +52,9 @@ bench: install  ## throughput ratios on loopback (not part of the tests)
 
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(PY) -m sales_agent orders process $(FILE)
+
+contracts-check: install  ## fail on a breaking change against contracts/released/ (a major version bump acknowledges one)
+	$(PY) -m agentkit.compat
 
 clean:  ## remove local databases and logs
 	rm -rf var/
