@@ -117,13 +117,38 @@ def _json_body(op: Operation) -> Any:
         raise ValidationFailed("The request body is empty; send a JSON object.",
                                details=[{"field": "", "message": "empty body"}])
     try:
-        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValidationFailed("The JSON body is nested too deeply.",
                                details=[{"field": "", "message": "nesting too deep"}]) from None
     except ValueError as exc:
         raise ValidationFailed(f"The body is not valid JSON: {exc}",
                                details=[{"field": "", "message": "malformed JSON"}]) from None
+    if b"\\u0000" in raw.lower():
+        nul_field = _field_with_nul(body, "")
+        if nul_field is not None:  # no database can store it, and no real value contains it
+            raise ValidationFailed("Text may not contain NUL characters.",
+                                   details=[{"field": nul_field, "message": "contains a NUL character"}])
+    return body
+
+
+def _field_with_nul(node: Any, path: str) -> str | None:
+    if isinstance(node, str):
+        return path if "\x00" in node else None
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for key, value in items:
+        key_path = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return key_path
+        found = _field_with_nul(value, key_path)
+        if found is not None:
+            return found
+    return None
 
 
 def create_agent_app(contract_name: str, database: Database, handlers: dict[str, Handler],

@@ -46,6 +46,22 @@ class Problem:
         return {"field": self.field, "message": self.message}
 
 
+def _without_value(error: Any) -> str:
+    """The validator's message with the offending value taken out: errors must never echo what a client
+    sent (it may be a card number), only say what rule it broke."""
+    message = error.message
+    if type(error.kind).__name__ in ("Required", "AdditionalProperties"):
+        return message  # these name properties, not values
+    rendered = json.dumps(error.instance, ensure_ascii=False, separators=(",", ":"))
+    if message.startswith(rendered):
+        return "value" + message[len(rendered):]
+    spaced = json.dumps(error.instance, ensure_ascii=False)
+    if message.startswith(spaced):
+        return "value" + message[len(spaced):]
+    keyword = str(list(error.schema_path)[-1]) if list(error.schema_path) else "schema"
+    return f"value breaks the '{keyword}' rule"
+
+
 def _field_name(error: Any) -> str:
     path = [str(part) for part in error.instance_path]
     kind = type(error.kind).__name__
@@ -69,7 +85,7 @@ class CompiledSchema:
     def problems(self, instance: Any, limit: int = 20) -> list[Problem]:
         found = []
         for error in self._validator.iter_errors(instance):
-            found.append(Problem(_field_name(error), error.message))
+            found.append(Problem(_field_name(error), _without_value(error)))
             if len(found) >= limit:
                 break
         return found

@@ -7,6 +7,7 @@ Keys are scoped to the caller (its service token and ``X-Client-ID``) and kept `
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -54,7 +55,10 @@ def caller_scope(authorization: str | None, client_id: str | None) -> str:
 
 
 def request_fingerprint(op_id: str, body: Any) -> str:
-    return hashlib.sha256(json.dumps([op_id, body], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """A keyed hash of the request, so a database dump cannot be used to guess what was sent (card numbers)."""
+    secret = os.environ.get("IDEMPOTENCY_HASH_KEY", "set-IDEMPOTENCY_HASH_KEY-in-production").encode()
+    message = json.dumps([op_id, body], sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def checked_key(raw: str | None, required: bool) -> str | None:

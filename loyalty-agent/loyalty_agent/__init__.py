@@ -1,0 +1,1 @@
+"""The loyalty agent: members, tiers, the points ledger, coupons and automatic offers."""

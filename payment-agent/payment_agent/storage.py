@@ -1,0 +1,183 @@
+"""Payment tables and the queries the rules need.
+
+What is stored about a card is its brand and last four digits, nothing else: there is no column a
+full card number, an expiry or a CVC could go into. UPI ids are stored masked ("pr***@okaxis").
+Refunds change a payment in one guarded UPDATE, so concurrent refunds can never exceed what was paid.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agentkit import clock
+
+metadata = sa.MetaData()
+
+MONEY = sa.Numeric(12, 2)
+
+checkout_sessions = sa.Table(
+    "checkout_sessions", metadata,
+    sa.Column("checkout_session_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # open | paid ("expired" is computed on read)
+    sa.Column("order_reference", sa.String(80)),
+    sa.Column("description", sa.String(200)),
+    sa.Column("payment_id", sa.String(24)),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Column("expires_at", sa.String(24), nullable=False),
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # insertion order, for stable listings
+    sa.Column("payment_id", sa.String(24), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("method", sa.String(4), nullable=False),  # card | upi
+    sa.Column("card_brand", sa.String(12)),
+    sa.Column("card_last4", sa.String(4)),
+    sa.Column("upi_id_masked", sa.String(80)),
+    sa.Column("status", sa.String(20), nullable=False),  # succeeded | failed | partially_refunded | refunded
+    sa.Column("decline_code", sa.String(30)),
+    sa.Column("checkout_session_id", sa.String(24), index=True),
+    sa.Column("order_reference", sa.String(80)),
+    sa.Column("refunded_amount", MONEY, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Column("refunded_at", sa.String(24)),
+    sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+)
+
+refunds = sa.Table(
+    "refunds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("refund_id", sa.String(24), nullable=False, unique=True),
+    sa.Column("payment_id", sa.String(24), sa.ForeignKey("payments.payment_id"), nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False),
+)
+
+SEED_DIR = Path(__file__).parent / "seed"
+
+
+def _utc(timestamp: str | None) -> str | None:
+    """Seed timestamps are IST (+05:30); stored ones are UTC ISO strings that sort correctly."""
+    return clock.iso(clock.parse(timestamp)) if timestamp else None
+
+
+def load_seed(conn: Connection) -> None:
+    seeded = json.loads((SEED_DIR / "payments.json").read_text())["payments"]
+    conn.execute(payments.insert(), [
+        {"payment_id": p["paymentId"], "user_id": p["userId"], "amount": Decimal(str(p["amount"])),
+         "currency": p["currency"], "method": p["method"], "card_brand": p["cardBrand"], "card_last4": p["cardLast4"],
+         "upi_id_masked": p["upiId"], "status": p["status"], "decline_code": None, "checkout_session_id": None,
+         "order_reference": p["orderId"],
+         "refunded_amount": Decimal(str(p["amount"])) if p["status"] == "refunded" else Decimal("0"),
+         "created_at": _utc(p["createdAt"]), "refunded_at": _utc(p["refundedAt"])}
+        for p in seeded
+    ])
+    refunded = [p for p in seeded if p["status"] == "refunded"]
+    if refunded:
+        conn.execute(refunds.insert(), [
+            {"refund_id": "RFD-" + p["paymentId"].removeprefix("PAY-"), "payment_id": p["paymentId"],
+             "amount": Decimal(str(p["amount"])), "reason": f"order {p['orderId']} cancelled",
+             "created_at": _utc(p["refundedAt"])}
+            for p in refunded
+        ])
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+def checkout_session(conn: Connection, session_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(checkout_sessions).where(checkout_sessions.c.checkout_session_id == session_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def payment(conn: Connection, payment_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(payments).where(payments.c.payment_id == payment_id)).first()
+    if row is None:
+        return None
+    found = dict(row._mapping)
+    found["refunds"] = refunds_of(conn, [payment_id]).get(payment_id, [])
+    return found
+
+
+def refunds_of(conn: Connection, payment_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    by_payment: dict[str, list[dict[str, Any]]] = {pid: [] for pid in payment_ids}
+    if not payment_ids:
+        return by_payment
+    rows = conn.execute(
+        sa.select(refunds).where(refunds.c.payment_id.in_(payment_ids))
+        .order_by(refunds.c.created_at, refunds.c.id))
+    for row in rows:
+        by_payment[row.payment_id].append(dict(row._mapping))
+    return by_payment
+
+
+def payments_of_user(conn: Connection, user_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+    query = sa.select(payments).where(payments.c.user_id == user_id)
+    if status:
+        query = query.where(payments.c.status == status)
+    rows = [dict(r._mapping) for r in conn.execute(
+        query.order_by(payments.c.created_at.desc(), payments.c.id.desc()).limit(limit))]
+    found = refunds_of(conn, [r["payment_id"] for r in rows])
+    for row in rows:
+        row["refunds"] = found[row["payment_id"]]
+    return rows
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+def insert_checkout_session(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(checkout_sessions.insert().values(**row))
+
+
+def insert_payment(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(payments.insert().values(**row))
+
+
+def mark_session_paid(conn: Connection, session_id: str, payment_id: str, now_iso: str) -> bool:
+    """Open and unexpired -> paid, in one guarded UPDATE: of two concurrent payments exactly one wins."""
+    result = conn.execute(
+        checkout_sessions.update()
+        .where(checkout_sessions.c.checkout_session_id == session_id, checkout_sessions.c.status == "open",
+               checkout_sessions.c.expires_at > now_iso)
+        .values(status="paid", payment_id=payment_id)
+    )
+    return result.rowcount == 1
+
+
+def apply_refund(conn: Connection, payment_id: str, amount: Decimal, now_iso: str) -> dict[str, Any] | None:
+    """Add ``amount`` to the refunded total only while it stays within the amount paid.
+
+    One guarded UPDATE (compared in paise, so SQLite's floating point cannot round a legal refund
+    away); None when the payment is not refundable or the refund would exceed what is left.
+    """
+    paise = int(amount * 100)
+    left_in_paise = sa.func.round((payments.c.amount - payments.c.refunded_amount) * 100)
+    result = conn.execute(
+        payments.update()
+        .where(payments.c.payment_id == payment_id,
+               payments.c.status.in_(["succeeded", "partially_refunded"]),
+               left_in_paise >= paise)
+        .values(
+            refunded_amount=sa.func.round(payments.c.refunded_amount + amount, 2),
+            status=sa.case((left_in_paise <= paise, "refunded"), else_="partially_refunded"),
+            refunded_at=now_iso,
+        )
+        .returning(payments.c.refunded_amount, payments.c.status)
+    ).first()
+    return dict(result._mapping) if result else None
+
+
+def insert_refund(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(refunds.insert().values(**row))
