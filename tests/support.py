@@ -90,7 +90,7 @@ class WiredSystem:
             os.environ[f"{entry.env_prefix()}_AGENT_URL"] = fake_base_url(entry.name)
         self.apps = {}
         for name, entry in agents().items():
-            if not (entry.path / entry.module.split(".")[0]).is_dir():
+            if not (entry.path / (entry.module.replace(".", "/") + ".py")).is_file():
                 continue  # not built yet; test_consistency names what is missing
             app = import_app_factory(name)(database_url=fresh_database_url(name, tmp_path, tag))
             app.testing = True
