@@ -46,3 +46,35 @@ def test_200_concurrent_holds_on_10_units_sell_exactly_10(tmp_path):
         history = requests.post(f"{base}/get-stock-history", json={**JACKET, "limit": 500}, timeout=10).json()["entries"]
         assert all(entry["newLevel"] >= 0 for entry in history)
         assert sum(1 for e in history if e["reason"].startswith("hold ")) == 10
+
+
+PAYMENT = {"userId": "U1003", "amount": 2499, "currency": "INR", "method": "card",
+           "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}}
+
+
+def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
+    with served(tmp_path, ["payment"], workers=2) as urls:
+        base = urls["payment"]
+
+        def before_count():
+            return len(requests.post(f"{base}/list-payments", json={"userId": "U1003", "limit": 100}, timeout=10)
+                       .json()["payments"])
+
+        existing = before_count()
+
+        def pay(_):
+            reply = requests.post(f"{base}/process-payment", json=PAYMENT,
+                                  headers={"Idempotency-Key": "checkout-CHK-concurrency-1"}, timeout=60)
+            return reply.status_code, reply.json()
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(pay, range(50)))
+        assert {status for status, _ in results} == {201}, collections.Counter(s for s, _ in results)
+        assert len({body["paymentId"] for _, body in results}) == 1
+        assert before_count() == existing + 1
+
+        other_body = requests.post(f"{base}/process-payment", json={**PAYMENT, "amount": 2500},
+                                   headers={"Idempotency-Key": "checkout-CHK-concurrency-1"}, timeout=10)
+        assert other_body.status_code == 409
+        assert other_body.json()["error"]["code"] == "idempotency_key_reused"
+        assert before_count() == existing + 1

@@ -236,3 +236,23 @@ def test_client_validates_both_ways(echo_app):
     with pytest.raises(AgentCallError) as bad_answer:
         client.call("echo", {"text": "hi"})
     assert bad_answer.value.code == "contract_violation"
+
+
+def test_keys_are_kept_at_least_24_hours_then_purged(echo_app, monkeypatch):
+    from datetime import timedelta
+
+    from agentkit import clock
+
+    build, ran = echo_app
+    app = build()
+    client = app.test_client()
+    client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"})
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=25))
+    app.idempotency._last_purge = float("-inf")
+    assert client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"}).headers[
+        "Idempotent-Replayed"] == "true"
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=49))
+    app.idempotency._last_purge = float("-inf")
+    fresh = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"})
+    assert fresh.headers["Idempotent-Replayed"] == "false" and ran["charges"] == 2
