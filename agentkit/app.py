@@ -124,12 +124,23 @@ def _json_body(op: Operation) -> Any:
     except ValueError as exc:
         raise ValidationFailed(f"The body is not valid JSON: {exc}",
                                details=[{"field": "", "message": "malformed JSON"}]) from None
+    if b"\\ud" in raw.lower() and _has_lone_surrogate(body):
+        raise ValidationFailed("Text must be valid Unicode; the body has a lone surrogate escape.",
+                               details=[{"field": "", "message": "invalid unicode escape"}])
     if b"\\u0000" in raw.lower():
         nul_field = _field_with_nul(body, "")
         if nul_field is not None:  # no database can store it, and no real value contains it
             raise ValidationFailed("Text may not contain NUL characters.",
                                    details=[{"field": nul_field, "message": "contains a NUL character"}])
     return body
+
+
+def _has_lone_surrogate(body: Any) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _field_with_nul(node: Any, path: str) -> str | None:

@@ -5,4 +5,5 @@ CREATE DATABASE inventory;
 CREATE DATABASE post_purchase;
 CREATE DATABASE payment;
 CREATE DATABASE loyalty;
+CREATE DATABASE gift_wrapping;
 CREATE DATABASE sales;

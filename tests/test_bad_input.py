@@ -76,6 +76,7 @@ def test_transport_level_mistakes(system, name):
     assert_error(client.post(op.path, data="[" * 100000 + "]" * 100000, content_type="application/json"), 400)
     assert_error(client.post(op.path, data='{"n": 1e999}', content_type="application/json"), 400)
     assert_error(client.post(op.path, data='{"n": NaN}', content_type="application/json"), 400)
+    assert_error(client.post(op.path, data='{"productId": "\\ud800"}', content_type="application/json"), 400)
 
 
 HOSTILE_VALUES = [

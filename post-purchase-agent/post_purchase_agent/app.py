@@ -1,0 +1,32 @@
+"""Post-purchase agent: the contract's operations mapped to the rules in domain.py.
+
+It calls the fulfillment agent (orders), the payment agent (refunds) and the inventory agent
+(exchange holds); tests inject other clients through ``clients``.
+"""
+from __future__ import annotations
+
+import functools
+
+from agentkit import AgentApp, AgentClient, Database, create_agent_app
+
+from . import domain, storage
+
+
+def create_app(database_url: str | None = None, config: dict | None = None,
+               clients: dict[str, AgentClient] | None = None) -> AgentApp:
+    domain.return_window_days()  # a malformed RETURN_WINDOW_DAYS stops the start, not the first return
+    clients = clients or {}
+    fulfillment = clients.get("fulfillment") or AgentClient("fulfillment")
+    payment = clients.get("payment") or AgentClient("payment")
+    inventory = clients.get("inventory") or AgentClient("inventory")
+    handlers = {
+        "getOrderStatus": functools.partial(domain.get_order_status, fulfillment=fulfillment),
+        "initiateReturn": functools.partial(domain.initiate_return, fulfillment=fulfillment, payment=payment),
+        "initiateExchange": functools.partial(domain.initiate_exchange, fulfillment=fulfillment, inventory=inventory),
+        "getReturnStatus": domain.get_return_status,
+        "getExchangeStatus": domain.get_exchange_status,
+        "retryRefund": functools.partial(domain.retry_refund, payment=payment),
+        "submitFeedback": functools.partial(domain.submit_feedback, fulfillment=fulfillment),
+    }
+    db = Database("post-purchase", storage.metadata, storage.load_seed, url=database_url)
+    return create_agent_app("post-purchase", db, handlers, config)

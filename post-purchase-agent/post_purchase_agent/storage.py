@@ -1,0 +1,223 @@
+"""Post-purchase tables and the queries the rules need.
+
+Orders themselves live in the fulfillment agent. This agent keeps, per order line, how many units
+were already returned or exchanged (``order_lines``), so that the same unit is never refunded or
+exchanged twice: the count only moves through one guarded UPDATE.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+metadata = sa.MetaData()
+
+order_lines = sa.Table(
+    "order_lines", metadata,
+    sa.Column("order_id", sa.String(16), primary_key=True),
+    sa.Column("sku", sa.String(40), primary_key=True),
+    sa.Column("unit_price", sa.Numeric(12, 2), nullable=False),
+    sa.Column("purchased_qty", sa.Integer, nullable=False),
+    sa.Column("returned_qty", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("exchanged_qty", sa.Integer, nullable=False, server_default="0"),
+    sa.CheckConstraint("returned_qty >= 0 AND exchanged_qty >= 0", name="order_lines_not_negative"),
+    sa.CheckConstraint("returned_qty + exchanged_qty <= purchased_qty", name="order_lines_never_over_returned"),
+)
+
+returns = sa.Table(
+    "returns", metadata,
+    sa.Column("return_id", sa.String(24), primary_key=True),
+    sa.Column("order_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),  # refund_pending | refunded
+    sa.Column("reason", sa.String(30), nullable=False),
+    sa.Column("comment", sa.String(500)),
+    sa.Column("payment_id", sa.String(24), nullable=False),
+    sa.Column("refund_amount", sa.Numeric(12, 2), nullable=False),
+    sa.Column("refund_id", sa.String(40)),
+    sa.Column("return_method", sa.String(20), nullable=False),  # pickup | store_drop_off
+    sa.Column("pickup_date", sa.String(10)),
+    sa.Column("store_id", sa.String(16)),
+    sa.Column("store_name", sa.String(120)),
+    sa.Column("created_at", sa.String(25), nullable=False),
+    sa.Column("updated_at", sa.String(25), nullable=False),
+    sa.Column("refunded_at", sa.String(25)),
+)
+
+return_items = sa.Table(
+    "return_items", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("return_id", sa.String(24), sa.ForeignKey("returns.return_id"), nullable=False, index=True),
+    sa.Column("sku", sa.String(40), nullable=False),
+    sa.Column("product_id", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.Numeric(12, 2), nullable=False),
+)
+
+exchanges = sa.Table(
+    "exchanges", metadata,
+    sa.Column("exchange_id", sa.String(24), primary_key=True),
+    sa.Column("order_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),  # reserved
+    sa.Column("reason", sa.String(30), nullable=False),
+    sa.Column("from_sku", sa.String(40), nullable=False),
+    sa.Column("to_sku", sa.String(40), nullable=False),
+    sa.Column("hold_id", sa.String(24), nullable=False),
+    sa.Column("hold_expires_at", sa.String(25), nullable=False),
+    sa.Column("created_at", sa.String(25), nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback", metadata,
+    sa.Column("feedback_id", sa.String(24), primary_key=True),
+    sa.Column("order_id", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    # The product the feedback is about, or "" for the order as a whole (NULLs would not be unique).
+    sa.Column("product_key", sa.String(8), nullable=False),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("comment", sa.String(1000)),
+    sa.Column("created_at", sa.String(25), nullable=False),
+    sa.UniqueConstraint("order_id", "product_key", name="one_feedback_per_order_product"),
+    sa.CheckConstraint("rating BETWEEN 1 AND 5", name="feedback_rating_range"),
+)
+
+SEED_DIR = Path(__file__).parent / "seed"
+
+
+def load_seed(conn: Connection) -> None:
+    data = json.loads((SEED_DIR / "post_purchase.json").read_text())
+    rows = [
+        {"feedback_id": f["feedbackId"], "order_id": f["orderId"], "user_id": f["userId"],
+         "product_key": f.get("productId") or "", "rating": f["rating"], "comment": f.get("comment"),
+         "created_at": f["createdAt"]}
+        for f in data.get("feedback", [])
+    ]
+    if rows:
+        conn.execute(feedback.insert(), rows)
+
+
+def money(value: Decimal | float | int | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+# --- order lines -------------------------------------------------------------------------------
+
+def ensure_order_lines(conn: Connection, order_id: str, lines: Iterable[dict[str, Any]]) -> None:
+    """Record an order's lines the first time we act on it (the fulfillment agent owns the order)."""
+    known = {r.sku for r in conn.execute(sa.select(order_lines.c.sku).where(order_lines.c.order_id == order_id))}
+    fresh = [line for line in lines if line["sku"] not in known]
+    for line in fresh:
+        try:
+            with conn.begin_nested():
+                conn.execute(order_lines.insert().values(
+                    order_id=order_id, sku=line["sku"], unit_price=line["unit_price"],
+                    purchased_qty=line["quantity"], returned_qty=0, exchanged_qty=0))
+        except sa.exc.IntegrityError:
+            pass  # another request recorded the same line first; its row is identical
+
+
+def order_line_counts(conn: Connection, order_id: str, *, lock: bool = False) -> dict[str, dict[str, Any]]:
+    """Units returned and exchanged per SKU. ``lock`` makes concurrent writers for one order wait their turn
+    (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE)."""
+    query = sa.select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.sku)
+    rows = conn.execute(query.with_for_update() if lock else query)
+    return {r.sku: dict(r._mapping) for r in rows}
+
+
+def take_units(conn: Connection, order_id: str, sku: str, quantity: int, column: str) -> bool:
+    """Mark ``quantity`` units returned or exchanged in one guarded UPDATE; False when too few are left."""
+    col = order_lines.c[column]
+    result = conn.execute(
+        order_lines.update()
+        .where(order_lines.c.order_id == order_id, order_lines.c.sku == sku,
+               order_lines.c.returned_qty + order_lines.c.exchanged_qty + quantity <= order_lines.c.purchased_qty)
+        .values({column: col + quantity})
+    )
+    return result.rowcount == 1
+
+
+# --- returns -----------------------------------------------------------------------------------
+
+def insert_return(conn: Connection, row: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    conn.execute(returns.insert().values(**row))
+    conn.execute(return_items.insert(), [{"return_id": row["return_id"], **item} for item in items])
+
+
+def mark_refunded(conn: Connection, return_id: str, refund_id: str | None, at: str) -> bool:
+    """refund_pending -> refunded, once."""
+    result = conn.execute(
+        returns.update().where(returns.c.return_id == return_id, returns.c.status == "refund_pending")
+        .values(status="refunded", refund_id=refund_id, refunded_at=at, updated_at=at)
+    )
+    return result.rowcount == 1
+
+
+def delete_return(conn: Connection, return_id: str) -> None:
+    conn.execute(return_items.delete().where(return_items.c.return_id == return_id))
+    conn.execute(returns.delete().where(returns.c.return_id == return_id))
+
+
+def give_back_units(conn: Connection, order_id: str, items: Iterable[dict[str, Any]], column: str) -> None:
+    col = order_lines.c[column]
+    for item in items:
+        conn.execute(order_lines.update()
+                     .where(order_lines.c.order_id == order_id, order_lines.c.sku == item["sku"],
+                            col >= item["quantity"])
+                     .values({column: col - item["quantity"]}))
+
+
+def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not rows:
+        return rows
+    by_id = {row["return_id"]: {**row, "items": []} for row in rows}
+    lines = conn.execute(sa.select(return_items).where(return_items.c.return_id.in_(list(by_id)))
+                         .order_by(return_items.c.id))
+    for line in lines:
+        by_id[line.return_id]["items"].append(dict(line._mapping))
+    return list(by_id.values())
+
+
+def get_return(conn: Connection, return_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(returns).where(returns.c.return_id == return_id)).first()
+    return _with_items(conn, [dict(row._mapping)])[0] if row else None
+
+
+def returns_for_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(returns).where(returns.c.order_id == order_id)
+                        .order_by(returns.c.created_at, returns.c.return_id))
+    return _with_items(conn, [dict(r._mapping) for r in rows])
+
+
+# --- exchanges ---------------------------------------------------------------------------------
+
+def insert_exchange(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(exchanges.insert().values(**row))
+
+
+def get_exchange(conn: Connection, exchange_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(exchanges).where(exchanges.c.exchange_id == exchange_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def exchanges_for_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(exchanges).where(exchanges.c.order_id == order_id)
+                        .order_by(exchanges.c.created_at, exchanges.c.exchange_id))
+    return [dict(r._mapping) for r in rows]
+
+
+# --- feedback ----------------------------------------------------------------------------------
+
+def insert_feedback(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(feedback.insert().values(**row))
+
+
+def find_feedback(conn: Connection, order_id: str, product_key: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(feedback).where(feedback.c.order_id == order_id,
+                                                 feedback.c.product_key == product_key)).first()
+    return dict(row._mapping) if row else None
