@@ -1,0 +1,1 @@
+"""Fulfillment agent: orders, delivery options and slots, the order lifecycle, store reservations."""

@@ -1,0 +1,268 @@
+"""Fulfillment tables and the queries the rules need. Status changes are single guarded UPDATEs."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agentkit import clock
+
+metadata = sa.MetaData()
+
+# A local copy of the stores (the inventory agent owns their stock): ids, names and cities for
+# validating click and collect and reservations, and for showing them.
+stores = sa.Table(
+    "stores", metadata,
+    sa.Column("store_id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("city", sa.String(60), nullable=False, index=True),
+    sa.Column("address", sa.String(300), nullable=False),
+    sa.Column("postal_code", sa.String(6), nullable=False),
+    sa.Column("opening_hours", sa.String(20), nullable=False),
+)
+
+# Sequential ids (ORD-100012, RSV-100001) handed out by one guarded UPDATE ... RETURNING.
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(20), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+orders = sa.Table(
+    "orders", metadata,
+    sa.Column("order_id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("fulfillment_type", sa.String(20), nullable=False),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("subtotal", sa.Numeric(12, 2), nullable=False),
+    sa.Column("discount", sa.Numeric(12, 2), nullable=False),
+    sa.Column("delivery_fee", sa.Numeric(12, 2), nullable=False),
+    sa.Column("total", sa.Numeric(12, 2), nullable=False),
+    sa.Column("payment_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("hold_id", sa.String(32), unique=True),
+    sa.Column("shipping_address", sa.JSON),
+    sa.Column("store_id", sa.String(16)),
+    sa.Column("coupon_code", sa.String(30)),
+    sa.Column("points_redeemed", sa.Integer, nullable=False),
+    sa.Column("delivery_slot", sa.String(24)),
+    sa.Column("estimated_delivery", sa.String(24), nullable=False),
+    sa.Column("delivered_at", sa.String(24)),
+    sa.Column("carrier", sa.String(40)),
+    sa.Column("tracking_number", sa.String(40)),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Column("updated_at", sa.String(24), nullable=False),
+    sa.Index("orders_user_created", "user_id", "created_at"),
+)
+
+status_history = sa.Table(
+    "order_status_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.order_id"), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("at", sa.String(24), nullable=False),
+    sa.Column("note", sa.String(1000)),
+)
+
+reservations = sa.Table(
+    "reservations", metadata,
+    sa.Column("reservation_id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("product_id", sa.String(8), nullable=False),
+    sa.Column("sku", sa.String(40), nullable=False),
+    sa.Column("size", sa.String(12), nullable=False),
+    sa.Column("color", sa.String(30), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("store_id", sa.String(16), sa.ForeignKey("stores.store_id"), nullable=False),
+    sa.Column("hold_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("expires_at", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Column("updated_at", sa.String(24), nullable=False),
+    sa.Index("reservations_status_expiry", "status", "expires_at"),
+)
+
+SEED_DIR = Path(__file__).parent / "seed"
+FIRST_RESERVATION_NUMBER = 100000
+
+
+def load_seed(conn: Connection) -> None:
+    places = json.loads((SEED_DIR / "stores.json").read_text())["stores"]
+    seed = json.loads((SEED_DIR / "orders.json").read_text())
+    seeded = seed["orders"]
+    # The seed was written on its referenceDate; its orders move with the calendar so that "delivered
+    # five days ago" stays five days ago (and inside the return window) whenever the database is created.
+    written_on = clock.parse(seed["referenceDate"] + "T10:00:00+05:30")
+    shift = clock.now() - written_on
+
+    def _utc(text: str | None) -> str | None:
+        """Seed times (Indian, +05:30) shifted to now, stored as UTC so they sort as strings."""
+        return clock.iso(clock.parse(text) + shift) if text else None
+
+    conn.execute(stores.insert(), [
+        {"store_id": s["storeId"], "name": s["name"], "city": s["city"], "address": s["address"],
+         "postal_code": s["postalCode"], "opening_hours": s["openingHours"]} for s in places
+    ])
+    conn.execute(orders.insert(), [
+        {
+            "order_id": o["orderId"], "user_id": o["userId"], "status": o["status"],
+            "fulfillment_type": o["fulfillmentType"],
+            "items": [{k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                      for item in o["items"]],
+            "subtotal": Decimal(str(o["subtotal"])), "discount": Decimal(str(o["discount"])),
+            "delivery_fee": Decimal(0), "total": Decimal(str(o["total"])),
+            "payment_id": o["paymentId"], "hold_id": None, "shipping_address": o["shippingAddress"],
+            "store_id": o["storeId"], "coupon_code": o.get("couponCode"), "points_redeemed": 0,
+            "delivery_slot": None, "estimated_delivery": _utc(o["estimatedDelivery"]),
+            "delivered_at": _utc(o["deliveredAt"]), "carrier": o["carrier"], "tracking_number": o["trackingNumber"],
+            "created_at": _utc(o["createdAt"]), "updated_at": _utc(o["updatedAt"]),
+        }
+        for o in seeded
+    ])
+    conn.execute(status_history.insert(), [
+        {"order_id": o["orderId"], "status": step["status"], "at": _utc(step["at"]), "note": step.get("note")}
+        for o in seeded for step in o["statusHistory"]
+    ])
+    highest = max(int(o["orderId"].split("-")[1]) for o in seeded)
+    conn.execute(counters.insert(), [{"name": "order", "value": highest},
+                                     {"name": "reservation", "value": FIRST_RESERVATION_NUMBER}])
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+def store(conn: Connection, store_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(stores).where(stores.c.store_id == store_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def stores_in_city(conn: Connection, city: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(stores).where(sa.func.lower(stores.c.city) == city.lower()).order_by(stores.c.store_id))
+    return [dict(r._mapping) for r in rows]
+
+
+def store_names(conn: Connection, store_ids: set[str]) -> dict[str, str]:
+    if not store_ids:
+        return {}
+    rows = conn.execute(sa.select(stores.c.store_id, stores.c.name).where(stores.c.store_id.in_(store_ids)))
+    return {r.store_id: r.name for r in rows}
+
+
+def _with_history(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not rows:
+        return rows
+    by_id = {row["order_id"]: row for row in rows}
+    for row in rows:
+        row["history"] = []
+    steps = conn.execute(
+        sa.select(status_history).where(status_history.c.order_id.in_(list(by_id))).order_by(status_history.c.id))
+    for step in steps:
+        by_id[step.order_id]["history"].append(dict(step._mapping))
+    names = store_names(conn, {row["store_id"] for row in rows if row["store_id"]})
+    for row in rows:
+        row["store_name"] = names.get(row["store_id"])
+    return rows
+
+
+def order(conn: Connection, order_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(orders).where(orders.c.order_id == order_id)).first()
+    return _with_history(conn, [dict(row._mapping)])[0] if row else None
+
+
+def user_orders(conn: Connection, user_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+    query = sa.select(orders).where(orders.c.user_id == user_id)
+    if status:
+        query = query.where(orders.c.status == status)
+    query = query.order_by(orders.c.created_at.desc(), orders.c.order_id.desc()).limit(limit)
+    return _with_history(conn, [dict(r._mapping) for r in conn.execute(query)])
+
+
+def order_using(conn: Connection, column: str, value: str) -> str | None:
+    """The order that already uses this payment or hold, if any."""
+    return conn.execute(sa.select(orders.c.order_id).where(orders.c[column] == value)).scalar()
+
+
+def reservation(conn: Connection, reservation_id: str) -> dict[str, Any] | None:
+    query = (sa.select(reservations, stores.c.name.label("store_name"), stores.c.city,
+                       stores.c.address.label("store_address"))
+             .join(stores, stores.c.store_id == reservations.c.store_id)
+             .where(reservations.c.reservation_id == reservation_id))
+    row = conn.execute(query).first()
+    return dict(row._mapping) if row else None
+
+
+def user_reservations(conn: Connection, user_id: str, status: str | None) -> list[dict[str, Any]]:
+    query = (sa.select(reservations, stores.c.name.label("store_name"), stores.c.city,
+                       stores.c.address.label("store_address"))
+             .join(stores, stores.c.store_id == reservations.c.store_id)
+             .where(reservations.c.user_id == user_id))
+    if status:
+        query = query.where(reservations.c.status == status)
+    query = query.order_by(reservations.c.created_at.desc(), reservations.c.reservation_id.desc())
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def any_due_reservation(conn: Connection, now_iso: str) -> bool:
+    return conn.execute(
+        sa.select(reservations.c.reservation_id)
+        .where(reservations.c.status == "active", reservations.c.expires_at <= now_iso).limit(1)
+    ).first() is not None
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+def next_number(conn: Connection, name: str) -> int:
+    return conn.execute(
+        counters.update().where(counters.c.name == name)
+        .values(value=counters.c.value + 1).returning(counters.c.value)
+    ).scalar_one()
+
+
+def insert_order(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(orders.insert().values(**row))
+
+
+def add_history(conn: Connection, order_id: str, status: str, at: str, note: str | None) -> int:
+    return conn.execute(
+        status_history.insert().values(order_id=order_id, status=status, at=at, note=note)
+        .returning(status_history.c.id)
+    ).scalar_one()
+
+
+def set_history_note(conn: Connection, history_id: int, note: str) -> None:
+    conn.execute(status_history.update().where(status_history.c.id == history_id).values(note=note[:1000]))
+
+
+def move_order(conn: Connection, order_id: str, from_status: str, to_status: str, **values: Any) -> bool:
+    """Change an order's status only if it is still ``from_status``: of two racing updates one wins."""
+    result = conn.execute(
+        orders.update().where(orders.c.order_id == order_id, orders.c.status == from_status)
+        .values(status=to_status, **values)
+    )
+    return result.rowcount == 1
+
+
+def insert_reservation(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(reservations.insert().values(**row))
+
+
+def move_reservation(conn: Connection, reservation_id: str, from_status: str, to_status: str, at: str) -> bool:
+    result = conn.execute(
+        reservations.update()
+        .where(reservations.c.reservation_id == reservation_id, reservations.c.status == from_status)
+        .values(status=to_status, updated_at=at)
+    )
+    return result.rowcount == 1
+
+
+def expire_due_reservations(conn: Connection, now_iso: str) -> int:
+    result = conn.execute(
+        reservations.update()
+        .where(reservations.c.status == "active", reservations.c.expires_at <= now_iso)
+        .values(status="expired", updated_at=now_iso)
+    )
+    return result.rowcount
