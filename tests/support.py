@@ -131,7 +131,9 @@ def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[
 
 def start_runner(env: dict[str, str], only: list[str] | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Its own process group, so a test can kill -9 the runner and every gunicorn under it at once.
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
 def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> list[str]:
@@ -157,9 +159,10 @@ def stop(proc: subprocess.Popen) -> int:
 
 
 @contextlib.contextmanager
-def served(tmp_path: Path, names: list[str], workers: int = 2, extra_env: dict[str, str] | None = None):
+def served(tmp_path: Path, names: list[str], workers: int = 2, extra_env: dict[str, str] | None = None,
+           ports: dict[str, int] | None = None):
     """The named agents under gunicorn on free loopback ports; yields {name: base_url}."""
-    ports = {name: free_port() for name in names}
+    ports = ports or {name: free_port() for name in names}
     env = {**runner_env(tmp_path, ports, workers), **(extra_env or {})}
     proc = start_runner(env, names)
     try:

@@ -78,3 +78,25 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
         assert other_body.status_code == 409
         assert other_body.json()["error"]["code"] == "idempotency_key_reused"
         assert before_count() == existing + 1
+
+
+def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
+    with served(tmp_path, ["inventory", "fulfillment"], workers=2) as urls:
+        variant = {"productId": "P1001", "size": "M", "color": "Black"}
+        report = requests.post(f"{urls['inventory']}/check-inventory",
+                               json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"},
+                                     "locationContext": {"city": "Mumbai"}}, timeout=10).json()
+        in_store = {s["storeId"]: s["stockLevel"] for s in report["availableStores"]}["ST-MUM-01"]
+
+        def reserve(_):
+            reply = requests.post(f"{urls['fulfillment']}/reserve-in-store",
+                                  json={"userId": "U1002", **variant, "storeId": "ST-MUM-01", "quantity": 1}, timeout=60)
+            return reply.status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = collections.Counter(pool.map(reserve, range(60)))
+        assert statuses == {201: in_store, 409: 60 - in_store}, statuses
+        after = requests.post(f"{urls['inventory']}/check-inventory",
+                              json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"},
+                                    "locationContext": {"city": "Mumbai"}}, timeout=10).json()
+        assert "ST-MUM-01" not in {s["storeId"] for s in after["availableStores"]}
