@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from .contracts import Contract, load_contract
 
 RETRYABLE_STATUSES = {502, 503, 504}
+UNREACHABLE_CODES = {"timeout", "unavailable", "circuit_open"}
 
 
 class AgentCallError(Exception):
@@ -34,7 +35,8 @@ class AgentCallError(Exception):
 
     @property
     def unavailable(self) -> bool:
-        return self.status is None or self.status in RETRYABLE_STATUSES
+        """The agent could not be reached or said it cannot serve now (not: a request we refused to send)."""
+        return self.code in UNREACHABLE_CODES or self.status in RETRYABLE_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
         out = {"agent": self.agent, "operation": self.operation, "status": self.status, "code": self.code,
@@ -117,7 +119,9 @@ class AgentClient:
             raise AgentCallError(name, op_id, None, "invalid_request",
                                  f"{problems[0].field or 'body'}: {problems[0].message}",
                                  [p.as_dict() for p in problems])
-        if op.idempotency_key == "required" and not idempotency_key:
+        if op.idempotency_key is None:
+            idempotency_key = None  # the agent would not deduplicate on it, so it must not make a retry "safe"
+        elif op.idempotency_key == "required" and not idempotency_key:
             idempotency_key = uuid.uuid4().hex
         headers = {"X-Request-ID": request_id or _current_request_id() or uuid.uuid4().hex}
         if idempotency_key:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+
+# A backstop: bodies are never logged, but if a card-like number reaches a message anyway, mask it.
+CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}(\d{4})(?!\d)")
 
 _configured = False
 
@@ -24,7 +28,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return CARD_LIKE.sub(r"[card ending \1]", json.dumps(entry, default=str))
 
 
 def configure(level: str | None = None) -> None:

@@ -19,6 +19,7 @@ class AgentEntry:
     folder: str
     port: int
     app: str
+    workers: int | None = None  # None: WEB_CONCURRENCY (default 2)
 
     @property
     def path(self) -> Path:

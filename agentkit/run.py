@@ -43,10 +43,11 @@ def is_healthy(entry: AgentEntry, timeout: float = 0.5) -> bool:
 
 
 def gunicorn_command(entry: AgentEntry) -> list[str]:
+    workers = ["--workers", str(entry.workers)] if entry.workers else []
     return [
         sys.executable, "-m", "gunicorn", "-c", "python:agentkit.gunicorn_conf",
         "--chdir", str(REPO_ROOT), "--pythonpath", f"{REPO_ROOT},{entry.path}",
-        "--bind", f"{bind_host()}:{agent_port(entry)}", "--name", f"{entry.name}-agent", entry.app,
+        "--bind", f"{bind_host()}:{agent_port(entry)}", "--name", f"{entry.name}-agent", *workers, entry.app,
     ]
 
 
