@@ -1,0 +1,69 @@
+"""``python -m sales_agent chat | orders process FILE | serve``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["chat"]:
+        return _chat(argv[1:])  # every option after "chat" belongs to the terminal
+    parser = argparse.ArgumentParser(prog="python -m sales_agent", description="The retail sales agent.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("chat", help="chat in the terminal (python -m sales_agent chat --help)")
+    orders = sub.add_parser("orders", help="batch orders")
+    orders_sub = orders.add_subparsers(dest="action", required=True)
+    process = orders_sub.add_parser("process", help="place every order in a JSON file")
+    process.add_argument("file")
+    process.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    checkouts = sub.add_parser("checkouts", help="checkout housekeeping")
+    checkouts_sub = checkouts.add_subparsers(dest="action", required=True)
+    recover = checkouts_sub.add_parser("recover", help="undo checkouts a crashed process left half-placed")
+    recover.add_argument("--older-than", type=int, default=300, help="seconds (default 300)")
+    serve = sub.add_parser("serve", help="run the HTTP chat API (development server; use gunicorn in production)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+
+    if args.command == "orders":
+        from . import batch
+
+        return batch.main(args.file, as_json=args.json)
+    if args.command == "checkouts":
+        return _recover(args.older_than)
+    if args.command == "serve":
+        from .http_api import create_app
+
+        create_app().run(host=args.host, port=args.port, threaded=True)
+        return 0
+    return 2  # pragma: no cover
+
+
+def _recover(older_than: int) -> int:
+    import json
+
+    from .cards import CardVault
+    from .cart import SalesStore
+    from .checkout import CheckoutWorkflow
+    from .clients import Clients
+    from .config import Settings
+
+    settings = Settings.from_env()
+    store = SalesStore(settings.database_url)
+    try:
+        recovered = CheckoutWorkflow(Clients(), store, CardVault(), settings.hold_ttl).recover_stale(None, older_than)
+    finally:
+        store.dispose()
+    print(json.dumps({"recovered": recovered}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _chat(args: list[str]) -> int:
+    from . import terminal
+
+    return terminal.main(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""The sales agent's own database: carts, checkouts, last orders and channel identities.
+
+It is an ordinary agentkit ``Database("sales", ...)`` (``SALES_DATABASE_URL``, default ``var/sales.db``,
+SQLite or PostgreSQL), so a cart survives a restart and is the same from every channel. Nothing here
+ever holds a card number: a checkout keeps the card's reference (``card_ending_4242``), brand and last
+four digits only.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from agentkit import Database, clock
+
+metadata = sa.MetaData()
+
+carts = sa.Table(
+    "sales_carts", metadata,
+    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("lines", sa.JSON, nullable=False),
+    sa.Column("coupon_code", sa.String(40)),
+    sa.Column("redeem_points", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.String(24), nullable=False),
+)
+
+checkouts = sa.Table(
+    "sales_checkouts", metadata,
+    sa.Column("checkout_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(12), nullable=False),  # quoted|placing|placed|failed|cancelled|recovering
+    sa.Column("source", sa.String(12), nullable=False),  # chat | batch
+    sa.Column("hold_id", sa.String(24)),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("quote", sa.JSON, nullable=False),
+    sa.Column("payment", sa.JSON, nullable=False),  # method, cardRef, brand, last4 | upiId: never a number
+    sa.Column("fulfillment", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Column("updated_at", sa.String(24), nullable=False),
+    sa.Column("expires_at", sa.String(24), nullable=False),
+)
+
+last_orders = sa.Table(
+    "sales_last_orders", metadata,
+    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("order_id", sa.String(16), nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+    sa.Column("placed_at", sa.String(24), nullable=False),
+)
+
+identities = sa.Table(
+    "sales_identities", metadata,
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("external_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.String(24), nullable=False),
+)
+
+guests = sa.Table(
+    "sales_guests", metadata,
+    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False),
+)
+
+GUEST_FIRST, GUEST_LAST = 9000, 9999
+
+
+def new_checkout_id() -> str:
+    return "CO-" + secrets.token_hex(6).upper()
+
+
+def _empty_cart(user_id: str) -> dict[str, Any]:
+    return {"userId": user_id, "lines": [], "couponCode": None, "redeemPoints": 0}
+
+
+def _same_variant(line: dict[str, Any], product_id: str, size: str | None, color: str | None) -> bool:
+    return (line["productId"] == product_id
+            and (size is None or str(line.get("size", "")).lower() == str(size).lower())
+            and (color is None or str(line.get("color", "")).lower() == str(color).lower()))
+
+
+class SalesStore:
+    """Repository over the sales database; every method is one short transaction."""
+
+    def __init__(self, url: str | None = None, database: Database | None = None):
+        self.db = database or Database("sales", metadata, None, url=url)
+        self.db.initialise()
+
+    def dispose(self) -> None:
+        self.db.dispose()
+
+    # -- cart ----------------------------------------------------------------------------------
+    def cart(self, user_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(carts).where(carts.c.user_id == user_id)).mappings().first()
+        return self._cart_view(user_id, row)
+
+    @staticmethod
+    def _cart_view(user_id: str, row: Any) -> dict[str, Any]:
+        if row is None:
+            cart = _empty_cart(user_id)
+        else:
+            cart = {"userId": user_id, "lines": list(row["lines"] or []), "couponCode": row["coupon_code"],
+                    "redeemPoints": int(row["redeem_points"] or 0)}
+        cart["itemCount"] = sum(int(line.get("quantity", 0)) for line in cart["lines"])
+        cart["subtotal"] = round(sum(float(line.get("unitPrice") or 0) * int(line.get("quantity", 0))
+                                     for line in cart["lines"]), 2)
+        return cart
+
+    def _save_cart(self, conn, user_id: str, lines: list, coupon: str | None, points: int) -> None:
+        values = {"lines": lines, "coupon_code": coupon, "redeem_points": int(points), "updated_at": clock.now_iso()}
+        updated = conn.execute(carts.update().where(carts.c.user_id == user_id).values(**values)).rowcount
+        if not updated:
+            conn.execute(carts.insert().values(user_id=user_id, **values))
+
+    def _mutate(self, user_id: str, change) -> dict[str, Any]:
+        with self.db.write() as conn:
+            row = conn.execute(sa.select(carts).where(carts.c.user_id == user_id)).mappings().first()
+            cart = self._cart_view(user_id, row)
+            change(cart)
+            self._save_cart(conn, user_id, cart["lines"], cart["couponCode"], cart["redeemPoints"])
+        return self.cart(user_id)
+
+    def add_line(self, user_id: str, line: dict[str, Any]) -> dict[str, Any]:
+        """Add a variant; the same variant again raises its quantity (capped at 20)."""
+        def change(cart):
+            for existing in cart["lines"]:
+                if _same_variant(existing, line["productId"], line["size"], line["color"]):
+                    existing["quantity"] = min(20, int(existing["quantity"]) + int(line["quantity"]))
+                    for key in ("name", "unitPrice", "sku", "category"):
+                        if line.get(key) is not None:
+                            existing[key] = line[key]
+                    return
+            cart["lines"].append(dict(line))
+        return self._mutate(user_id, change)
+
+    def remove_lines(self, user_id: str, product_id: str, size: str | None = None,
+                     color: str | None = None) -> tuple[dict[str, Any], int]:
+        removed = []
+
+        def change(cart):
+            keep = []
+            for line in cart["lines"]:
+                (removed if _same_variant(line, product_id, size, color) else keep).append(line)
+            cart["lines"] = keep
+        cart = self._mutate(user_id, change)
+        return cart, len(removed)
+
+    def set_quantity(self, user_id: str, product_id: str, quantity: int, size: str | None = None,
+                     color: str | None = None) -> tuple[dict[str, Any], int]:
+        touched = []
+
+        def change(cart):
+            keep = []
+            for line in cart["lines"]:
+                if _same_variant(line, product_id, size, color):
+                    touched.append(line)
+                    if quantity <= 0:
+                        continue
+                    line["quantity"] = min(20, int(quantity))
+                keep.append(line)
+            cart["lines"] = keep
+        cart = self._mutate(user_id, change)
+        return cart, len(touched)
+
+    def set_coupon(self, user_id: str, code: str | None) -> dict[str, Any]:
+        return self._mutate(user_id, lambda cart: cart.__setitem__("couponCode", code))
+
+    def set_redeem_points(self, user_id: str, points: int) -> dict[str, Any]:
+        return self._mutate(user_id, lambda cart: cart.__setitem__("redeemPoints", max(0, int(points))))
+
+    def remove_ordered(self, user_id: str, skus: set[str]) -> dict[str, Any]:
+        """After an order: drop the ordered lines (anything added since stays) and the used coupon and points."""
+        def change(cart):
+            cart["lines"] = [line for line in cart["lines"] if line.get("sku") not in skus]
+            cart["couponCode"], cart["redeemPoints"] = None, 0
+        return self._mutate(user_id, change)
+
+    def clear_cart(self, user_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(carts.delete().where(carts.c.user_id == user_id))
+
+    # -- checkouts -----------------------------------------------------------------------------
+    def create_checkout(self, user_id: str, *, checkout_id: str, source: str, hold_id: str | None,
+                        items: list, quote: dict, payment: dict, fulfillment: dict, ttl: int) -> dict[str, Any]:
+        now = clock.now_iso()
+        with self.db.write() as conn:
+            # One pending checkout per shopper: an older quote is superseded (its hold is released by the caller).
+            conn.execute(checkouts.insert().values(
+                checkout_id=checkout_id, user_id=user_id, status="quoted", source=source, hold_id=hold_id,
+                items=items, quote=quote, payment=payment, fulfillment=fulfillment, result=None,
+                created_at=now, updated_at=now, expires_at=clock.later_iso(ttl)))
+        return self.checkout(checkout_id)
+
+    def checkout(self, checkout_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(checkouts).where(checkouts.c.checkout_id == checkout_id)).mappings().first()
+        return self._checkout_view(row)
+
+    def pending_checkout(self, user_id: str) -> dict[str, Any] | None:
+        """The shopper's newest checkout still waiting for confirmation."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(checkouts).where(checkouts.c.user_id == user_id, checkouts.c.status == "quoted")
+                .order_by(checkouts.c.created_at.desc(), checkouts.c.checkout_id.desc()).limit(1)
+            ).mappings().first()
+        return self._checkout_view(row)
+
+    def quoted_checkouts(self, user_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(checkouts).where(checkouts.c.user_id == user_id,
+                                                           checkouts.c.status == "quoted")).mappings().all()
+        return [self._checkout_view(r) for r in rows]
+
+    def placing_checkouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Checkouts being placed: one shopper's, or everyone's (user_id None)."""
+        query = sa.select(checkouts).where(checkouts.c.status == "placing")
+        if user_id is not None:
+            query = query.where(checkouts.c.user_id == user_id)
+        with self.db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [self._checkout_view(r) for r in rows]
+
+    @staticmethod
+    def _checkout_view(row: Any) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        return {"checkoutId": row["checkout_id"], "userId": row["user_id"], "status": row["status"],
+                "source": row["source"], "holdId": row["hold_id"], "items": row["items"], "quote": row["quote"],
+                "payment": row["payment"], "fulfillment": row["fulfillment"], "result": row["result"],
+                "createdAt": row["created_at"], "updatedAt": row["updated_at"], "expiresAt": row["expires_at"]}
+
+    def transition(self, checkout_id: str, from_status: str | tuple[str, ...], to_status: str,
+                   result: dict | None = None) -> bool:
+        """Move a checkout between states with a guarded UPDATE; False when it was not in ``from_status``."""
+        allowed = (from_status,) if isinstance(from_status, str) else tuple(from_status)
+        values: dict[str, Any] = {"status": to_status, "updated_at": clock.now_iso()}
+        if result is not None:
+            values["result"] = result
+        with self.db.write() as conn:
+            changed = conn.execute(checkouts.update().where(checkouts.c.checkout_id == checkout_id,
+                                                            checkouts.c.status.in_(allowed)).values(**values)).rowcount
+        return bool(changed)
+
+    def set_result(self, checkout_id: str, result: dict) -> None:
+        with self.db.write() as conn:
+            conn.execute(checkouts.update().where(checkouts.c.checkout_id == checkout_id)
+                         .values(result=result, updated_at=clock.now_iso()))
+
+    # -- last order ----------------------------------------------------------------------------
+    def set_last_order(self, user_id: str, order_id: str, summary: dict) -> None:
+        now = clock.now_iso()
+        with self.db.write() as conn:
+            changed = conn.execute(last_orders.update().where(last_orders.c.user_id == user_id)
+                                   .values(order_id=order_id, summary=summary, placed_at=now)).rowcount
+            if not changed:
+                conn.execute(last_orders.insert().values(user_id=user_id, order_id=order_id, summary=summary,
+                                                         placed_at=now))
+
+    def last_order(self, user_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(last_orders).where(last_orders.c.user_id == user_id)).mappings().first()
+        if row is None:
+            return None
+        return {"orderId": row["order_id"], "placedAt": row["placed_at"], **(row["summary"] or {})}
+
+    # -- channel identities --------------------------------------------------------------------
+    def identity(self, channel: str, external_id: str) -> str | None:
+        with self.db.read() as conn:
+            return conn.execute(sa.select(identities.c.user_id).where(
+                identities.c.channel == channel, identities.c.external_id == str(external_id))).scalar()
+
+    def link_identity(self, channel: str, external_id: str, user_id: str) -> None:
+        with self.db.write() as conn:
+            changed = conn.execute(identities.update().where(
+                identities.c.channel == channel, identities.c.external_id == str(external_id)
+            ).values(user_id=user_id)).rowcount
+            if not changed:
+                conn.execute(identities.insert().values(channel=channel, external_id=str(external_id),
+                                                        user_id=user_id, created_at=clock.now_iso()))
+
+    def new_guest(self, channel: str) -> str:
+        """The next free guest id (U9000-U9999)."""
+        for _ in range(GUEST_LAST - GUEST_FIRST + 1):
+            with self.db.read() as conn:
+                taken = conn.execute(sa.select(sa.func.count()).select_from(guests)).scalar() or 0
+            candidate = f"U{GUEST_FIRST + taken}"
+            if GUEST_FIRST + taken > GUEST_LAST:
+                break
+            try:
+                with self.db.write() as conn:
+                    conn.execute(guests.insert().values(user_id=candidate, channel=channel,
+                                                        created_at=clock.now_iso()))
+                return candidate
+            except IntegrityError:
+                continue  # another worker took it; count again
+        raise RuntimeError("no guest ids left (U9000-U9999)")
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def forget_user(self, user_id: str) -> None:
+        """``/reset``: the cart goes; orders and identities stay (they are history, not conversation)."""
+        self.clear_cart(user_id)

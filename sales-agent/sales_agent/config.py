@@ -1,0 +1,79 @@
+"""Settings for the sales agent, read from the environment once.
+
+SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or
+                      "openai:<model>" (langchain-openai; default "openai:gpt-4o-mini" when a key is set)
+OPENAI_API_KEY        key for the OpenAI-compatible server
+OPENAI_BASE_URL       any OpenAI-compatible server (Ollama, vLLM, LM Studio, a test double)
+SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, last orders, channel
+                      identities); default sqlite file var/sales.db
+SALES_MEMORY_URL      conversation memory (LangGraph checkpointer): a postgres URL, or a SQLite file path /
+                      sqlite:/// URL; default var/sales-memory.db
+SALES_HOLD_TTL        seconds a checkout holds the stock (default 900)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agentkit.db import database_url, var_dir
+
+OFFLINE = "offline"
+
+
+def default_model(env: dict[str, str] | os._Environ = os.environ) -> str:
+    return "openai:gpt-4o-mini" if env.get("OPENAI_API_KEY") else OFFLINE
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = OFFLINE
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    database_url: str = ""
+    memory_url: str = ""
+    hold_ttl: int = 900
+    model_timeout: float = 60.0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        settings = cls(
+            model=(env.get("SALES_AGENT_MODEL") or default_model(env)).strip(),
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            database_url=database_url("sales"),
+            memory_url=env.get("SALES_MEMORY_URL") or str(var_dir() / "sales-memory.db"),
+            hold_ttl=int(env.get("SALES_HOLD_TTL", 900)),
+            model_timeout=float(env.get("SALES_MODEL_TIMEOUT", 60)),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def is_offline(self) -> bool:
+        return self.model == OFFLINE
+
+    @property
+    def openai_model(self) -> str:
+        """The model name after ``openai:``."""
+        if not self.model.startswith("openai:"):
+            raise ValueError(f"SALES_AGENT_MODEL={self.model!r} is not an openai:<model> setting")
+        return self.model.split(":", 1)[1]
+
+    @property
+    def memory_is_postgres(self) -> bool:
+        return self.memory_url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
+
+    @property
+    def memory_path(self) -> Path:
+        url = self.memory_url
+        if url.startswith("sqlite:///"):
+            url = url[len("sqlite:///"):]
+        return Path(url)
+
+    def validate(self) -> None:
+        if self.model != OFFLINE and not self.model.startswith("openai:"):
+            raise ValueError(f"SALES_AGENT_MODEL must be 'offline' or 'openai:<model>', not {self.model!r}")
+        if self.model.startswith("openai:") and not self.openai_model:
+            raise ValueError("SALES_AGENT_MODEL=openai: needs a model name, e.g. openai:gpt-4o-mini")

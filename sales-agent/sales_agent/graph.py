@@ -1,0 +1,100 @@
+"""The agent graph: LangChain ``create_agent`` with the tools, the system prompt, a human-in-the-loop gate on
+``place_order`` and a LangGraph checkpointer (conversation memory keyed by the shopper's user id)."""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
+from langchain_core.language_models import BaseChatModel
+
+from . import prompts
+from .cart import SalesStore
+from .config import Settings
+from .context import SalesContext
+
+
+def build_model(settings: Settings) -> BaseChatModel:
+    """``offline`` -> the built-in OfflineChatModel; ``openai:<model>`` -> ChatOpenAI (any compatible server)."""
+    settings.validate()
+    if settings.is_offline:
+        from .offline.model import OfflineChatModel  # imported lazily: the offline package is optional here
+
+        return OfflineChatModel()
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
+                      api_key=settings.openai_api_key or "not-needed", temperature=0,
+                      timeout=settings.model_timeout, max_retries=1)
+
+
+class Checkpointer:
+    """Owns the checkpointer and whatever connection it needs, so the session can close it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._closers: list[Any] = []
+        if settings.memory_is_postgres:
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool
+
+            url = settings.memory_url.replace("postgresql+psycopg://", "postgresql://")
+            pool = ConnectionPool(url, min_size=1, max_size=8, open=True,
+                                  kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+            self._closers.append(pool.close)
+            self.saver = PostgresSaver(pool)
+            self.saver.setup()
+        else:
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            path = settings.memory_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._closers.append(conn.close)
+            self.saver = SqliteSaver(conn)
+            self.saver.setup()
+
+    def close(self) -> None:
+        for close in self._closers:
+            close()
+        self._closers.clear()
+
+
+def confirmation_description(store: SalesStore):
+    """The text the shopper confirms: total, items, payment method (from the stored quote, not the model)."""
+    def describe(tool_call: dict, state: Any, runtime: Any) -> str:
+        context = runtime.context
+        user_id = context.user_id if isinstance(context, SalesContext) else (context or {}).get("user_id")
+        pending = store.pending_checkout(user_id) if user_id else None
+        if pending is None:
+            return "Place the order? (There is no prepared checkout: it will be refused.)"
+        return describe_quote(pending["quote"])
+    return describe
+
+
+def describe_quote(quote: dict[str, Any]) -> str:
+    items = "; ".join(f"{i['quantity']} x {i['name']} ({i['color']}, {i['size']})" for i in quote["items"])
+    pay = quote.get("payment") or {}
+    how = f"card ending {pay.get('last4')}" if pay.get("method") == "card" else f"UPI {pay.get('upiId')}"
+    where = quote.get("fulfillment", {})
+    deliver = (f"collect at {where.get('storeId')}" if where.get("type") == "click_and_collect"
+               else f"deliver to {where.get('city')}")
+    extra = []
+    if quote.get("discount"):
+        extra.append(f"you save ₹{quote['discount']:,.2f}")
+    if quote.get("deliveryFee"):
+        extra.append(f"delivery ₹{quote['deliveryFee']:,.2f}")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    return f"Place order: {items}. Total ₹{quote['total']:,.2f}{tail}, paid by {how}, {deliver}. Confirm?"
+
+
+def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any):
+    gate = HumanInTheLoopMiddleware(interrupt_on={
+        "place_order": InterruptOnConfig(allowed_decisions=["approve", "reject"],
+                                         description=confirmation_description(store)),
+    }, description_prefix="Order confirmation")
+    return create_agent(model, tools, system_prompt=prompts.SYSTEM_PROMPT, middleware=[gate],
+                        checkpointer=checkpointer, context_schema=SalesContext, name="sales_agent")

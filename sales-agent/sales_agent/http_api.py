@@ -1,0 +1,285 @@
+"""The HTTP chat API and the messaging webhooks (Flask; gunicorn serves ``sales_agent.http_api:create_app()`` on 8000).
+
+    POST /chat              {userId, channel?, message}  -> {reply, toolCalls, cart, pendingConfirmation?}
+    POST /chat/confirm      {userId, approve, channel?}  -> the same shape
+    GET  /chat/state?userId=U1001                         -> {cart, pendingConfirmation, lastOrder, history}
+    POST /webhooks/whatsapp  WhatsApp Cloud API notification -> {"replies": [{to, userId, type, text}]}
+    GET  /webhooks/whatsapp  the Cloud API's subscription check (hub.challenge, WHATSAPP_VERIFY_TOKEN)
+    POST /webhooks/telegram  a Telegram Update -> a sendMessage webhook reply {method, chat_id, text}
+    GET  /health, GET /ready
+
+SALES_API_TOKEN (optional) makes /chat* require ``Authorization: Bearer <token>``; WHATSAPP_APP_SECRET and
+TELEGRAM_SECRET_TOKEN (optional) make the webhooks check the platform's signature / secret header;
+RATE_LIMIT (e.g. 600/minute) limits requests per client address, as for the agents.
+
+Every error is the agents' JSON envelope ``{"error": {"code", "message", "details"}}``; bad input is a 400
+naming the field, never a 500. This is not a contract agent (it has no contract file), but it reuses the
+kit's error classes, envelope and JSON logging. Messaging senders are mapped to shoppers by identities.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from agentkit.contracts import CompiledSchema
+from agentkit.errors import ApiError, Unauthorized, ValidationFailed, http_error_code
+from agentkit.guards import check_bearer_token, limiter_from_env
+from agentkit.logs import get_logger, log
+
+from .identities import resolve_user
+from .session import SalesSession
+
+DEFAULT_MAX_BODY = 64 * 1024
+USER_ID = {"type": "string", "pattern": "^U[0-9]{4}$", "description": "Shopper id, e.g. U1001."}
+CHANNEL = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,15}$", "description": "terminal, web, whatsapp, ..."}
+CHAT_SCHEMA = CompiledSchema({
+    "type": "object",
+    "properties": {"userId": USER_ID, "channel": CHANNEL,
+                   "message": {"type": "string", "minLength": 1, "maxLength": 2000}},
+    "required": ["userId", "message"], "additionalProperties": False,
+})
+USER_ID_SCHEMA = CompiledSchema(USER_ID)
+CONFIRM_SCHEMA = CompiledSchema({
+    "type": "object",
+    "properties": {"userId": USER_ID, "channel": CHANNEL, "approve": {"type": "boolean"}},
+    "required": ["userId", "approve"], "additionalProperties": False,
+})
+WHATSAPP_SCHEMA = CompiledSchema({
+    "type": "object",
+    "properties": {"object": {"type": "string"}, "entry": {"type": "array", "items": {
+        "type": "object",
+        "properties": {"changes": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"value": {"type": "object", "properties": {"messages": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"from": {"type": "string", "minLength": 1, "maxLength": 32},
+                               "type": {"type": "string"},
+                               "text": {"type": "object", "properties": {"body": {"type": "string", "maxLength": 4096}},
+                                        "required": ["body"]}},
+                "required": ["from"]}}}}},
+            "required": ["value"]}}},
+        "required": ["changes"]}}},
+    "required": ["entry"],
+})
+TELEGRAM_SCHEMA = CompiledSchema({
+    "type": "object",
+    "properties": {"update_id": {"type": "integer"}, "message": {
+        "type": "object",
+        "properties": {"chat": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                       "from": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                       "text": {"type": "string", "maxLength": 4096}},
+        "required": ["chat"]}},
+    "required": ["update_id"],
+})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_body(schema: CompiledSchema) -> dict[str, Any]:
+    """The request's JSON body, checked against ``schema``; 415/400 with the failing field otherwise."""
+    if request.mimetype != "application/json":
+        raise ApiError("Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type",
+                       details=[{"field": "Content-Type", "message": f"got {request.mimetype or 'nothing'!r}"}]
+                       ).with_status(415)
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise ValidationFailed("The request body is empty; send a JSON object.",
+                               details=[{"field": "", "message": "empty body"}])
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValidationFailed("The JSON body is nested too deeply.",
+                               details=[{"field": "", "message": "nesting too deep"}]) from None
+    except ValueError as exc:
+        raise ValidationFailed(f"The body is not valid JSON: {exc}",
+                               details=[{"field": "", "message": "malformed JSON"}]) from None
+    problems = schema.problems(body)
+    if problems:
+        first = problems[0]
+        raise ValidationFailed(f"{first.field or 'body'}: {first.message}", details=problems)
+    return body
+
+
+def create_app(session: SalesSession | None = None, config: dict[str, Any] | None = None) -> Flask:
+    app = Flask("sales")
+    app.config.update(MAX_CONTENT_LENGTH=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+                      WHATSAPP_VERIFY_TOKEN=os.environ.get("WHATSAPP_VERIFY_TOKEN") or None,
+                      WHATSAPP_APP_SECRET=os.environ.get("WHATSAPP_APP_SECRET") or None,
+                      TELEGRAM_SECRET_TOKEN=os.environ.get("TELEGRAM_SECRET_TOKEN") or None,
+                      SALES_API_TOKEN=os.environ.get("SALES_API_TOKEN") or None)
+    app.config.update(config or {})
+    limiter = app.config.get("RATE_LIMITER", limiter_from_env("sales"))
+    app.json.sort_keys = False
+    logger = get_logger("sales")
+    holder: dict[str, SalesSession] = {}
+    lock = threading.Lock()
+    if session is not None:
+        holder["session"] = session
+
+    def current() -> SalesSession:
+        # Built on first use, inside the worker process (never in a preloading gunicorn master).
+        if "session" not in holder:
+            with lock:
+                if "session" not in holder:
+                    holder["session"] = SalesSession()
+        return holder["session"]
+
+    app.extensions["sales_session"] = current
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        if request.path in ("/health", "/ready"):
+            return
+        if request.path.startswith("/chat"):
+            # The web front end's token (SALES_API_TOKEN); the webhooks check their platform's own signature.
+            check_bearer_token(app.config["SALES_API_TOKEN"], request.headers.get("Authorization"))
+        if limiter is not None:
+            limiter.hit(request.remote_addr or "unknown")
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # metadata only: never a body, so a message with a card number cannot reach the log
+        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
+            path=request.path, status=response.status_code, ms=round(elapsed, 2))
+        return response
+
+    def error_response(error: ApiError):
+        response = jsonify(error.envelope(g.get("request_id")))
+        response.status_code = error.status
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        message = error.description or error.name
+        detail = {"field": "", "message": error.name}
+        if status == 413:
+            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        elif status == 405:
+            detail = {"field": "method", "message": f"{request.method} is not allowed on {request.path}"}
+        elif status == 404:
+            detail = {"field": "path", "message": f"no route {request.path}"}
+        return error_response(ApiError(message, code=http_error_code(status), details=[detail]).with_status(status))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
+        return error_response(ApiError("Something went wrong on our side; it has been logged.",
+                                       details=[{"field": "", "message": type(error).__name__}]))
+
+    # -- routes --------------------------------------------------------------------------------
+    @app.get("/health")
+    def health():
+        return jsonify({"status": "ok", "agent": "sales"})
+
+    @app.get("/ready")
+    def ready():
+        ok = current().store.db.ping()
+        return jsonify({"status": "ready" if ok else "not_ready", "database": ok}), (200 if ok else 503)
+
+    @app.post("/chat")
+    def chat():
+        body = json_body(CHAT_SCHEMA)
+        result = current().send(body["userId"], body["message"], channel=body.get("channel", "web"))
+        return jsonify(result.as_dict())
+
+    @app.post("/chat/confirm")
+    def chat_confirm():
+        body = json_body(CONFIRM_SCHEMA)
+        result = current().confirm(body["userId"], body["approve"], channel=body.get("channel", "web"))
+        return jsonify(result.as_dict())
+
+    @app.get("/chat/state")
+    def chat_state():
+        user_id = (request.args.get("userId") or "").strip()
+        problems = USER_ID_SCHEMA.problems(user_id)
+        if problems:
+            raise ValidationFailed(f"userId: {problems[0].message}",
+                                   details=[{"field": "userId", "message": problems[0].message}])
+        s = current()
+        return jsonify({"userId": user_id, "cart": s.cart(user_id), "pendingConfirmation": s.pending_confirmation(user_id),
+                        "lastOrder": s.last_order(user_id), "history": s.history(user_id)[-20:]})
+
+    # -- WhatsApp Cloud API ----------------------------------------------------------------------
+    @app.get("/webhooks/whatsapp")
+    def whatsapp_verify():
+        expected = app.config["WHATSAPP_VERIFY_TOKEN"]
+        if request.args.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(
+                (request.args.get("hub.verify_token") or "").encode(), expected.encode()):
+            raise Unauthorized("The verify token does not match.",
+                               details=[{"field": "hub.verify_token", "message": "wrong or missing"}])
+        return request.args.get("hub.challenge", ""), 200, {"Content-Type": "text/plain"}
+
+    @app.post("/webhooks/whatsapp")
+    def whatsapp():
+        secret = app.config["WHATSAPP_APP_SECRET"]
+        if secret:
+            signature = request.headers.get("X-Hub-Signature-256", "")
+            digest = "sha256=" + hmac.new(secret.encode(), request.get_data(cache=True), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(signature.encode(), digest.encode()):
+                raise Unauthorized("The X-Hub-Signature-256 header does not match the body.",
+                                   details=[{"field": "X-Hub-Signature-256", "message": "bad signature"}])
+        body = json_body(WHATSAPP_SCHEMA)
+        s = current()
+        replies = []
+        for entry in body["entry"]:
+            for change in entry["changes"]:
+                for message in change["value"].get("messages", []):  # status updates carry no messages
+                    user_id = resolve_user(s.store, "whatsapp", message["from"])
+                    text = (message.get("text") or {}).get("body") if message.get("type", "text") == "text" else None
+                    if not text:
+                        reply = "I can read text messages only. Tell me what you are looking for."
+                    else:
+                        reply = s.send(user_id, text, channel="whatsapp").reply
+                    replies.append({"to": message["from"], "userId": user_id, "type": "text", "text": reply})
+        return jsonify({"replies": replies})
+
+    # -- Telegram Bot API ------------------------------------------------------------------------
+    @app.post("/webhooks/telegram")
+    def telegram():
+        secret = app.config["TELEGRAM_SECRET_TOKEN"]
+        if secret and not hmac.compare_digest(
+                (request.headers.get("X-Telegram-Bot-Api-Secret-Token") or "").encode(), secret.encode()):
+            raise Unauthorized("The Telegram secret token does not match.",
+                               details=[{"field": "X-Telegram-Bot-Api-Secret-Token", "message": "wrong or missing"}])
+        body = json_body(TELEGRAM_SCHEMA)
+        message = body.get("message")
+        if not message:
+            return jsonify({})  # edited messages, callbacks, channel posts: nothing to answer
+        chat_id = message["chat"]["id"]
+        sender = (message.get("from") or {}).get("id", chat_id)
+        s = current()
+        user_id = resolve_user(s.store, "telegram", str(sender))
+        text = message.get("text")
+        if not text:
+            reply = "I can read text messages only. Tell me what you are looking for."
+        elif text.strip() == "/start":
+            shopper = s.shopper(user_id)
+            name = f", {shopper['name'].split()[0]}" if shopper else ""
+            reply = f"Hello{name}! I am the store's sales assistant. What are you shopping for today?"
+        else:
+            reply = s.send(user_id, text, channel="telegram").reply
+        # Telegram accepts a method call as the webhook's answer: the reply goes out without another request.
+        return jsonify({"method": "sendMessage", "chat_id": chat_id, "text": reply})
+
+    return app

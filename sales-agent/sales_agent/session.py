@@ -1,0 +1,314 @@
+"""SalesSession: the one object the terminal, the HTTP API, the messaging webhooks and the tests talk to.
+
+    session = SalesSession()                       # model, tools, graph and checkpointer, built once
+    result = session.send("U1001", "show me winter jackets under 6000", channel="terminal")
+    result = session.confirm("U1001", approve=True)    # answers a pending place_order confirmation
+
+Conversation memory is the LangGraph checkpointer with ``thread_id = user id``: the same conversation
+continues after a restart and on every channel. Every message first goes through the card vault, so
+a card number never reaches the model, the checkpoint or a log line.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.types import Command
+
+from agentkit import AgentCallError
+
+from .cards import CardVault, default_vault
+from .cart import SalesStore
+from .checkout import CheckoutWorkflow
+from .clients import Clients
+from .config import Settings
+from .context import SalesContext
+from .graph import Checkpointer, build_graph, build_model, describe_quote
+from .tools import SalesTools, build_tools, cart_view
+
+log = logging.getLogger("agents.sales.session")
+
+USER_ID_RE = re.compile(r"^U[0-9]{4}$")
+CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
+YES = {"y", "yes", "yeah", "yep", "yup", "ok", "okay", "sure", "confirm", "confirmed", "go ahead", "place it",
+       "place the order", "place order", "do it", "proceed", "haan", "ha", "ji", "pay", "pay now", "buy",
+       "yes please", "yes, place it", "approve", "approved", "👍"}
+NO = {"n", "no", "nope", "nah", "cancel", "stop", "don't", "dont", "do not", "not now", "wait", "reject",
+      "no thanks", "no, cancel", "cancel it", "cancel the order", "nahi", "na", "👎"}
+REJECT_MESSAGE = ("The shopper declined the order. Nothing was charged and the stock hold is released. "
+                  "Ask what they would like to change.")
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    cart: dict[str, Any] = field(default_factory=dict)
+    pending_confirmation: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"reply": self.reply, "toolCalls": self.tool_calls, "cart": self.cart}
+        if self.pending_confirmation is not None:
+            out["pendingConfirmation"] = self.pending_confirmation
+        return out
+
+
+def classify_answer(text: str) -> bool | None:
+    """True for yes, False for no, None for anything else (while a confirmation is pending)."""
+    cleaned = re.sub(r"[.!?\s]+$", "", (text or "").strip().lower())
+    cleaned = re.sub(r"\s+", " ", cleaned)
+    if cleaned in YES:
+        return True
+    if cleaned in NO:
+        return False
+    first = re.split(r"[\s,]+", cleaned, maxsplit=1)[0] if cleaned else ""
+    if first in {"yes", "y", "ok", "okay", "sure", "confirm", "yeah", "yep"} and "not" not in cleaned and "cancel" not in cleaned:
+        return True
+    if first in {"no", "n", "nope", "cancel", "nah"}:
+        return False
+    return None
+
+
+class SalesSession:
+    def __init__(self, settings: Settings | None = None, *, model=None, clients: Clients | None = None,
+                 store: SalesStore | None = None, vault: CardVault | None = None, checkpointer=None):
+        self.settings = settings or Settings.from_env()
+        self.store = store or SalesStore(self.settings.database_url)
+        self.vault = vault or default_vault()
+        self.clients = clients or Clients()
+        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, self.settings.hold_ttl)
+        self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
+        self.tools = build_tools()
+        self.model = model if model is not None else build_model(self.settings)
+        self._memory: Checkpointer | None = None
+        if checkpointer is None:
+            self._memory = Checkpointer(self.settings)
+            checkpointer = self._memory.saver
+        self.checkpointer = checkpointer
+        self.graph = build_graph(self.model, self.tools, self.store, checkpointer)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._awaiting: dict[str, str] = {}  # user id -> checkout id shown in the confirmation
+
+    # -- public API ----------------------------------------------------------------------------
+    def send(self, user_id: str, text: str, channel: str = "terminal") -> TurnResult:
+        user_id, channel = self._check(user_id, channel)
+        text = self.vault.redact(user_id, str(text or "")).strip()
+        if not text:
+            return self._result(user_id, "Tell me what you are looking for.", [], None)
+        with self._lock(user_id):
+            pending = self._interrupt(user_id)
+            if pending is not None:
+                answer = classify_answer(text)
+                if answer is None:
+                    return self._result(user_id, self._reminder(user_id, pending), [], self._pending_view(user_id, pending))
+                return self._resume(user_id, channel, answer)
+            before = self._message_count(user_id)
+            try:
+                state = self.graph.invoke({"messages": [HumanMessage(text)]}, self._config(user_id),
+                                          context=self._context(user_id, channel))
+            except Exception as exc:  # the model or the graph failed: answer gracefully, keep the session usable
+                return self._failed_turn(user_id, exc)
+            return self._finish(user_id, channel, state, before)
+
+    def confirm(self, user_id: str, approve: bool, channel: str = "terminal") -> TurnResult:
+        user_id, channel = self._check(user_id, channel)
+        with self._lock(user_id):
+            if self._interrupt(user_id) is None:
+                return self._result(user_id, "There is no order waiting for confirmation.", [], None)
+            return self._resume(user_id, channel, bool(approve))
+
+    def cart(self, user_id: str) -> dict[str, Any]:
+        return cart_view(self.store.cart(user_id))
+
+    def last_order(self, user_id: str) -> dict[str, Any] | None:
+        return self.store.last_order(user_id)
+
+    def pending_confirmation(self, user_id: str) -> dict[str, Any] | None:
+        pending = self._interrupt(user_id)
+        return self._pending_view(user_id, pending) if pending is not None else None
+
+    def shopper(self, user_id: str) -> dict[str, Any] | None:
+        try:
+            profile = self.clients.call("recommendation", "getShopperProfile", {"userId": user_id})
+        except AgentCallError:
+            return None
+        return {"userId": profile["userId"], "name": profile["name"], "city": profile["city"], "tier": profile["tier"]}
+
+    def reset(self, user_id: str) -> None:
+        """Forget the conversation, the cart, the remembered cards and any pending checkout (releasing its hold)."""
+        user_id, _ = self._check(user_id, "terminal")
+        with self._lock(user_id):
+            self.workflow.cancel(user_id)
+            self.checkpointer.delete_thread(user_id)
+            self.store.forget_user(user_id)
+            self.vault.forget(user_id)
+            self._awaiting.pop(user_id, None)
+
+    def history(self, user_id: str) -> list[dict[str, str]]:
+        """The conversation as role/text pairs (tool traffic left out)."""
+        out = []
+        for message in self._messages(user_id):
+            if isinstance(message, HumanMessage):
+                out.append({"role": "user", "text": _text(message)})
+            elif isinstance(message, AIMessage) and _text(message):
+                out.append({"role": "assistant", "text": _text(message)})
+        return out
+
+    def close(self) -> None:
+        self.clients.close()
+        if self._memory is not None:
+            self._memory.close()
+        self.store.dispose()
+
+    # -- turns ---------------------------------------------------------------------------------
+    def _resume(self, user_id: str, channel: str, approve: bool) -> TurnResult:
+        pending = self._interrupt(user_id)
+        count = len(pending.get("action_requests", [])) or 1
+        checkout = self.store.pending_checkout(user_id)
+        shown = self._awaiting.pop(user_id, None)
+        stale = checkout is None or (shown is not None and checkout["checkoutId"] != shown)
+        if approve and not stale:
+            decision: dict[str, Any] = {"type": "approve"}
+        elif approve:
+            decision = {"type": "reject", "message": "The checkout changed or expired before it was confirmed; "
+                                                     "nothing was charged. Prepare the checkout again."}
+        else:
+            decision = {"type": "reject", "message": REJECT_MESSAGE}
+        before = self._message_count(user_id)
+        try:
+            state = self.graph.invoke(Command(resume={"decisions": [decision] * count}), self._config(user_id),
+                                      context=self._context(user_id, channel))
+        except Exception as exc:
+            return self._failed_turn(user_id, exc)
+        finally:
+            if not approve:
+                self.workflow.cancel(user_id)
+        return self._finish(user_id, channel, state, before)
+
+    def _finish(self, user_id: str, channel: str, state: dict[str, Any], before: int) -> TurnResult:
+        messages = state.get("messages", [])
+        new = messages[before:] if before <= len(messages) else messages
+        calls = _tool_calls(new)
+        reply = _last_reply(new)
+        interrupts = state.get("__interrupt__") or []
+        if interrupts:
+            request = interrupts[0].value if hasattr(interrupts[0], "value") else interrupts[0]
+            checkout = self.store.pending_checkout(user_id)
+            if checkout is None:
+                # place_order without a prepared checkout: refuse at once instead of asking to confirm nothing
+                count = len(request.get("action_requests", [])) or 1
+                try:
+                    state = self.graph.invoke(Command(resume={"decisions": [{
+                        "type": "reject", "message": "There is no prepared checkout. Call prepare_checkout first."}] * count}),
+                        self._config(user_id), context=self._context(user_id, channel))
+                except Exception as exc:
+                    return self._failed_turn(user_id, exc)
+                more = state.get("messages", [])[len(messages):]
+                return self._result(user_id, _last_reply(more) or reply, calls + _tool_calls(more), None)
+            self._awaiting[user_id] = checkout["checkoutId"]
+            view = self._pending_view(user_id, request)
+            text = (reply + "\n\n" if reply else "") + view["description"] + " (yes/no)"
+            return self._result(user_id, text, calls, view)
+        return self._result(user_id, reply or "(no reply)", calls, None)
+
+    def _failed_turn(self, user_id: str, exc: Exception) -> TurnResult:
+        log.exception("chat turn failed for %s", user_id)
+        reply = ("Sorry, I could not finish that just now (the assistant's language model did not answer: "
+                 f"{type(exc).__name__}). Please try again in a moment; your cart is safe.")
+        return self._result(user_id, reply, [], self.pending_confirmation(user_id))
+
+    def _reminder(self, user_id: str, pending: dict[str, Any]) -> str:
+        view = self._pending_view(user_id, pending)
+        return (f"You have an order waiting for your confirmation: {view['description']} Reply yes to place it, "
+                "or no to cancel it and change something.")
+
+    def _pending_view(self, user_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        checkout = self.store.pending_checkout(user_id)
+        if checkout is None:
+            actions = request.get("action_requests") or [{}]
+            return {"checkoutId": None, "total": None, "items": [], "paymentMethod": None,
+                    "description": actions[0].get("description", "Confirm the order?")}
+        quote = checkout["quote"]
+        pay = quote.get("payment") or {}
+        return {"checkoutId": checkout["checkoutId"], "total": quote["total"],
+                "items": [{k: i[k] for k in ("productId", "name", "size", "color", "quantity", "unitPrice")}
+                          for i in quote["items"]],
+                "paymentMethod": (f"card ending {pay.get('last4')}" if pay.get("method") == "card"
+                                  else f"UPI {pay.get('upiId')}"),
+                "expiresAt": checkout["expiresAt"], "description": describe_quote(quote)}
+
+    def _result(self, user_id: str, reply: str, calls: list, pending: dict | None) -> TurnResult:
+        return TurnResult(reply=reply, tool_calls=calls, cart=self.cart(user_id), pending_confirmation=pending)
+
+    # -- graph state -----------------------------------------------------------------------------
+    def _context(self, user_id: str, channel: str) -> SalesContext:
+        return SalesContext(user_id, channel, self.service)
+
+    def _config(self, user_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": user_id}, "recursion_limit": 30}
+
+    def _snapshot(self, user_id: str):
+        return self.graph.get_state(self._config(user_id))
+
+    def _messages(self, user_id: str) -> list:
+        return list((self._snapshot(user_id).values or {}).get("messages", []))
+
+    def _message_count(self, user_id: str) -> int:
+        return len(self._messages(user_id))
+
+    def _interrupt(self, user_id: str) -> dict[str, Any] | None:
+        snapshot = self._snapshot(user_id)
+        for interrupt in getattr(snapshot, "interrupts", ()) or ():
+            value = getattr(interrupt, "value", interrupt)
+            if isinstance(value, dict) and "action_requests" in value:
+                return value
+        return None
+
+    def _check(self, user_id: str, channel: str) -> tuple[str, str]:
+        user_id = str(user_id or "").strip().upper()
+        if not USER_ID_RE.match(user_id):
+            raise ValueError(f"userId must look like U1001, not {user_id!r}")
+        channel = str(channel or "terminal").strip().lower()
+        if not CHANNEL_RE.match(channel):
+            raise ValueError(f"channel must be a short lowercase name such as terminal, web, whatsapp, not {channel!r}")
+        return user_id, channel
+
+    def _lock(self, user_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(user_id, threading.Lock())
+
+
+def _text(message) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content.strip()
+    parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content or []]
+    return "".join(parts).strip()
+
+
+def _tool_calls(messages: list) -> list[dict[str, Any]]:
+    calls = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            artifact = message.artifact if isinstance(message.artifact, dict) else {}
+            recorded = artifact.get("calls")
+            if recorded:
+                calls.extend(recorded)
+            else:  # a refused or failed call (e.g. rejected confirmation): still show it
+                calls.append({"tool": message.name, "agent": "sales", "operation": message.name, "ms": 0.0,
+                              "ok": message.status != "error"})
+    return calls
+
+
+def _last_reply(messages: list) -> str:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            text = _text(message)
+            if text:
+                return text
+    return ""
