@@ -50,11 +50,17 @@ test-postgres: install  ## the suite with every agent on PostgreSQL only
 bench: install  ## throughput ratios on loopback (not part of the tests)
 	$(PY) -m benchmarks.agents
 
+soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a smaller one)
+	CHECKOUT_FAULT_RUNS=2000 $(PY) -m pytest -q -s tests/test_checkout_faults.py
+
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(PY) -m sales_agent orders process $(FILE)
 
 contracts-check: install  ## fail on a breaking change against contracts/released/ (a major version bump acknowledges one)
 	$(PY) -m agentkit.compat
+
+new-agent: install  ## scaffold a new agent: make new-agent NAME=gift-cards PORT=5008
+	$(PY) -m agentkit.scaffold $(NAME) $(PORT)
 
 clean:  ## remove local databases and logs
 	rm -rf var/

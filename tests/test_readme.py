@@ -3,6 +3,7 @@ against freshly started agents, and every environment variable the code reads is
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,8 +23,10 @@ def test_api_section_is_generated_from_the_contracts():
     assert result.returncode == 0, result.stderr
 
 
-def curl_blocks() -> list[str]:
-    return [block for block in re.findall(r"```bash\n(.*?)```", README, re.S) if block.startswith("curl ")]
+def curl_blocks(port_8000: bool = False) -> list[str]:
+    """The pasteable curl commands: the agents' (generated API section) or the chat API's."""
+    blocks = [b for b in re.findall(r"```bash\n(.*?)```", README, re.S) if b.startswith("curl ")]
+    return [b for b in blocks if ("127.0.0.1:8000" in b) == port_8000]
 
 
 def test_every_operation_example_has_a_curl():
@@ -31,18 +34,44 @@ def test_every_operation_example_has_a_curl():
     assert len(curl_blocks()) == expected
 
 
+def run_curl(block: str, base_from: str, base_to: str) -> tuple[int, str]:
+    command = block.replace(base_from, base_to).replace("curl -s", "curl -s -w '\\n%{http_code}'", 1)
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60).stdout
+    body, _, code = output.rpartition("\n")
+    return int(code), body
+
+
 def test_every_curl_works_when_pasted(tmp_path):
     ports = {load_contract(name).port: name for name in contract_names()}
     expected_statuses = [int(s) for s in re.findall(r"\*\*\w+\*\* `POST [^`]+` — .*? → (\d{3})", README)]
-    with served(tmp_path, list(agents())) as urls:
+    with served(tmp_path, [*agents(), "sales"]) as urls:
         for block, status in zip(curl_blocks(), expected_statuses, strict=True):
             port = int(re.search(r"http://127\.0\.0\.1:(\d+)", block).group(1))
-            command = block.replace(f"http://127.0.0.1:{port}", urls[ports[port]])
-            command = command.replace("curl -s", "curl -s -w '\\n%{http_code}'", 1)
-            output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30).stdout
-            body, _, code = output.rpartition("\n")
-            assert int(code) == status, (block, body)
+            code, body = run_curl(block, f"http://127.0.0.1:{port}", urls[ports[port]])
+            assert code == status, (block, body)
             json.loads(body)
+        # The chat API walk-through: a search, add to cart, checkout, confirm, then Telegram asks for the order.
+        replies = []
+        for block in curl_blocks(port_8000=True):
+            code, body = run_curl(block, "http://127.0.0.1:8000", urls["sales"])
+            assert code == 200, (block, body)
+            replies.append(json.loads(body))
+        assert len(replies) == 5
+        assert "Alpine Puffer Jacket" in replies[0]["reply"]
+        assert replies[1]["cart"]["lines"], replies[1]
+        assert replies[2]["pendingConfirmation"]["total"] > 0, replies[2]
+        assert re.search(r"ORD-\d{6}", replies[3]["reply"]), replies[3]
+        assert "4242424242424242" not in json.dumps(replies)
+        # The batch example: the good orders become orders, the declined and sold-out ones are reported.
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}", "VAR_DIR": str(tmp_path / "batch")}
+        env.update({f"{n.upper().replace('-', '_')}_AGENT_URL": url for n, url in urls.items()})
+        batch = subprocess.run([sys.executable, "-m", "sales_agent", "orders", "process",
+                                "sales-agent/examples/orders.json", "--json"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert batch.returncode == 0, batch.stderr
+        results = json.loads(batch.stdout)
+        outcomes = [bool(result.get("orderId")) for result in results]
+        assert outcomes == [True, True, False, False, True], batch.stdout
 
 
 def test_every_environment_variable_is_documented():
