@@ -256,3 +256,25 @@ def test_keys_are_kept_at_least_24_hours_then_purged(echo_app, monkeypatch):
     app.idempotency._last_purge = float("-inf")
     fresh = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"})
     assert fresh.headers["Idempotent-Replayed"] == "false" and ran["charges"] == 2
+
+
+@responses.activate
+def test_client_sends_the_service_token_from_the_environment(echo_app, monkeypatch):
+    build, _ = echo_app
+    build()
+    monkeypatch.setenv("AGENT_API_TOKEN", "s3cret-token")
+    responses.add(responses.POST, "http://echo.test/echo", json={"text": "hi"})
+    AgentClient("kit-echo", "http://echo.test").call("echo", {"text": "hi"})
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer s3cret-token"
+
+
+def test_agents_on_loopback_require_the_token_and_the_client_sends_it(tmp_path, monkeypatch):
+    from support import served
+
+    with served(tmp_path, ["inventory"], extra_env={"AGENT_API_TOKEN": "loopback-token-123"}) as urls:
+        body = {"productId": "P1001"}
+        assert requests.post(urls["inventory"] + "/check-inventory", json=body, timeout=10).status_code == 401
+        assert requests.get(urls["inventory"] + "/openapi.json", timeout=10).status_code == 200
+        monkeypatch.setenv("AGENT_API_TOKEN", "loopback-token-123")
+        report = AgentClient("inventory", urls["inventory"]).call("checkInventory", body)
+        assert report["productId"] == "P1001"
