@@ -50,7 +50,7 @@ class AgentApp(Flask):
 
     def _run_operation(self, op: Operation, handler: Handler):
         g.operation = op.op_id
-        body = _json_body(op)
+        body = read_json_body()
         if not self.config["CONTRACT_VALIDATION"]:
             payload, status = _split(handler(self.db, body), op)
             return jsonify(payload), status
@@ -107,7 +107,9 @@ def _finite_float(text: str) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def _json_body(op: Operation) -> Any:
+def read_json_body() -> Any:
+    """The request body as JSON: 415 unless it says it is JSON, 400 for empty, malformed, too deep,
+    NaN/Infinity, numbers too large, lone surrogates and NUL characters. Not yet checked against a schema."""
     if request.mimetype != "application/json":
         raise ApiError("Send the body as JSON with 'Content-Type: application/json'.",
                        code="unsupported_media_type",
@@ -162,6 +164,58 @@ def _field_with_nul(node: Any, path: str) -> str | None:
     return None
 
 
+def install_http_basics(app: Flask, logger: logging.Logger, guard: Callable[[], None]) -> None:
+    """What every JSON service here needs around its routes: a request id (taken from ``X-Request-ID`` or
+    made up, and echoed), ``guard()`` before each request (auth, rate limits), one JSON log line per request
+    (metadata only, never a body) and the error envelope for every failure, including Werkzeug's 404, 405,
+    413 and anything unexpected (logged with its traceback, answered without one)."""
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        guard()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
+            path=request.path, operation=g.get("operation"), status=response.status_code, ms=round(elapsed, 2))
+        return response
+
+    def error_response(error: ApiError):
+        response = jsonify(error.envelope(g.get("request_id")))
+        response.status_code = error.status
+        retry_after = error.extra.get("retryAfter")
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        message = error.description or error.name
+        if status == 413:
+            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        detail = {"field": "", "message": error.name}
+        if status == 405:
+            detail = {"field": "method", "message": f"{request.method} is not allowed on {request.path}"}
+        elif status == 404:
+            detail = {"field": "path", "message": f"no route {request.path}"}
+        return error_response(ApiError(message, code=http_error_code(status), details=[detail]).with_status(status))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
+        return error_response(ApiError("Something went wrong on our side; it has been logged.",
+                                       details=[{"field": "", "message": type(error).__name__}]))
+
+
 def create_agent_app(contract_name: str, database: Database, handlers: dict[str, Handler],
                      config: dict[str, Any] | None = None) -> AgentApp:
     contract = load_contract(contract_name)
@@ -188,55 +242,14 @@ def create_agent_app(contract_name: str, database: Database, handlers: dict[str,
     # Workers forked from a preloading master must open their own connections.
     database.dispose()
 
-    @app.before_request
-    def _start():
-        g.started = time.perf_counter()
-        g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+    def guard() -> None:
         if request.path in OPEN_PATHS:
             return
         check_bearer_token(app.config["AGENT_API_TOKEN"], request.headers.get("Authorization"))
         if app.rate_limiter is not None:
             app.rate_limiter.hit(request.remote_addr or "unknown")
 
-    @app.after_request
-    def _finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
-            path=request.path, operation=g.get("operation"), status=response.status_code, ms=round(elapsed, 2))
-        return response
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
-        return _error_response(error)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        status = error.code or 500
-        message = error.description or error.name
-        if status == 413:
-            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
-        detail = {"field": "", "message": error.name}
-        if status == 405:
-            detail = {"field": "method", "message": f"{request.method} is not allowed on {request.path}"}
-        elif status == 404:
-            detail = {"field": "path", "message": f"no route {request.path}"}
-        return _error_response(ApiError(message, code=http_error_code(status), details=[detail]).with_status(status))
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
-        return _error_response(ApiError("Something went wrong on our side; it has been logged.",
-                                        details=[{"field": "", "message": type(error).__name__}]))
-
-    def _error_response(error: ApiError):
-        response = jsonify(error.envelope(g.get("request_id")))
-        response.status_code = error.status
-        retry_after = error.extra.get("retryAfter")
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
-
+    install_http_basics(app, logger, guard)
     app.serve(handlers)
     openapi.register_meta_routes(app)
     return app

@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import logging
 import os
 import threading
-import time
-import uuid
 from typing import Any
 
-from flask import Flask, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
 
+from agentkit.app import install_http_basics, read_json_body
 from agentkit.contracts import CompiledSchema
-from agentkit.errors import ApiError, Unauthorized, ValidationFailed, http_error_code
+from agentkit.errors import Unauthorized, ValidationFailed
 from agentkit.guards import check_bearer_token, limiter_from_env
-from agentkit.logs import get_logger, log
+from agentkit.logs import get_logger
 
 from .identities import resolve_user
 from .session import SalesSession
@@ -83,28 +79,9 @@ TELEGRAM_SCHEMA = CompiledSchema({
 })
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def json_body(schema: CompiledSchema) -> dict[str, Any]:
     """The request's JSON body, checked against ``schema``; 415/400 with the failing field otherwise."""
-    if request.mimetype != "application/json":
-        raise ApiError("Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type",
-                       details=[{"field": "Content-Type", "message": f"got {request.mimetype or 'nothing'!r}"}]
-                       ).with_status(415)
-    raw = request.get_data(cache=False)
-    if not raw:
-        raise ValidationFailed("The request body is empty; send a JSON object.",
-                               details=[{"field": "", "message": "empty body"}])
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValidationFailed("The JSON body is nested too deeply.",
-                               details=[{"field": "", "message": "nesting too deep"}]) from None
-    except ValueError as exc:
-        raise ValidationFailed(f"The body is not valid JSON: {exc}",
-                               details=[{"field": "", "message": "malformed JSON"}]) from None
+    body = read_json_body()
     problems = schema.problems(body)
     if problems:
         first = problems[0]
@@ -138,10 +115,7 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
 
     app.extensions["sales_session"] = current
 
-    @app.before_request
-    def _start():
-        g.started = time.perf_counter()
-        g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+    def guard() -> None:
         if request.path in ("/health", "/ready"):
             return
         if request.path.startswith("/chat"):
@@ -150,42 +124,7 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
         if limiter is not None:
             limiter.hit(request.remote_addr or "unknown")
 
-    @app.after_request
-    def _finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        # metadata only: never a body, so a message with a card number cannot reach the log
-        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
-            path=request.path, status=response.status_code, ms=round(elapsed, 2))
-        return response
-
-    def error_response(error: ApiError):
-        response = jsonify(error.envelope(g.get("request_id")))
-        response.status_code = error.status
-        return response
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
-        return error_response(error)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        status = error.code or 500
-        message = error.description or error.name
-        detail = {"field": "", "message": error.name}
-        if status == 413:
-            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
-        elif status == 405:
-            detail = {"field": "method", "message": f"{request.method} is not allowed on {request.path}"}
-        elif status == 404:
-            detail = {"field": "path", "message": f"no route {request.path}"}
-        return error_response(ApiError(message, code=http_error_code(status), details=[detail]).with_status(status))
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
-        return error_response(ApiError("Something went wrong on our side; it has been logged.",
-                                       details=[{"field": "", "message": type(error).__name__}]))
+    install_http_basics(app, logger, guard)
 
     # -- routes --------------------------------------------------------------------------------
     @app.get("/health")
