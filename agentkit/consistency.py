@@ -24,7 +24,8 @@ def problems(root: Path) -> list[str]:
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
     services = compose.get("services", {})
     anchor_env = _shared_env(services)
-    tool_sources = "\n".join(p.read_text() for p in sorted((root / "sales-agent" / "sales_agent").glob("*.py")))
+    tool_sources = "\n".join(p.read_text() for pattern in ("*.py", "agent_tools/*.py")
+                             for p in sorted((root / "sales-agent" / "sales_agent").glob(pattern)))
     folders = {p.name.removesuffix("-agent") for p in root.glob("*-agent") if p.is_dir()} - {"sales"}
 
     names = sorted(set(contracts) | set(run_agents) | folders | (set(services) - {"postgres", "redis", "sales"}))

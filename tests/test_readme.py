@@ -24,9 +24,10 @@ def test_api_section_is_generated_from_the_contracts():
 
 
 def curl_blocks(port_8000: bool = False) -> list[str]:
-    """The pasteable curl commands: the agents' (generated API section) or the chat API's."""
-    blocks = [b for b in re.findall(r"```bash\n(.*?)```", README, re.S) if b.startswith("curl ")]
-    return [b for b in blocks if ("127.0.0.1:8000" in b) == port_8000]
+    """The pasteable curl commands: the agents' (generated API section) or the chat API's walk-through."""
+    begin, end = ("<!-- chat-api:begin -->", "<!-- chat-api:end -->") if port_8000 else ("<!-- api:begin", "<!-- api:end")
+    section = README.split(begin, 1)[1].split(end, 1)[0]
+    return [b for b in re.findall(r"```bash\n(.*?)```", section, re.S) if b.startswith("curl ")]
 
 
 def test_every_operation_example_has_a_curl():

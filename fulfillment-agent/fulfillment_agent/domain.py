@@ -128,7 +128,8 @@ def _order_view(row: dict[str, Any]) -> dict[str, Any]:
         "orderId": row["order_id"], "userId": row["user_id"], "status": row["status"],
         "fulfillmentType": row["fulfillment_type"], "items": row["items"],
         "subtotal": _out(row["subtotal"]), "discount": _out(row["discount"]),
-        "deliveryFee": _out(row["delivery_fee"]), "total": _out(row["total"]),
+        "deliveryFee": _out(row["delivery_fee"]), "giftWrapFee": _out(row["gift_wrap_fee"]),
+        "total": _out(row["total"]),
         "paymentId": row["payment_id"], "holdId": row["hold_id"], "shippingAddress": row["shipping_address"],
         "storeId": row["store_id"], "storeName": row.get("store_name"), "couponCode": row["coupon_code"],
         "pointsRedeemed": row["points_redeemed"],
@@ -164,7 +165,8 @@ def _load_order(db: Database, order_id: str) -> dict[str, Any]:
 def _check_amounts(body: dict[str, Any]) -> None:
     """Every amount is rupees and paise; the totals add up to the paisa."""
     amounts = [(f"items.{i}.unitPrice", item["unitPrice"]) for i, item in enumerate(body["items"])]
-    amounts += [(name, body[name]) for name in ("subtotal", "discount", "deliveryFee", "total") if name in body]
+    amounts += [(name, body[name]) for name in ("subtotal", "discount", "deliveryFee", "giftWrapFee", "total")
+                if name in body]
     for field, value in amounts:
         try:
             exact = _money(value) == _money(value).quantize(CENT)
@@ -175,7 +177,7 @@ def _check_amounts(body: dict[str, Any]) -> None:
                                         code="invalid_amount", details=[{"field": field, "message": "more than two decimals"}])
     items_sum = sum((item["quantity"] * _money(item["unitPrice"]) for item in body["items"]), Decimal(0))
     subtotal, discount = _money(body["subtotal"]), _money(body["discount"])
-    fee, total = _money(body.get("deliveryFee", 0)), _money(body["total"])
+    fee, total = _money(body.get("deliveryFee", 0)) + _money(body.get("giftWrapFee", 0)), _money(body["total"])
     if subtotal != items_sum:
         raise BusinessRuleViolation(
             f"subtotal is {_rupees(subtotal)} but the items add up to {_rupees(items_sum)} (quantity x unitPrice).",
@@ -187,7 +189,7 @@ def _check_amounts(body: dict[str, Any]) -> None:
     expected_total = subtotal - discount + fee
     if total != expected_total:
         raise BusinessRuleViolation(
-            f"total is {_rupees(total)} but subtotal - discount + deliveryFee is {_rupees(expected_total)}.",
+            f"total is {_rupees(total)} but subtotal - discount + deliveryFee + giftWrapFee is {_rupees(expected_total)}.",
             code="totals_mismatch", details=[{"field": "total", "message": f"expected {expected_total.quantize(CENT)}"}])
 
 
@@ -275,7 +277,8 @@ def create_order(db: Database, body: dict[str, Any], *,
             "items": [{k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
                       for item in body["items"]],
             "subtotal": _money(body["subtotal"]), "discount": _money(body["discount"]),
-            "delivery_fee": _money(body.get("deliveryFee", 0)), "total": total,
+            "delivery_fee": _money(body.get("deliveryFee", 0)), "gift_wrap_fee": _money(body.get("giftWrapFee", 0)),
+            "total": total,
             "payment_id": body["paymentId"], "hold_id": body.get("holdId"), "shipping_address": address,
             "store_id": store_id, "coupon_code": body["couponCode"].upper() if "couponCode" in body else None,
             "points_redeemed": body.get("pointsRedeemed", 0), "delivery_slot": body.get("deliverySlot"),

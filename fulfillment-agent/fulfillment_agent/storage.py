@@ -42,6 +42,7 @@ orders = sa.Table(
     sa.Column("subtotal", sa.Numeric(12, 2), nullable=False),
     sa.Column("discount", sa.Numeric(12, 2), nullable=False),
     sa.Column("delivery_fee", sa.Numeric(12, 2), nullable=False),
+    sa.Column("gift_wrap_fee", sa.Numeric(12, 2), nullable=False, server_default="0"),
     sa.Column("total", sa.Numeric(12, 2), nullable=False),
     sa.Column("payment_id", sa.String(32), nullable=False, unique=True),
     sa.Column("hold_id", sa.String(32), unique=True),
@@ -114,7 +115,7 @@ def load_seed(conn: Connection) -> None:
             "items": [{k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
                       for item in o["items"]],
             "subtotal": Decimal(str(o["subtotal"])), "discount": Decimal(str(o["discount"])),
-            "delivery_fee": Decimal(0), "total": Decimal(str(o["total"])),
+            "delivery_fee": Decimal(0), "gift_wrap_fee": Decimal(0), "total": Decimal(str(o["total"])),
             "payment_id": o["paymentId"], "hold_id": None, "shipping_address": o["shippingAddress"],
             "store_id": o["storeId"], "coupon_code": o.get("couponCode"), "points_redeemed": 0,
             "delivery_slot": None, "estimated_delivery": _utc(o["estimatedDelivery"]),

@@ -167,6 +167,27 @@ class SalesStore:
         cart = self._mutate(user_id, change)
         return cart, len(touched)
 
+    def set_gift_wrap(self, user_id: str, product_id: str, wrap: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+        """Put ``wrap`` on the product's first cart line (None takes it off every line of the product).
+
+        One wrap per product per order (the gift-wrapping agent's rule), so any other line of the same
+        product loses its wrap. Returns (cart, lines touched)."""
+        touched = []
+
+        def change(cart):
+            first = True
+            for line in cart["lines"]:
+                if line["productId"] != product_id:
+                    continue
+                touched.append(line)
+                if wrap is not None and first:
+                    line["giftWrap"] = dict(wrap)
+                else:
+                    line.pop("giftWrap", None)
+                first = False
+        cart = self._mutate(user_id, change)
+        return cart, len(touched)
+
     def set_coupon(self, user_id: str, code: str | None) -> dict[str, Any]:
         return self._mutate(user_id, lambda cart: cart.__setitem__("couponCode", code))
 

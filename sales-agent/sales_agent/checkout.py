@@ -10,7 +10,21 @@
               5. create the order (fulfillment createOrder, Idempotency-Key = checkout id)
               6. commit the stock (inventory commitHold)
                  commit the coupon (loyalty applyCoupon commit=true) and redeem the points (redeemLoyaltyPoints)
-              7. earn points (loyalty earnPoints)
+              7. gift-wrap the wrapped lines (gift-wrapping addGiftWrap with the new order id,
+                 Idempotency-Key = "<checkout id>-wrap-<productId>")
+              8. earn points (loyalty earnPoints)
+
+Gift wraps: a wrap chosen in the chat is kept on its cart line (``giftWrap``). prepare re-prices it with
+gift-wrapping checkGiftWrapping (so the price and the option are current; if that agent is down the checkout
+is refused before anything is held, suggesting to try again or remove the wrap) and adds it to the quote:
+``giftWraps`` and ``giftWrapTotal``, included in ``total`` and so in the payment amount and the confirmation.
+The order carries it as ``giftWrapFee`` (fulfillment checks total = subtotal - discount + deliveryFee +
+giftWrapFee). Discounts and points apply to the items only.
+A failed addGiftWrap is undone like any other step (order cancelled, charge refunded, coupon/points given back,
+and any wrap already recorded for the order cancelled), not recorded-and-reported: the shopper confirmed and paid
+a total that includes the wrap, so an order quietly placed without it would break that promise, and a partial
+refund of the wrap would be a second money movement to get right. addGiftWrap is idempotent per key, so a
+retried placement never wraps twice; the shopper can try again or remove the wrap and check out without it.
 
 Every failure undoes what was done, each undo step attempted even if an earlier one failed:
 before payment the hold is released; after payment the order is cancelled (which gives the stock back),
@@ -88,7 +102,8 @@ class CheckoutWorkflow:
             raise ToolFailure("invalid_argument", "fulfillment must be ship_to_home or click_and_collect.")
         if items is None:
             cart = self.store.cart(user_id)
-            items = [{k: line[k] for k in ("productId", "size", "color", "quantity")} for line in cart["lines"]]
+            items = [{k: line[k] for k in ("productId", "size", "color", "quantity")}
+                     | ({"giftWrap": line["giftWrap"]} if line.get("giftWrap") else {}) for line in cart["lines"]]
             coupon = cart["couponCode"] if coupon is None else coupon
             points = cart["redeemPoints"] if points is None else points
         if not items:
@@ -97,6 +112,7 @@ class CheckoutWorkflow:
             raise ToolFailure("too_many_lines", "At most 20 different items per order.")
         payment = self._instrument(user_id, payment_method, card_ref, upi_id)
         lines = self._price_lines(items)
+        self._price_wraps(lines)
         destination = self._destination(user_id, fulfillment, store_id, address)
 
         # One pending checkout per shopper: a new quote replaces (and releases) the old one.
@@ -174,13 +190,51 @@ class CheckoutWorkflow:
             lines.append({"productId": pid, "sku": variant["sku"], "name": product["name"],
                           "category": product["category"], "size": variant["size"], "color": variant["color"],
                           "quantity": quantity, "unitPrice": rupees(money(product["price"]))})
+            if item.get("giftWrap"):
+                lines[-1]["giftWrap"] = dict(item["giftWrap"])
         merged: dict[str, dict] = {}
+        wrapped: set[str] = set()
         for line in lines:
+            wrap = line.pop("giftWrap", None)
+            if wrap and line["productId"] not in wrapped:  # one wrap per product per order
+                wrapped.add(line["productId"])
+                line["giftWrap"] = wrap
             if line["sku"] in merged:
                 merged[line["sku"]]["quantity"] = min(20, merged[line["sku"]]["quantity"] + line["quantity"])
+                if wrap and "giftWrap" in line:
+                    merged[line["sku"]]["giftWrap"] = wrap
             else:
                 merged[line["sku"]] = line
         return list(merged.values())
+
+    def _price_wraps(self, lines: list[dict]) -> None:
+        """Check each chosen wrap is still offered and take its current price (checkGiftWrapping)."""
+        for line in lines:
+            wrap = line.get("giftWrap")
+            if not wrap:
+                continue
+            try:
+                check = self.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": line["productId"]})
+            except AgentCallError as exc:
+                if is_down(exc):
+                    raise ToolFailure("gift_wrap_unavailable",
+                                      f"The gift wrap for {line['name']} cannot be confirmed right now (the "
+                                      "gift-wrapping service is not answering). Nothing was held or charged.",
+                                      suggestions=["Try again in a moment", "Remove the gift wrap and check out "
+                                                   "without it (remove_gift_wrap)"],
+                                      agent="gift-wrapping", operation="checkGiftWrapping") from None
+                raise
+            option = next((o for o in check["options"] if o["optionId"] == wrap.get("optionId")), None)
+            if not check["wrappable"] or option is None:
+                raise ToolFailure("option_unavailable", f"{line['name']} can no longer have the "
+                                  f"{wrap.get('optionName') or wrap.get('optionId')}: "
+                                  f"{check['reason'] or check['note'] or 'not offered'}.",
+                                  suggestions=[f"Choose the {o['optionId']} wrap (₹{o['price']:,.0f})"
+                                               for o in check["options"]] + ["Remove the gift wrap"],
+                                  agent="gift-wrapping", operation="checkGiftWrapping")
+            line["giftWrap"] = {"optionId": option["optionId"], "optionName": option["name"],
+                                "price": rupees(money(option["price"])), "message": wrap.get("message"),
+                                "recipientName": wrap.get("recipientName")}
 
     def _destination(self, user_id: str, fulfillment: str, store_id: str | None,
                      address: dict | None) -> dict[str, Any]:
@@ -309,7 +363,10 @@ class CheckoutWorkflow:
             if not is_down(exc) and exc.status != 400:
                 raise
             fee = Decimal("0") if subtotal > 999 or destination["type"] != "ship_to_home" else Decimal("99")
-        total = subtotal - discount - points_value + fee
+        wraps = [{"productId": l["productId"], "sku": l["sku"], "name": l["name"], **l["giftWrap"]}
+                 for l in lines if l.get("giftWrap")]
+        wrap_total = sum((money(w["price"]) for w in wraps), Decimal("0"))
+        total = subtotal - discount - points_value + fee + wrap_total
         discounts = []
         if chosen:
             discounts.append({k: (rupees(v) if k == "amount" else v) for k, v in chosen.items() if v is not None})
@@ -319,6 +376,7 @@ class CheckoutWorkflow:
                       | {"lineTotal": rupees(money(l["unitPrice"]) * l["quantity"])} for l in lines],
             "subtotal": rupees(subtotal), "discounts": discounts, "discount": rupees(discount + points_value),
             "pointsRedeemed": points_used, "pointsValue": rupees(points_value), "deliveryFee": rupees(fee),
+            **({"giftWraps": wraps, "giftWrapTotal": rupees(wrap_total)} if wraps else {}),
             "total": rupees(total), "currency": "INR",
             "fulfillment": _clean({"type": destination["type"], "storeId": destination.get("storeId"),
                                    "city": destination["city"], "estimatedDate": estimated}),
@@ -468,6 +526,7 @@ class _Run:
         self.payment: dict | None = None
         self.order: dict | None = None
         self.hold_committed = False
+        self.wraps: list[dict[str, Any]] = []
 
     def execute(self) -> dict[str, Any]:
         try:
@@ -475,6 +534,7 @@ class _Run:
             self._create_order()
             self._commit_hold()
             self._commit_discounts()
+            self._add_gift_wraps()
         except _StepFailed as failed:
             return self._roll_back(failed)
         except Exception as exc:  # a bug mid-way must not leave a charge without an order: undo, then report
@@ -487,7 +547,9 @@ class _Run:
             "orderId": order["orderId"], "status": order["status"], "checkoutId": self.checkout_id,
             "items": [{k: i[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
                       for i in order["items"]],
-            "subtotal": order["subtotal"], "discount": order["discount"], "deliveryFee": order["deliveryFee"],
+            "subtotal": order["subtotal"], "discount": order["discount"],
+            "deliveryFee": order["deliveryFee"],
+            **({"giftWraps": self.wraps, "giftWrapTotal": self.quote["giftWrapTotal"]} if self.wraps else {}),
             "total": order["total"], "couponCode": order.get("couponCode"),
             "pointsRedeemed": order.get("pointsRedeemed", 0),
             "paymentId": self.payment["paymentId"], "paymentMethod": self.payment["method"],
@@ -511,6 +573,8 @@ class _Run:
         if self.order is not None:
             self.undo = [("cancelOrder", self._cancel_order), ("reversePoints", self._reverse_loyalty),
                          ("refundPayment", self._refund)]
+            if self.quote.get("giftWraps"):
+                self.undo.append(("cancelGiftWrap", self._cancel_wraps))
         elif self.payment is not None:
             self.undo = [("releaseHold", lambda: self.w._release(self.c["holdId"])), ("refundPayment", self._refund)]
         else:
@@ -565,7 +629,9 @@ class _Run:
                       for i in self.c["items"]],
             "fulfillmentType": f["type"], "paymentId": self.payment["paymentId"], "holdId": self.c["holdId"],
             "subtotal": self.quote["subtotal"], "discount": self.quote["discount"],
-            "deliveryFee": self.quote["deliveryFee"], "total": self.quote["total"],
+            "deliveryFee": self.quote["deliveryFee"],
+            "giftWrapFee": self.quote.get("giftWrapTotal", 0),
+            "total": self.quote["total"],
         }
         if f["type"] == "ship_to_home":
             body["shippingAddress"] = f["address"]
@@ -618,6 +684,41 @@ class _Run:
                     "cartAmount": self.quote["_amountBeforePoints"]})
             except AgentCallError as exc:
                 raise _StepFailed("redeemLoyaltyPoints", exc) from None
+
+    def _add_gift_wraps(self) -> None:
+        wraps = self.quote.get("giftWraps") or []
+        if not wraps:
+            return
+        order_id = self.order["orderId"]
+        self.undo.append(("cancelGiftWrap", self._cancel_wraps))
+        for wrap in wraps:
+            body = {"orderReference": order_id, "productId": wrap["productId"], "sku": wrap["sku"],
+                    "optionId": wrap["optionId"]}
+            body.update(_clean({"message": wrap.get("message"), "recipientName": wrap.get("recipientName")}))
+            try:
+                made = self.clients.call("gift-wrapping", "addGiftWrap", body,
+                                         idempotency_key=f"{self.checkout_id}-wrap-{wrap['productId']}")
+            except AgentCallError as exc:
+                raise _StepFailed("addGiftWrap", exc) from None
+            self.wraps.append({k: made[k] for k in ("wrapId", "productId", "optionId", "optionName", "price",
+                                                    "message", "recipientName", "status")})
+
+    def _cancel_wraps(self) -> dict[str, Any]:
+        """Cancel every wrap still requested for this order (read back, so a wrap whose answer was lost counts)."""
+        order_id = self.order["orderId"]
+        try:
+            listed = self.clients.call("gift-wrapping", "getGiftWraps", {"orderReference": order_id})["wraps"]
+            cancelled = []
+            for wrap in listed:
+                if wrap["status"] == "requested":
+                    self.clients.call("gift-wrapping", "cancelGiftWrap", {"wrapId": wrap["wrapId"]})
+                    cancelled.append(wrap["wrapId"])
+        except AgentCallError as exc:
+            return {"step": "cancelGiftWrap", "ok": False,
+                    "detail": f"gift wraps of {order_id} not cancelled ({exc.code}); the order is cancelled, so "
+                              "they will not be made"}
+        return {"step": "cancelGiftWrap", "ok": True,
+                "detail": f"gift wraps cancelled: {', '.join(cancelled)}" if cancelled else "no gift wrap was recorded"}
 
     def _earn(self) -> dict[str, Any]:
         try:

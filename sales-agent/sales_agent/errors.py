@@ -11,7 +11,8 @@ from agentkit import AgentCallError
 from .cards import mask_numbers
 
 AGENT_LABELS = {"recommendation": "product catalogue", "inventory": "stock", "fulfillment": "orders and delivery",
-                "payment": "payment", "loyalty": "offers and points", "post-purchase": "order tracking and returns"}
+                "payment": "payment", "loyalty": "offers and points", "post-purchase": "order tracking and returns",
+                "gift-wrapping": "gift wrapping"}
 
 
 class ToolFailure(Exception):

@@ -87,6 +87,9 @@ def describe_quote(quote: dict[str, Any]) -> str:
         extra.append(f"you save ₹{quote['discount']:,.2f}")
     if quote.get("deliveryFee"):
         extra.append(f"delivery ₹{quote['deliveryFee']:,.2f}")
+    for wrap in quote.get("giftWraps") or []:
+        card = f", card: \"{wrap['message']}\"" if wrap.get("message") else ""
+        extra.append(f"{wrap['optionName'].lower()} gift wrap for the {wrap['name']} ₹{wrap['price']:,.2f}{card}")
     tail = f" ({', '.join(extra)})" if extra else ""
     return f"Place order: {items}. Total ₹{quote['total']:,.2f}{tail}, paid by {how}, {deliver}. Confirm?"
 

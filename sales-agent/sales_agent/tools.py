@@ -5,6 +5,11 @@ Every tool returns compact JSON (a string) and never raises into the model. A fa
 The shopper's user id comes from the runtime context (``SalesContext``), never from tool arguments.
 Each tool's artifact is ``{"calls": [{tool, agent, operation, ms, ok}, ...]}``: what the terminal shows.
 
+Tools for agents added later live in ``sales_agent/agent_tools/<name>.py``, each exposing ``TOOLS`` (LangChain
+tools) and ``TOOL_OPERATIONS`` ({tool name: [(agent, operation)]}); they are discovered with pkgutil on first use
+and join ``build_tools()``, ``TOOL_NAMES`` and ``TOOL_OPERATIONS`` (see ``discover_agent_tools``). Gift wrapping
+lives there (agent_tools/gift_wrapping.py: check_gift_wrapping, add_gift_wrap, remove_gift_wrap).
+
 Result shapes (field names follow the agent contracts, trimmed to what a shopper needs):
   search_products      {"total", "products": [product]}            product = {productId, name, brand, category,
                                                                      price, colors, sizes, rating, season, tags}
@@ -17,13 +22,13 @@ Result shapes (field names follow the agent contracts, trimmed to what a shopper
   add_to_cart          {"added": line, "stock": {onlineStatus, onlineStockLevel}, "cart": cart}
   view_cart / remove_from_cart / update_cart_quantity   {"cart": cart}   cart = {lines: [line], itemCount, subtotal,
                         couponCode, redeemPoints}; line = {productId, sku, name, size, color, quantity, unitPrice,
-                        lineTotal, category}
+                        lineTotal, category, giftWrap?}, giftWrapTotal?
   get_offers_and_points {tier, pointsBalance, pointsValue, redeemablePoints, bestOffer, bestOfferDiscount,
                         offers: [{code|offerId, title, isApplicable, estimatedDiscount, reason}]}
   apply_coupon         {couponCode, discountAmount, finalAmount, description}
   redeem_points        {pointsToRedeem, pointsValue, pointsBalance}
   prepare_checkout     quote: {checkoutId, items, subtotal, discounts: [{kind, code|offerId, title, amount}],
-                        pointsRedeemed, pointsValue, deliveryFee, total, payment: {method, cardRef, brand, last4 |
+                        pointsRedeemed, pointsValue, deliveryFee, giftWraps?, giftWrapTotal?, total, payment: {method, cardRef, brand, last4 |
                         upiId}, fulfillment: {type, storeId, city, estimatedDate}, holdExpiresAt, status: "awaiting_confirmation"}
   place_order          {orderId, status, total, paymentId, pointsEarned, pointsBalance, estimatedDelivery, items, ...}
                         or {"error": {..., declineCode?, suggestions}, "undo": [{step, ok, detail}], "charged", "refunded"}
@@ -37,10 +42,13 @@ Result shapes (field names follow the agent contracts, trimmed to what a shopper
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import pkgutil
 import re
 import time
+from types import ModuleType
 from typing import Any, Callable, Literal
 
 from langchain.tools import ToolRuntime, tool
@@ -475,9 +483,15 @@ def cart_view(cart: dict[str, Any]) -> dict[str, Any]:
     for line in cart["lines"]:
         view = {k: line.get(k) for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice", "category")}
         view["lineTotal"] = round(float(line.get("unitPrice") or 0) * int(line["quantity"]), 2)
+        if line.get("giftWrap"):
+            view["giftWrap"] = dict(line["giftWrap"])
         lines.append(view)
-    return {"lines": lines, "itemCount": cart["itemCount"], "subtotal": cart["subtotal"],
-            "couponCode": cart["couponCode"], "redeemPoints": cart["redeemPoints"]}
+    out = {"lines": lines, "itemCount": cart["itemCount"], "subtotal": cart["subtotal"],
+           "couponCode": cart["couponCode"], "redeemPoints": cart["redeemPoints"]}
+    wraps = round(sum(float(l["giftWrap"].get("price") or 0) for l in lines if l.get("giftWrap")), 2)
+    if wraps:
+        out["giftWrapTotal"] = wraps  # added to the total at checkout
+    return out
 
 
 def loyalty_cart_fields(lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -521,7 +535,7 @@ def build_tools() -> list[BaseTool]:
     """
     global _TOOLS
     if _TOOLS is None:
-        _TOOLS = _build_tools()
+        _TOOLS = _build_tools() + list(_extensions()[0])
     return list(_TOOLS)
 
 
@@ -655,13 +669,13 @@ def _build_tools() -> list[BaseTool]:
             exchange_item, my_profile]
 
 
-TOOL_NAMES = ("search_products", "recommend_products", "get_product_details", "check_stock", "find_alternatives",
+_BASE_TOOL_NAMES = ("search_products", "recommend_products", "get_product_details", "check_stock", "find_alternatives",
               "add_to_cart", "view_cart", "remove_from_cart", "update_cart_quantity", "get_offers_and_points",
               "apply_coupon", "redeem_points", "prepare_checkout", "place_order", "cancel_checkout",
               "reserve_in_store", "order_status", "return_item", "exchange_item", "my_profile")
 
 # Which agent operations each tool may call (the consistency test and the terminal read it).
-TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {
+_BASE_TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {
     "search_products": [("recommendation", "searchProducts")],
     "recommend_products": [("recommendation", "getRecommendations")],
     "get_product_details": [("recommendation", "getProduct")],
@@ -675,11 +689,14 @@ TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {
     "prepare_checkout": [("recommendation", "getProduct"), ("recommendation", "getShopperProfile"),
                          ("inventory", "createHold"), ("inventory", "releaseHold"),
                          ("loyalty", "getApplicableOffers"), ("loyalty", "applyCoupon"),
-                         ("fulfillment", "getDeliveryOptions"), ("payment", "initiateCheckout")],
+                         ("fulfillment", "getDeliveryOptions"), ("payment", "initiateCheckout"),
+                         ("gift-wrapping", "checkGiftWrapping")],
     "place_order": [("payment", "processPayment"), ("fulfillment", "createOrder"), ("inventory", "commitHold"),
                     ("loyalty", "applyCoupon"), ("loyalty", "redeemLoyaltyPoints"), ("loyalty", "earnPoints"),
                     ("payment", "refundPayment"), ("payment", "listPayments"), ("inventory", "releaseHold"),
-                    ("inventory", "getHold"), ("fulfillment", "cancelOrder"), ("loyalty", "reversePoints")],
+                    ("inventory", "getHold"), ("fulfillment", "cancelOrder"), ("loyalty", "reversePoints"),
+                    ("gift-wrapping", "addGiftWrap"), ("gift-wrapping", "getGiftWraps"),
+                    ("gift-wrapping", "cancelGiftWrap")],
     "cancel_checkout": [("inventory", "releaseHold")],
     "reserve_in_store": [("fulfillment", "reserveInStore"), ("inventory", "checkInventory"),
                          ("recommendation", "getShopperProfile")],
@@ -688,3 +705,67 @@ TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {
     "exchange_item": [("post-purchase", "initiateExchange"), ("fulfillment", "listOrders")],
     "my_profile": [("recommendation", "getShopperProfile"), ("loyalty", "getMember")],
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# extension hook: tools for agents added later
+# ---------------------------------------------------------------------------------------------
+AGENT_TOOLS_PACKAGE = "sales_agent.agent_tools"
+
+
+def discover_agent_tools() -> list[ModuleType]:
+    """The modules in ``sales_agent/agent_tools/`` (a package), imported in name order.
+
+    Each module ``sales_agent/agent_tools/<name>.py`` exposes ``TOOLS: list`` (LangChain tools, e.g. built with
+    ``@tool(response_format="content_and_artifact")`` around ``run_tool``, finding its ``SalesTools`` through
+    ``_service(runtime)`` and the shopper through ``_uid(runtime)``) and ``TOOL_OPERATIONS: dict[tool name,
+    list[(agent, operation)]]``. Modules whose name starts with ``_`` are skipped. A module that does not import
+    or breaks these rules stops the import of tools.py with the reason: a tool silently missing is worse.
+    """
+    package = importlib.import_module(AGENT_TOOLS_PACKAGE)
+    found = sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name)
+    return [importlib.import_module(f"{AGENT_TOOLS_PACKAGE}.{info.name}") for info in found
+            if not info.name.startswith("_")]
+
+
+def collect_agent_tools(modules: list[ModuleType] | None = None,
+                        taken: tuple[str, ...] = ()) -> tuple[list[BaseTool], dict[str, list[tuple[str, str]]]]:
+    """(tools, operations) of the extension modules, checked: every tool has operations, no name twice."""
+    tools: list[BaseTool] = []
+    operations: dict[str, list[tuple[str, str]]] = {}
+    seen = set(taken)
+    for module in discover_agent_tools() if modules is None else modules:
+        module_tools = list(getattr(module, "TOOLS", None) or [])
+        module_ops = dict(getattr(module, "TOOL_OPERATIONS", None) or {})
+        names = [t.name for t in module_tools]
+        if sorted(names) != sorted(module_ops):
+            raise ValueError(f"{module.__name__}: TOOLS {sorted(names)} and TOOL_OPERATIONS {sorted(module_ops)} "
+                             "must name the same tools")
+        for name in names:
+            if name in seen:
+                raise ValueError(f"{module.__name__}: a tool named {name!r} already exists")
+            seen.add(name)
+        tools.extend(module_tools)
+        operations.update({name: [tuple(op) for op in ops] for name, ops in module_ops.items()})
+    return tools, operations
+
+
+_EXTENSIONS: tuple[list[BaseTool], dict[str, list[tuple[str, str]]]] | None = None
+
+
+def _extensions() -> tuple[list[BaseTool], dict[str, list[tuple[str, str]]]]:
+    """The extension modules' (tools, operations), discovered once, on first use (not at import, so a module
+    in agent_tools can import from this one in either order)."""
+    global _EXTENSIONS
+    if _EXTENSIONS is None:
+        _EXTENSIONS = collect_agent_tools(taken=_BASE_TOOL_NAMES)
+    return _EXTENSIONS
+
+
+def __getattr__(name: str) -> Any:
+    # TOOL_NAMES / TOOL_OPERATIONS: the built-in tools plus every tool found in sales_agent/agent_tools/.
+    if name == "TOOL_NAMES":
+        return _BASE_TOOL_NAMES + tuple(t.name for t in _extensions()[0])
+    if name == "TOOL_OPERATIONS":
+        return {**_BASE_TOOL_OPERATIONS, **_extensions()[1]}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

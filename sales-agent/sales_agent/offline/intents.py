@@ -557,11 +557,32 @@ def residual_words(text: str) -> list[str]:
 
 # --- the parser -------------------------------------------------------------------------------
 
+def read_card_message(raw: str) -> tuple[str | None, str]:
+    """The text for a gift message card ("with a note 'Happy birthday Anu'", "add a note Happy birthday",
+    "message: Love you"), and the message without it. Quoted text counts only with a gift/wrap/note word."""
+    if not re.search(r"\b(note|message|card|gift|wrap|wrapped|wrapping)\b", raw or "", re.I):
+        return None, raw
+    quoted = re.search(r"[\"“]([^\"”]{1,200})[\"”]|(?<!\w)'([^']{2,200})'(?!\w)", raw)
+    if quoted:
+        text = (quoted.group(1) or quoted.group(2)).strip()
+        return (text or None), (raw[:quoted.start()] + " " + raw[quoted.end():])
+    m = re.search(r"\b(?:with |add |and )?(?:a |the )?(?:note|gift message|card message|message"
+                  r"|card (?=saying|that says|reading))\s*(?:saying|that says|which says|reading|says|:|-|=)?\s*"
+                  r"(?P<tail>.+?)\s*[.!]*\s*$", raw, re.I)
+    if not m:
+        return None, raw
+    tail = re.sub(r"[\s,]*\b(please|pls|thanks|thank you)\b[\s.!]*$", "", m.group("tail"), flags=re.I).strip()
+    if not tail or re.fullmatch(r"(?:on it|too|as well|for (?:her|him|them)|please)", tail, re.I):
+        return None, raw
+    return tail[:200], raw[:m.start()]
+
+
 def parse(text: str, memory: Memory | None = None) -> Intent:
     """Read one shopper message: the intent and its slots, resolved against the memory."""
     memory = memory or Memory()
     raw = text or ""
-    norm = normalise(raw)
+    note, raw_rest = read_card_message(raw)
+    norm = normalise(raw_rest if note else raw)
     known_words = {t for info in memory.products.values() for t in _name_tokens(str(info.get("name", "")))}
     fixed = fix_typos(norm, known_words)
     slots: dict[str, Any] = {}
@@ -682,20 +703,46 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 break
 
     name = _classify(fixed, slots, memory)
+    if note and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart") \
+            and (memory.previous or {}).get("intent") == "gift_wrap":
+        name = "gift_wrap"
+    if note and name != "gift_wrap" and has(fixed, "gift", "wrap", "wrapped", "wrapping"):
+        name = "gift_wrap"
 
     # exchange: the size/colour after "for/to/into" is the new one
     if name == "exchange_item":
         _exchange_slots(scan, sizes, colours, slots)
     if name == "gift_wrap":
-        m = re.search(r"\b(standard|premium|festive)\b(?:\s+(?:wrap|box|gift box|wrapping|option))?", fixed)
-        if m and (has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book") or
-                  has(fixed, "(?:standard|premium|festive) (?:wrap|box|gift box|wrapping|option)")):
-            slots["wrap_option"] = m.group(1)
-            slots.pop("season", None)
-            slots.pop("occasion", None)
-        quoted = re.search(r"[\"“']([^\"”']{2,200})[\"”']", raw)
-        if quoted:
-            slots["card_message"] = quoted.group(1)
+        m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
+        asking = has(fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of",
+                     "cost") and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
+        if m and not asking:
+            slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
+        slots.pop("season", None)
+        slots.pop("occasion", None)
+        if note:
+            slots["card_message"] = note
+        who = re.search(r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
+                        r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
+                        r"niece|nephew|cousin|partner|fiance|fiancee)\b", fixed)
+        if who:
+            slots["gift_for"] = who.group(1)
+        named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw_rest if note else raw)
+        if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
+            slots["recipient_name"] = named.group(1)
+        if has(fixed, "remove (?:the )?(?:gift )?wrap", "no gift wrap", "without (?:the |a )?(?:gift )?wrap",
+               "don't wrap", "dont wrap", "do not wrap", "cancel (?:the )?(?:gift )?wrap", "unwrap",
+               "take off the (?:gift )?wrap", "no wrapping"):
+            slots["wrap_remove"] = True
+            slots.pop("wrap_option", None)
+        if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
+            previous = memory.previous or {}
+            if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
+                slots["product_id"] = previous["slots"]["product_id"]
+                slots.pop("product_name", None)
+            if previous.get("intent") == "gift_wrap" and not slots.get("card_message") \
+                    and (previous.get("slots") or {}).get("card_message"):
+                slots["card_message"] = previous["slots"]["card_message"]
     if name in ("return_item", "exchange_item"):
         slots["reason"] = read_reason(fixed)
         if name == "exchange_item" and slots["reason"] == "other" and slots.get("new_size"):
@@ -853,7 +900,18 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         if not has(t, "place", "checkout", "confirm (?:my |the )?order", "pay"):
             return "order_status"
     if has(t, "gift wrap", "gift-wrap", "giftwrap", "gift wrapping", "gift wrapped", "wrap it", "wrap this", "wrapping",
-           "gift box", "(?:standard|premium|festive) wrap"):
+           "gift box", "(?:standard|premium|festive) wrap", "wrap (?:that|them|the [a-z -]+)", "gift note",
+           "message card", "gift message", "gift card message"):
+        return "gift_wrap"
+    giftish = has(t, "it's a gift", "its a gift", "it is a gift", "this is a gift", "that's a gift", "thats a gift",
+                  "it's for a gift", "as a gift", "is a present", "as a present", "it's a present", "its a present",
+                  "gift for my", "present for my", "a gift for", "gifting (?:it|this|that)")
+    recommending = has(t, "suggest", "recommend", "idea", "ideas", "something", "what should", "looking for",
+                       "find", "show", "any", "under", "below", "what can i")
+    if giftish and not recommending and (memory.cart_lines() or memory.last_product or product):
+        return "gift_wrap"
+    if (memory.previous or {}).get("intent") == "gift_wrap" and has(
+            t, "standard", "premium", "festive", "basic", "the box", "a note", "the note", "note", "message"):
         return "gift_wrap"
     if "coupon" in slots or (has(t, "coupon", "promo", "voucher", "promocode") and has(t, "apply", "use", "add", "have")
                              and not has(t, "which", "what", "any", "available", "list", "show")):

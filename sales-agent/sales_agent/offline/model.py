@@ -388,13 +388,25 @@ class Planner:
 
     def start_gift_wrap(self, s: dict, memory: Memory) -> Step | None:
         option = s.get("wrap_option")
+        if s.get("wrap_remove") and self.can("remove_gift_wrap"):
+            return self.calls(self.call("remove_gift_wrap", product_id=s.get("product_id")))
+        if not option and s.get("card_message"):
+            # a note for a wrap already chosen keeps that wrap's option
+            wrapped = [l for l in memory.cart_lines() if isinstance(l.get("giftWrap"), dict)
+                       and (not s.get("product_id") or l.get("productId") == s.get("product_id"))]
+            if wrapped:
+                option = wrapped[-1]["giftWrap"].get("optionId")
         tool = self._gift_tool(adding=bool(option))
         if not tool:
             return Step(reply="Gift wrapping isn't available here yet — I can't add it to an order in offline mode.")
-        if not s.get("product_id"):
+        in_cart = [str(l.get("productId")) for l in memory.cart_lines()]
+        if not s.get("product_id") and not in_cart:
             return self.resolve(s) or Step(reply="Which product should be gift-wrapped?", awaiting=["product"])
-        return self.calls(self.call(tool, product_id=s["product_id"], option_id=option, optionId=option,
-                                    order_id=s.get("order_id"), message=s.get("card_message")))
+        if s.get("product_id") and s.get("product_ref") == "pronoun" and in_cart and s["product_id"] not in in_cart:
+            s["product_id"] = in_cart[-1]  # "it" is the thing in the cart when wrapping
+        return self.calls(self.call(tool, product_id=s.get("product_id"), option=option, option_id=option,
+                                    optionId=option, order_id=s.get("order_id"), message=s.get("card_message"),
+                                    recipient_name=s.get("recipient_name")))
 
     def start_inventory_check(self, s: dict, memory: Memory) -> Step | None:
         pid = s.get("product_id")

@@ -555,6 +555,11 @@ def quote_reply(data: Any, memory: Memory) -> str:
         value = data.get(key) if isinstance(data, dict) else None
         if isinstance(value, (int, float)) and value:
             lines.append(f"{label.capitalize()}: {rupees(value)}")
+    for wrap in (data.get("giftWraps") if isinstance(data, dict) else None) or []:
+        if isinstance(wrap, dict):
+            card = f", card: “{wrap['message']}”" if wrap.get("message") else ""
+            lines.append(f"Gift wrap ({wrap.get('optionName')}) for the {wrap.get('name')}: "
+                         f"{rupees(wrap.get('price'))}{card}")
     if total is not None:
         lines.append(f"Total: **{rupees(total)}**")
     lines.append("Reply “yes” to confirm and pay.")
@@ -575,6 +580,9 @@ def order_placed_reply(data: Any, memory: Memory) -> str:
         elif method:
             text += f" by {str(method).upper() if str(method).lower() == 'upi' else method}"
     text += "."
+    wraps = [w for w in (data.get("giftWraps") if isinstance(data, dict) else None) or [] if isinstance(w, dict)]
+    if wraps:
+        text += " Gift wrap: " + "; ".join(f"{w.get('optionName')} ({rupees(w.get('price'))})" for w in wraps) + "."
     earned = dig(data, "pointsEarned", "earnedPoints")
     if isinstance(earned, (int, float)) and earned:
         text += f" You earned {int(earned):,} loyalty points."
@@ -710,6 +718,19 @@ def describe(tool: str, args: dict, data: Any, memory: Memory, intent: str = "",
 def gift_reply(data: Any, memory: Memory) -> str:
     if not isinstance(data, dict):
         return "Done."
+    if isinstance(data.get("giftWrap"), dict):
+        wrap = data["giftWrap"]
+        name = wrap.get("name") or memory.products.get(str(wrap.get("productId")), {}).get("name") or "item"
+        text = (f"🎁 Done — the **{name}** will be gift-wrapped in the **{wrap.get('optionName') or wrap.get('optionId')}**"
+                f" ({rupees(wrap.get('price'))})")
+        if wrap.get("message"):
+            text += f", with a free message card: “{wrap['message']}”"
+        if wrap.get("recipientName"):
+            text += f" (to {wrap['recipientName']})"
+        return text + ". The wrap is added to your total at checkout — say “checkout” when you're ready."
+    if isinstance(data.get("removed"), list):
+        names = [memory.products.get(str(p), {}).get("name") or str(p) for p in data["removed"]]
+        return f"Gift wrap removed from the {', '.join(names)}."
     if data.get("wrapId"):
         text = f"Gift wrap added: **{data.get('optionName') or data.get('optionId')}**"
         if data.get("price") is not None:
@@ -735,7 +756,13 @@ def gift_reply(data: Any, memory: Memory) -> str:
         lines.append(line)
     if data.get("note"):
         lines.append(str(data["note"]))
-    lines.append("Say which one you'd like when you check out (e.g. “premium gift box”).")
+    if data.get("currentWrap"):
+        lines.append(f"It's currently set to the {data['currentWrap'].get('optionName')}.")
+    if "messageCard" in data or data.get("inCart"):
+        lines.append("A message card is free. Which wrap would you like? Say e.g. “premium please with a note "
+                     "Happy birthday”.")
+    else:
+        lines.append("Say which one you'd like when you check out (e.g. “premium gift box”).")
     return "\n".join(lines)
 
 
