@@ -174,7 +174,7 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
         seen = _wait_for(runner, "all agents healthy")
         assert f"{NAME}:{port}" in seen[-1]
         contract = json.loads((repo / "contracts" / f"{NAME}.json").read_text())
-        (op,) = contract["operations"].values()
+        ((op_id, op),) = contract["operations"].items()
         example = op["examples"][0]
 
         curl = sh(curl_block.replace(f"127.0.0.1:{PORT}", f"127.0.0.1:{port}"), repo, env, timeout=30)
@@ -191,8 +191,31 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
                      {**env, f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"}, timeout=60)
         error = json.loads(unknown.stdout.strip().splitlines()[-1])["error"]
         assert unknown.returncode == 1 and (error["agent"], error["code"]) == (NAME, "not_found"), unknown.stdout
+
+        # The chat uses it: a chat turn whose model picks the new tool (as an LLM would, from its description)
+        # runs it through the sales agent's graph against the running agent.
+        chat = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-c", CHAT_TURN.format(module=UNDER)],
+                              cwd=repo, capture_output=True, text=True, timeout=120,
+                              env={**env, "PYTHONPATH": f"{repo}:{repo / 'sales-agent'}", "VAR_DIR": str(tmp_path),
+                                   f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"})
+        assert chat.returncode == 0, chat.stdout + chat.stderr
+        turn = json.loads(chat.stdout.strip().splitlines()[-1])
+        assert [(c["agent"], c["operation"], c["ok"]) for c in turn["calls"]] == [(NAME, op_id, True)]
+        assert body["name"] in turn["reply"]
     finally:
         _stop(runner)
+
+
+CHAT_TURN = """
+import json, pathlib, tempfile
+from sales_agent.agent_tools import {module} as new_agent
+from sales_agent.testing import ScriptedChatModel, call, session_for_tests
+tool = new_agent.TOOLS[0].name
+model = ScriptedChatModel(rules=[(r"ITEM-[0-9]{{3}}", [[call(tool, item_id="ITEM-001")]])])
+session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), model)
+result = session.send("U1001", "what is ITEM-001?", channel="test")
+print(json.dumps({{"reply": result.reply, "calls": result.tool_calls}}))
+"""
 
 
 def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 60) -> list[str]:
