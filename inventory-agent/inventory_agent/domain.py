@@ -199,6 +199,7 @@ def create_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    expire_due_holds(db)  # a hold past its expiry must read "expired", not "active"
     with db.read() as conn:
         row = storage.hold(conn, body["holdId"])
     if row is None:

@@ -239,7 +239,11 @@ class SalesStore:
 
     def placing_checkouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Checkouts being placed: one shopper's, or everyone's (user_id None)."""
-        query = sa.select(checkouts).where(checkouts.c.status == "placing")
+        return self.checkouts_in(("placing",), user_id)
+
+    def checkouts_in(self, statuses: tuple[str, ...], user_id: str | None = None) -> list[dict[str, Any]]:
+        """Checkouts in any of ``statuses``: one shopper's, or everyone's (user_id None)."""
+        query = sa.select(checkouts).where(checkouts.c.status.in_(statuses))
         if user_id is not None:
             query = query.where(checkouts.c.user_id == user_id)
         with self.db.read() as conn:

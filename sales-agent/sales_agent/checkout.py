@@ -411,6 +411,9 @@ class CheckoutWorkflow:
             return ToolFailure("checkout_busy", "This checkout is already being placed.").as_result()
         run = _Run(self, checkout, instrument)
         result = run.execute()
+        if result.get("unresolved"):
+            self.store.set_result(checkout_id, result)  # still "placing": recover_stale settles it
+            return result
         status = "placed" if "error" not in result else "failed"
         self.store.transition(checkout_id, "placing", status, result=result)
         if status == "placed":
@@ -463,7 +466,21 @@ class CheckoutWorkflow:
                                                 message="The checkout was interrupted before it finished."))
             self.store.transition(checkout["checkoutId"], "recovering", "failed", result=result)
             recovered.append({"checkoutId": checkout["checkoutId"], "userId": checkout["userId"], **result})
+        self._credit_pending_points(user_id)
         return recovered
+
+    def _credit_pending_points(self, user_id: str | None) -> None:
+        """Earn the points of placed orders whose earnPoints failed (loyalty earns once per order)."""
+        for checkout in self.store.checkouts_in(("placed",), user_id):
+            result = checkout["result"] or {}
+            if not result.get("pointsPending"):
+                continue
+            run = _Run(self, checkout, {})
+            run.order = {"orderId": result["orderId"]}
+            earned = run._earn()
+            if not earned.get("pointsPending"):
+                self.store.set_result(checkout["checkoutId"], {k: v for k, v in {**result, **earned}.items()
+                                                               if k not in ("pointsPending", "pointsNote")})
 
     # =========================================================================================
     # cancel
@@ -537,6 +554,8 @@ class _Run:
             self._add_gift_wraps()
         except _StepFailed as failed:
             return self._roll_back(failed)
+        except _Unresolved as unresolved:
+            return unresolved.result(self.checkout_id)
         except Exception as exc:  # a bug mid-way must not leave a charge without an order: undo, then report
             log.exception("checkout %s failed unexpectedly", self.checkout_id)
             return self._roll_back(_StepFailed("internal", None, code="internal_error", agent="sales",
@@ -644,9 +663,23 @@ class _Run:
         try:
             self.order = self.clients.call("fulfillment", "createOrder", body, idempotency_key=self.checkout_id)
         except AgentCallError as exc:
-            raise _StepFailed("createOrder", exc) from None
+            if not is_down(exc):
+                raise _StepFailed("createOrder", exc) from None
+            # The answer was lost, not necessarily the order: fulfillment may have created it before it
+            # went quiet. Ask; if it cannot say, leave the checkout to recover_stale instead of refunding
+            # a payment whose order may exist.
+            self.order = self._order_paid_by_this_payment()
+            if self.order is None:
+                raise _StepFailed("createOrder", exc) from None
         # From here the order owns the stock: cancelling it gives the stock back (release or restock).
         self.undo = [("cancelOrder", self._cancel_order), ("refundPayment", self._refund)]
+
+    def _order_paid_by_this_payment(self) -> dict[str, Any] | None:
+        try:
+            orders = self.clients.call("fulfillment", "listOrders", {"userId": self.user_id, "limit": 50})["orders"]
+        except AgentCallError as exc:
+            raise _Unresolved(exc) from None
+        return next((o for o in orders if o["paymentId"] == self.payment["paymentId"]), None)
 
     def _commit_hold(self) -> None:
         try:
@@ -723,7 +756,8 @@ class _Run:
     def _earn(self) -> dict[str, Any]:
         try:
             earned = self.clients.call("loyalty", "earnPoints", {
-                "userId": self.user_id, "orderId": self.order["orderId"], "amount": self.quote["total"]})
+                "userId": self.user_id, "orderId": self.order["orderId"], "amount": self.quote["total"]},
+                idempotency_key=f"{self.checkout_id}-earn")
             out = {"pointsEarned": earned["pointsEarned"], "pointsBalance": earned["pointsBalance"],
                    "tier": earned["tier"]}
             if earned.get("tierChanged"):
@@ -793,6 +827,25 @@ class _Run:
                 "orderId": self.order["orderId"] if self.order else None,
                 "holdReleased": any(u["step"] in ("releaseHold", "cancelOrder") and u["ok"] for u in undone),
                 "undo": undone}
+
+
+class _Unresolved(Exception):
+    """Whether the order exists cannot be known now (fulfillment is unreachable after createOrder went
+    out): nothing is undone, the checkout stays "placing", and recover_stale settles it once fulfillment
+    answers again (cancelling the order and refunding if it was created, refunding if it was not)."""
+
+    def __init__(self, exc: AgentCallError):
+        super().__init__(exc.code)
+        self.exc = exc
+
+    def result(self, checkout_id: str) -> dict[str, Any]:
+        return {"unresolved": True, "checkoutId": checkout_id, "charged": True, "refunded": False, "orderId": None,
+                "error": {"agent": "fulfillment", "operation": "createOrder", "code": "order_unconfirmed",
+                          "failedStep": "createOrder",
+                          "message": "The payment went through but the order service stopped answering before it "
+                                     "confirmed the order. It will be checked automatically within a few minutes: "
+                                     "either the order stands or the payment is refunded in full.",
+                          "suggestions": ["Ask 'where is my order?' in a few minutes"]}}
 
 
 class _StepFailed(Exception):
