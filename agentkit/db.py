@@ -114,6 +114,7 @@ class Database:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
             _seed_marker.create(conn, checkfirst=True)
             self.metadata.create_all(conn)
+            self._add_missing_columns(conn)
             if self.seed is None:
                 return
             try:
@@ -122,6 +123,21 @@ class Database:
             except IntegrityError:
                 return
             self.seed(conn)
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Additive schema changes migrate themselves: a column added to a table in code (nullable, or with a
+        server default) is added to an existing database at start-up. Anything else needs a real migration."""
+        inspector = sa.inspect(conn)
+        for table in self.metadata.sorted_tables:
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing:
+                    continue
+                if not (column.nullable or column.server_default is not None):
+                    raise RuntimeError(f"{self.agent}: column {table.name}.{column.name} is new, NOT NULL and has "
+                                       "no server default; migrate this database by hand")
+                spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
 
     def reset(self) -> None:
         """Drop everything this agent owns; tests use it to start from the seed again."""

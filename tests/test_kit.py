@@ -278,3 +278,22 @@ def test_agents_on_loopback_require_the_token_and_the_client_sends_it(tmp_path, 
         monkeypatch.setenv("AGENT_API_TOKEN", "loopback-token-123")
         report = AgentClient("inventory", urls["inventory"]).call("checkInventory", body)
         assert report["productId"] == "P1001"
+
+
+def test_a_column_added_in_code_is_added_to_an_existing_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'grow.db'}"
+    old = sa.MetaData()
+    sa.Table("orders", old, sa.Column("id", sa.Integer, primary_key=True), sa.Column("total", sa.Numeric(12, 2)))
+    first = Database("grow", old, seed=lambda conn: conn.execute(sa.text("INSERT INTO orders (id, total) VALUES (1, 10)")),
+                     url=url)
+    first.initialise()
+    first.dispose()
+    new = sa.MetaData()
+    orders = sa.Table("orders", new, sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("total", sa.Numeric(12, 2)),
+                      sa.Column("gift_wrap_fee", sa.Numeric(12, 2), nullable=False, server_default="0"))
+    second = Database("grow", new, url=url)
+    second.initialise()
+    with second.read() as conn:
+        assert conn.execute(sa.select(orders.c.gift_wrap_fee)).scalar_one() == 0
+    second.dispose()
