@@ -150,12 +150,17 @@ def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> l
 
 
 def stop(proc: subprocess.Popen) -> int:
+    """Ctrl-C for the runner (it stops its gunicorns), then SIGKILL for anything left in its process group."""
     proc.send_signal(signal.SIGINT)
     try:
         return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        return -signal.SIGKILL
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # no gunicorn outlives its test, whatever happened above
+        except ProcessLookupError:
+            pass
 
 
 @contextlib.contextmanager
