@@ -16,13 +16,12 @@ import shutil
 import signal
 import subprocess
 import textwrap
-import time
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from support import free_port
+from support import free_port, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -171,7 +170,7 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
     runner = subprocess.Popen(["bash", "-c", run_block], cwd=repo, env=run_env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        seen = _wait_for(runner, "all agents healthy")
+        seen = wait_for_line(runner, "all agents healthy")
         assert f"{NAME}:{port}" in seen[-1]
         contract = json.loads((repo / "contracts" / f"{NAME}.json").read_text())
         ((op_id, op),) = contract["operations"].items()
@@ -216,19 +215,6 @@ session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), model)
 result = session.send("U1001", "what is ITEM-001?", channel="test")
 print(json.dumps({{"reply": result.reply, "calls": result.tool_calls}}))
 """
-
-
-def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 60) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if marker in line:
-            return seen
-    raise AssertionError("the agent did not report healthy:\n" + "".join(seen[-40:]))
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from agentkit import BusinessRuleViolation, Conflict, Database, NotFound, ValidationFailed, clock
+from agentkit.money import format_inr as rupees
 
 from . import storage
 
@@ -33,22 +34,6 @@ COUPON_CODES = {"expired": "coupon_expired", "not_yet_valid": "coupon_not_yet_va
 
 def money(value: Decimal | int | float) -> float:
     return round(float(value), 2)
-
-
-def rupees(value: Decimal | int | float) -> str:
-    """₹ with Indian digit grouping: ₹2,999, ₹1,00,000, ₹1,499.50."""
-    amount = Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
-    whole, cents = divmod(abs(amount), 1)
-    digits = str(int(whole))
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        digits = ",".join(([head] if head else []) + groups + [tail])
-    text = "₹" + digits + (f".{int(cents * 100):02d}" if cents else "")
-    return "-" + text if amount < 0 else text
 
 
 def ist_date(timestamp: str) -> str:

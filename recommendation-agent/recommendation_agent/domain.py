@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 
 from agentkit import AgentCallError, BusinessRuleViolation, DependencyUnavailable, NotFound, ValidationFailed, clock
 from agentkit.logs import get_logger, log
+from agentkit.money import format_inr as inr
 
 from . import storage
 
@@ -230,20 +231,6 @@ def apply_filters(products: list[dict[str, Any]], filters: dict[str, Any], prefi
 
 
 # --- views -------------------------------------------------------------------------------------
-
-def inr(amount: float | Decimal) -> str:
-    """₹ with Indian digit grouping: 6000 -> ₹6,000; 150000 -> ₹1,50,000."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    whole, cents = divmod(value, 1)
-    digits = str(int(whole))
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        digits = ",".join(([head] if head else []) + groups + [tail])
-    return f"₹{digits}" + (f".{int(cents * 100):02d}" if cents else "")
 
 
 def summary(p: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from agentkit.money import format_inr
+
 from .intents import Memory, cart_lines, dig, is_error, product_list
 
 OFFLINE_TAG = "(offline mode)"
@@ -34,31 +36,13 @@ UNAVAILABLE_CODES = {"unavailable", "dependency_unavailable", "service_unavailab
 # --- formatting ------------------------------------------------------------------------------------
 
 def rupees(value: Any) -> str:
-    """₹4,999 · ₹1,24,990 · ₹4,718.50 (Indian digit grouping)."""
+    """₹4,999 · ₹1,24,990 · ₹4,718.50 (Indian digit grouping); a money object or a non-number passes through."""
     if isinstance(value, dict):
         value = value.get("amount", value.get("value"))
     try:
-        amount = float(value)
-    except (TypeError, ValueError):
+        return format_inr(round(float(value), 2))
+    except (TypeError, ValueError, ArithmeticError):
         return str(value)
-    negative = amount < 0
-    amount = abs(round(amount, 2))
-    whole = int(amount)
-    paise = round((amount - whole) * 100)
-    if paise == 100:
-        whole, paise = whole + 1, 0
-    digits = str(whole)
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        digits = ",".join(groups + [tail])
-    text = f"₹{digits}" + (f".{paise:02d}" if paise else "")
-    return ("-" if negative else "") + text
 
 
 def when(value: Any, with_time: bool = False) -> str:
