@@ -136,6 +136,9 @@ class AgentClient:
             if attempt:
                 time.sleep(self.backoff * (2 ** (attempt - 1)))
             if not self.breaker.allow():
+                if last_error is not None:
+                    raise last_error  # an earlier attempt may have reached the agent: say what happened to it
+                # Nothing was sent: callers may rely on that (a write that never left cannot have happened).
                 raise AgentCallError(name, op_id, None, "circuit_open",
                                      f"The {name} agent is unavailable (failing repeatedly); not calling it for a few seconds.")
             try:

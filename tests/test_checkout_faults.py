@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from agentkit import AgentClient, clock
+from agentkit.client import CircuitBreaker
 from faults import AgentGroup, FaultProxy, card_ending, files_to_scan, scan_for_secrets
 
 pytestmark = pytest.mark.skipif(os.environ.get("TEST_DATABASE", "sqlite") == "postgres",
@@ -226,6 +227,7 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
                 soak.snapshot()
         # What a crashed or cut-off placement left open is settled the way production does it
         # (`python -m sales_agent checkouts recover`): unresolved orders, points still pending.
+        time.sleep(CircuitBreaker().cooldown + 1)  # as a later run would: the fault-tripped breakers have closed
         recovered = soak.workflow.recover_stale(None, older_than=0)
         outcomes["recovered"] = len(recovered)
         soak.snapshot()

@@ -297,3 +297,18 @@ def test_a_column_added_in_code_is_added_to_an_existing_database(tmp_path):
     with second.read() as conn:
         assert conn.execute(sa.select(orders.c.gift_wrap_fee)).scalar_one() == 0
     second.dispose()
+
+
+@responses.activate
+def test_circuit_open_means_nothing_was_sent_and_a_cut_off_retry_reports_the_real_failure(echo_app):
+    build, _ = echo_app
+    build()
+    responses.add(responses.POST, "http://echo.test/echo", body=requests.ConnectTimeout("slow"))
+    client = AgentClient("kit-echo", "http://echo.test", retries=3, backoff=0,
+                         breaker=CircuitBreaker(threshold=2, cooldown=60))
+    with pytest.raises(AgentCallError) as cut_off:
+        client.call("echo", {"text": "hi"})
+    assert cut_off.value.code == "timeout" and len(responses.calls) == 2  # the breaker stopped the third try
+    with pytest.raises(AgentCallError) as refused:
+        client.call("echo", {"text": "hi"})
+    assert refused.value.code == "circuit_open" and len(responses.calls) == 2

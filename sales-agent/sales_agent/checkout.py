@@ -663,7 +663,7 @@ class _Run:
         try:
             self.order = self.clients.call("fulfillment", "createOrder", body, idempotency_key=self.checkout_id)
         except AgentCallError as exc:
-            if not is_down(exc):
+            if not is_down(exc) or exc.code == "circuit_open":  # refused, or never sent: no order exists
                 raise _StepFailed("createOrder", exc) from None
             # The answer was lost, not necessarily the order: fulfillment may have created it before it
             # went quiet. Ask; if it cannot say, leave the checkout to recover_stale instead of refunding
