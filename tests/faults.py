@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from agentkit.cards import luhn_ok
 from support import free_port, runner_env, start_runner, wait_for_line
 
 
@@ -250,16 +251,6 @@ class AgentGroup:
 # ---------------------------------------------------------------------------------------------
 # cards
 # ---------------------------------------------------------------------------------------------
-def luhn_ok(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def card_ending(rng: random.Random, last4: str) -> str:
     """A random 16-digit Visa-like number that passes Luhn and ends in ``last4``."""
     while True:

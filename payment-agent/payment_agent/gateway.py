@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from agentkit.cards import card_brand, luhn_ok  # noqa: F401 - part of the gateway's interface
+
 
 @dataclass(frozen=True)
 class Decline:
@@ -62,31 +64,6 @@ _CARD_DECLINES = {
                     "Nothing was charged; the payment can be retried.", SUGGESTIONS["card_processing_error"],
                     retryable=True),
 }
-
-
-def luhn_ok(number: str) -> bool:
-    if not number.isdigit():
-        return False
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
-def card_brand(number: str) -> str:
-    """The brand from the card's BIN (its first digits)."""
-    if number.startswith("4"):
-        return "visa"
-    if number[:2] in {"34", "37"}:
-        return "amex"
-    if 51 <= int(number[:2]) <= 55 or 2221 <= int(number[:4]) <= 2720:
-        return "mastercard"
-    if number[:2] in {"60", "65", "81", "82"} or number.startswith("508"):
-        return "rupay"
-    return "unknown"
 
 
 def card_facts(number: str) -> tuple[str, str]:

@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit.cards import card_brand
+from agentkit.cards import luhn_ok as kit_luhn_ok
+
 CARD_RE = re.compile(
     r"(?<![\d-])(?:\d{13,19}"                          # 4242424242424242
     r"|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}"                # 4242 4242 4242 4242, 4242-4242-4242-4242
@@ -29,31 +32,14 @@ DEFAULT_TTL = 30 * 60
 
 
 def luhn_ok(number: str) -> bool:
-    digits = [int(d) for d in number if d.isdigit()]
-    if not 12 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    """A typed card number (spaces and dashes allowed) of 12-19 digits that passes the Luhn check."""
+    digits = re.sub(r"\D", "", number)
+    return 12 <= len(digits) <= 19 and kit_luhn_ok(digits)
 
 
 def brand_of(number: str) -> str:
-    if number.startswith("4"):
-        return "visa"
-    if number[:2] in {"34", "37"}:
-        return "amex"
-    if number[:2] in {"51", "52", "53", "54", "55"} or 2221 <= int(number[:4] or 0) <= 2720:
-        return "mastercard"
-    if number.startswith(("6011", "65", "644", "645", "646", "647", "648", "649")):
-        return "discover"
-    if number.startswith(("60", "81", "82", "508", "353", "356")):
-        return "rupay"
-    return "card"
+    brand = card_brand(re.sub(r"\D", "", number))
+    return "card" if brand == "unknown" else brand
 
 
 def mask_numbers(text: str) -> str:

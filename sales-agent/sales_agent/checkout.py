@@ -243,7 +243,7 @@ class CheckoutWorkflow:
             city = (address or {}).get("city")
             if not STORE_RE.match(store):
                 if not city:
-                    profile = self._profile(user_id)
+                    profile = self.clients.shopper_profile(user_id)
                     city = profile["city"] if profile else None
                 if not city:
                     raise ToolFailure("missing_store", "Which store should the order be collected from?")
@@ -255,7 +255,7 @@ class CheckoutWorkflow:
                 store = stores[0]["storeId"]
             return {"type": "click_and_collect", "storeId": store, "city": city}
         if address is None:
-            profile = self._profile(user_id)
+            profile = self.clients.shopper_profile(user_id)
             if not profile or not profile.get("address"):
                 raise ToolFailure("missing_address", "There is no delivery address on file.",
                                   suggestions=["Choose click and collect at a store"])
@@ -266,14 +266,6 @@ class CheckoutWorkflow:
             if not address.get(required):
                 raise ToolFailure("invalid_address", f"The delivery address needs {required}.")
         return {"type": "ship_to_home", "address": address, "city": address["city"]}
-
-    def _profile(self, user_id: str) -> dict | None:
-        try:
-            return self.clients.call("recommendation", "getShopperProfile", {"userId": user_id})
-        except AgentCallError as exc:
-            if exc.status == 404:
-                return None
-            raise
 
     def _hold(self, checkout_id: str, lines: list[dict]) -> dict[str, Any]:
         body = {"items": [{k: l[k] for k in ("productId", "size", "color", "quantity")} for l in lines],

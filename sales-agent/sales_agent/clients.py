@@ -80,6 +80,15 @@ class Clients:
                 calls.append({"tool": _tool_name.get(), "agent": agent, "operation": operation,
                               "ms": round((time.perf_counter() - started) * 1000, 1), "ok": ok})
 
+    def shopper_profile(self, user_id: str) -> dict[str, Any] | None:
+        """The shopper's profile from the recommendation agent, or None for a shopper it does not know."""
+        try:
+            return self.call("recommendation", "getShopperProfile", {"userId": user_id})
+        except AgentCallError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def close(self) -> None:
         for client in self._clients.values():
             client.session.close()

@@ -362,7 +362,7 @@ class SalesTools:
         product_id = _check_product_id(product_id)
         if not store_id:
             if not city:
-                profile = self._profile_or_none(user_id)
+                profile = self.clients.shopper_profile(user_id)
                 city = profile.get("city") if profile else None
             if not city:
                 raise ToolFailure("missing_store", "Which store or city should it be reserved in?")
@@ -381,14 +381,6 @@ class SalesTools:
         keys = ("reservationId", "productId", "sku", "size", "color", "quantity", "storeId", "storeName",
                 "storeAddress", "city", "status", "expiresAt")
         return {k: r[k] for k in keys if k in r}
-
-    def _profile_or_none(self, user_id: str) -> dict | None:
-        try:
-            return self.clients.call("recommendation", "getShopperProfile", {"userId": user_id})
-        except AgentCallError as exc:
-            if exc.status == 404:
-                return None
-            raise
 
     def _resolve_order(self, user_id: str, order_id: str | None) -> str:
         if order_id:
@@ -445,7 +437,7 @@ class SalesTools:
         out: dict[str, Any] = {"userId": user_id}
         problems = []
         try:
-            profile = self._profile_or_none(user_id)
+            profile = self.clients.shopper_profile(user_id)
             if profile:
                 out.update(name=profile["name"], city=profile["city"], tier=profile["tier"],
                            preferences=profile["preferences"],
