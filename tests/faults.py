@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from agentkit.cards import luhn_ok
-from support import free_port, runner_env, start_runner, wait_for_line
+from support import Runner, free_port, runner_env, start_runner, wait_for_line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,29 +202,18 @@ class AgentGroup:
                     **(extra_env or {})}
         self.log_path = tmp_path / "logs" / f"agents-{tag}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc: subprocess.Popen | None = None
+        self.proc: Runner | None = None
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.starts = 0
 
     def start(self) -> None:
-        self.proc = start_runner(self.env, self.names)
-        seen = wait_for_line(self.proc, "all agents healthy", timeout=120)
+        self.proc = start_runner(self.env, self.names, log_path=self.log_path)
+        wait_for_line(self.proc, "all agents healthy")
         self.starts += 1
-        proc, log_path = self.proc, self.log_path
-        with open(log_path, "a", encoding="utf-8") as out:
-            out.writelines(seen)
-
-        def drain():  # keep reading, or a full pipe would block the agents' logging
-            with open(log_path, "a", encoding="utf-8") as out:
-                for line in iter(proc.stdout.readline, ""):
-                    out.write(line)
-                    out.flush()
-        threading.Thread(target=drain, daemon=True).start()
 
     def kill(self) -> None:
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
+        self.proc.kill_group()
 
     def restart(self) -> None:
         for port in self.ports.values():  # the killed gunicorn's socket must be gone first
@@ -240,12 +229,7 @@ class AgentGroup:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.killpg(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # SIGINT not honoured: the group goes anyway
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        self.proc.stop()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -129,38 +130,98 @@ def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[
     return env
 
 
-def start_runner(env: dict[str, str], only: list[str] | None = None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
-    # Its own process group, so a test can kill -9 the runner and every gunicorn under it at once.
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+class Runner:
+    """`python -m agentkit.run up` in its own process group, its output read as it comes.
 
+    A reader thread keeps the pipe drained (a full pipe would block the agents' logging) and wakes
+    whoever waits for a line; nothing here waits on a fixed sleep.
+    """
 
-def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 90) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if marker in line:
-            return seen
-    raise AssertionError("runner did not report healthy:\n" + "".join(seen[-40:]))
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path = ROOT, log_path: Path | None = None):
+        # Its own process group, so a test can kill -9 the runner and every gunicorn under it at once.
+        self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.pid = self.proc.pid
+        self.lines: list[str] = []
+        self.log_path = log_path
+        self._changed = threading.Condition()
+        self._ended = False
+        threading.Thread(target=self._read, daemon=True).start()
 
-
-def stop(proc: subprocess.Popen) -> int:
-    """Ctrl-C for the runner (it stops its gunicorns), then SIGKILL for anything left in its process group."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        return -signal.SIGKILL
-    finally:
+    def _read(self) -> None:
+        log = open(self.log_path, "a", encoding="utf-8") if self.log_path else None
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # no gunicorn outlives its test, whatever happened above
-        except ProcessLookupError:
-            pass
+            for line in iter(self.proc.stdout.readline, ""):
+                if log:
+                    log.write(line)
+                    log.flush()
+                with self._changed:
+                    self.lines.append(line)
+                    self._changed.notify_all()
+        finally:
+            if log:
+                log.close()
+            with self._changed:
+                self._ended = True
+                self._changed.notify_all()
+
+    def wait_for(self, marker: str, timeout: float = 240, start: int = 0) -> list[str]:
+        """The lines up to the first one (from line ``start`` on) holding ``marker``; fails if the runner ends."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index in range(start, len(self.lines)):
+                    if marker in self.lines[index]:
+                        return self.lines[: index + 1]
+                left = deadline - time.monotonic()
+                if self._ended or left <= 0:
+                    break
+                self._changed.wait(left)
+        raise AssertionError(f"runner never printed {marker!r}:\n" + "".join(self.lines[-40:]))
+
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout=60)
+
+    def stop(self, timeout: float = 30, group: bool = True) -> int:
+        """Ctrl-C as a terminal sends it (to the whole process group; ``group=False``: to the runner alone),
+        then SIGKILL for anything left in the group."""
+        try:
+            if self.proc.poll() is None:
+                if group:
+                    os.killpg(self.pid, signal.SIGINT)
+                else:
+                    self.proc.send_signal(signal.SIGINT)
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return -signal.SIGKILL
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)  # no gunicorn outlives its test, whatever happened above
+
+
+def start_runner(env: dict[str, str], only: list[str] | None = None, log_path: Path | None = None) -> Runner:
+    command = [sys.executable, "-m", "agentkit.run", "up"] + (["--only", ",".join(only)] if only else [])
+    return Runner(command, env, log_path=log_path)
+
+
+def wait_for_line(runner: Runner, marker: str, timeout: float = 240) -> list[str]:
+    return runner.wait_for(marker, timeout)
+
+
+def stop(runner: Runner) -> int:
+    return runner.stop()
 
 
 @contextlib.contextmanager

@@ -53,11 +53,10 @@ def test_kill_9_mid_burst_loses_no_acknowledged_write(tmp_path):
     deadline = time.monotonic() + 20
     while len(acknowledged) < 150 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill_group()
     stop_writing.set()
     for t in threads:
         t.join(timeout=10)
-    proc.wait(timeout=10)
     assert len(acknowledged) >= 150
 
     proc = start_runner(env, ["inventory"])

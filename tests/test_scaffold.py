@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port, wait_for_line
+from support import Runner, free_port, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -167,8 +167,7 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
     (tool_block,) = blocks_with("sales_agent.agent_tools.")
     port = free_port()
     run_env = {**env, f"{PREFIX}_PORT": str(port), f"{PREFIX}_DATABASE_URL": f"sqlite:///{tmp_path / 'agent.db'}"}
-    runner = subprocess.Popen(["bash", "-c", run_block], cwd=repo, env=run_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    runner = Runner(["bash", "-c", run_block], run_env, cwd=repo)
     try:
         seen = wait_for_line(runner, "all agents healthy")
         assert f"{NAME}:{port}" in seen[-1]
@@ -202,7 +201,7 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
         assert [(c["agent"], c["operation"], c["ok"]) for c in turn["calls"]] == [(NAME, op_id, True)]
         assert body["name"] in turn["reply"]
     finally:
-        _stop(runner)
+        runner.stop()
 
 
 CHAT_TURN = """
@@ -215,19 +214,6 @@ session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), model)
 result = session.send("U1001", "what is ITEM-001?", channel="test")
 print(json.dumps({{"reply": result.reply, "calls": result.tool_calls}}))
 """
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGINT to the runner's own process group (the runner then stops its gunicorn), SIGKILL if it hangs."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    finally:
-        proc.stdout.close()
 
 
 def test_contracts_check_passes_with_the_new_contract_released(scaffolded, env):

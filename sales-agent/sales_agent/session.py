@@ -41,6 +41,8 @@ NO = {"n", "no", "nope", "nah", "cancel", "stop", "don't", "dont", "do not", "no
       "no thanks", "no, cancel", "cancel it", "cancel the order", "nahi", "na", "👎"}
 REJECT_MESSAGE = ("The shopper declined the order. Nothing was charged and the stock hold is released. "
                   "Ask what they would like to change.")
+INTERRUPTED_TOOL = "Interrupted before it finished; it may or may not have taken effect. Check before repeating it."
+INTERRUPTED_REPLY = "(That request was cut short before I could answer. Your cart is as shown; ask again if needed.)"
 
 
 @dataclass
@@ -102,6 +104,8 @@ class SalesSession:
             return self._result(user_id, "Tell me what you are looking for.", [], None)
         with self._lock(user_id):
             pending = self._interrupt(user_id)
+            if pending is None:
+                self._repair(user_id)
             if pending is not None:
                 answer = classify_answer(text)
                 if answer is None:
@@ -121,6 +125,11 @@ class SalesSession:
             if self._interrupt(user_id) is None:
                 return self._result(user_id, "There is no order waiting for confirmation.", [], None)
             return self._resume(user_id, channel, bool(approve))
+
+    def repair(self, user_id: str) -> bool:
+        """Close a turn that was cut short (Ctrl-C, a crash, a failed model call); True if one was."""
+        user_id, _ = self._check(user_id, "terminal")
+        return self._repair(user_id)
 
     def cart(self, user_id: str) -> dict[str, Any]:
         return cart_view(self.store.cart(user_id))
@@ -268,6 +277,27 @@ class SalesSession:
             if isinstance(value, dict) and "action_requests" in value:
                 return value
         return None
+
+    def _repair(self, user_id: str) -> bool:
+        """A turn cut short leaves the shopper's message unanswered, or a tool call without its result; both
+        would confuse the next model call. Answer them in memory, saying so. The cart, holds and checkouts
+        are facts in their own stores and need no repair here. A pending confirmation is not a cut-short turn."""
+        if self._interrupt(user_id) is not None:
+            return False
+        messages = self._messages(user_id)
+        if not messages:
+            return False
+        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        last = messages[-1]
+        patch: list = []
+        if isinstance(last, AIMessage) and last.tool_calls:
+            patch = [ToolMessage(INTERRUPTED_TOOL, tool_call_id=c["id"], name=c["name"], status="error")
+                     for c in last.tool_calls if c["id"] not in answered]
+        if patch or isinstance(last, (HumanMessage, ToolMessage)):
+            patch.append(AIMessage(INTERRUPTED_REPLY))
+            self.graph.update_state(self._config(user_id), {"messages": patch}, as_node="model")
+            return True
+        return False
 
     def _check(self, user_id: str, channel: str) -> tuple[str, str]:
         user_id = str(user_id or "").strip().upper()

@@ -12,6 +12,8 @@ import argparse
 import logging
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
 from typing import Any, Callable
@@ -39,6 +41,59 @@ Try: "show me winter jackets under 6000", "is the first one in stock in M in Mum
 def rupees(value: Any) -> str:
     from .offline.replies import rupees as fmt
     return fmt(value)
+
+
+class PromptReader:
+    """``input()`` without its lost Ctrl-C.
+
+    ``input()`` checks for a signal only when its blocking read is interrupted. A Ctrl-C that lands after
+    the prompt is written but before that read starts is noted and then ignored until Enter is pressed;
+    on a busy machine that window is wide. Here the signal also writes a byte to a wake-up pipe, and the
+    read waits on both the terminal and that pipe, so a Ctrl-C at any moment ends the wait at once.
+    """
+
+    def __init__(self, stdin_fd: int | None = None):
+        self.fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+        self._pending = b""
+        self._wake_r, wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __call__(self, prompt: str = "") -> str:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        while b"\n" not in self._pending:
+            ready, _, _ = select.select([self.fd, self._wake_r], [], [])
+            if self._wake_r in ready:
+                self._drain_wakeups()  # the handler raises KeyboardInterrupt at the next bytecode
+                continue
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                if self._pending:
+                    break
+                raise EOFError
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode("utf-8", errors="replace").rstrip("\r")
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while os.read(self._wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def default_reader():
+    """The prompt reader for this terminal; plain ``input`` when stdin is not a real file (a test's fake)."""
+    try:
+        sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return input
+    return PromptReader()
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -90,10 +145,10 @@ def tool_line(call: dict) -> Text:
 class Chat:
     """One terminal session: the console, the sales session and the current shopper."""
 
-    def __init__(self, session: Any, console: Console, read: Callable[[str], str] = input):
+    def __init__(self, session: Any, console: Console, read: Callable[[str], str] | None = None):
         self.session = session
         self.console = console
-        self.read = read
+        self.read = read or default_reader()
         self.user_id = DEFAULT_USER
         self.name: str | None = None
         self._names: dict[str, str] = {}
@@ -253,9 +308,23 @@ class Chat:
 
     # -- the loop -----------------------------------------------------------------------------------
     def turn(self, text: str) -> None:
-        with self.console.status("thinking…"):
-            result = self.session.send(self.user_id, text, channel="terminal")
+        try:
+            with self.console.status("thinking…"):
+                result = self.session.send(self.user_id, text, channel="terminal")
+        except KeyboardInterrupt:
+            self.cut_short()
+            raise
         self.show(result)
+
+    cut_short_turn = False
+
+    def cut_short(self) -> None:
+        """Ctrl-C during a turn: close the turn in memory now, so the next start finds it consistent."""
+        self.cut_short_turn = True
+        try:
+            self.session.repair(self.user_id)
+        except Exception:  # the next turn repairs it too; quitting must not fail
+            logging.getLogger("agents.sales.terminal").exception("repairing the cut-short turn failed")
 
     def loop(self) -> int:
         while True:
@@ -387,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
             console.print(Text(f"(Could not load your details: {_short(exc)})", style="yellow"))
         return chat.loop()
     finally:
+        if chat.cut_short_turn:
+            # A tool of the cut-short turn may still be waiting on an agent in a worker thread, and the
+            # interpreter would wait for it at exit. Its writes are each atomic in their own stores and the
+            # turn is closed in memory, so leave now rather than after its timeout.
+            sys.stdout.flush()
+            os._exit(0)
         try:
             session.close()
         except Exception:  # closing must never turn a clean exit into a traceback

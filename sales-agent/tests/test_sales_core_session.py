@@ -324,3 +324,30 @@ def test_a_hung_agent_gives_a_graceful_answer_within_the_client_timeout(world):
         assert s.send("U1001", "show me jeans").tool_calls[0]["ok"]  # the rest still works
     finally:
         hung.close()
+
+
+@pytest.mark.parametrize("cut_at", ["before-the-model-answered", "before-the-tool-answered"])
+def test_a_turn_cut_short_is_closed_in_memory_before_the_next_turn(world, cut_at):
+    """Ctrl-C or a crash mid-turn leaves the shopper's message unanswered, or a tool call without its result."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from sales_agent.session import INTERRUPTED_REPLY
+
+    s = world.session()
+    s.send("U1001", "show me some jeans")
+    config = {"configurable": {"thread_id": "U1001"}}
+    dangling = [HumanMessage("show me winter jackets")]
+    if cut_at == "before-the-tool-answered":
+        dangling.append(AIMessage("", tool_calls=[{"name": "view_cart", "args": {}, "id": "call_cut", "type": "tool_call"}]))
+    s.graph.update_state(config, {"messages": dangling}, as_node="model")
+
+    turn = s.send("U1001", "show me some jeans")
+    assert "jeans" in turn.reply.lower()
+    roles = [(t["role"], t["text"]) for t in s.history("U1001")]
+    assert [r for r, _ in roles] == ["user", "assistant"] * 3
+    assert roles[2:4] == [("user", "show me winter jackets"), ("assistant", INTERRUPTED_REPLY)]
+    messages = s.graph.get_state(config).values["messages"]
+    calls = {c["id"] for m in messages if getattr(m, "tool_calls", None) for c in m.tool_calls}
+    answered = {m.tool_call_id for m in messages if m.type == "tool"}
+    assert calls <= answered  # no tool call is left without its result
+    assert s.repair("U1001") is False  # nothing left to close

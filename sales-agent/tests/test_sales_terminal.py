@@ -6,16 +6,21 @@ with the y/n payment confirmation, /user and /reset, /quit, Ctrl-D and Ctrl-C, a
 apology, never a traceback) and starting the agents when they are down."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
 from agentkit.registry import agents
+from sales_agent.session import INTERRUPTED_REPLY
 from support import free_port, runner_env, start_runner, stop, wait_for_line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +149,97 @@ def test_ctrl_d_and_ctrl_c_exit_cleanly(system, key):
     finally:
         child.close(force=True)
     assert child.exitstatus == 0 and "Traceback" not in rest
+
+
+class Tarpit:
+    """A port that accepts a request and never answers: an agent stuck mid-call."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.request_arrived = threading.Event()
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            conn.recv(65536)
+            self.request_arrived.set()
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_ctrl_c_during_a_turn_quits_at_once_and_the_next_start_is_consistent(system, tmp_path):
+    child = spawn(system, "--user", "U1004", "--no-start")
+    try:
+        child.expect(PROMPT)
+        child.sendline("add the alpine puffer jacket in M black")
+        child.expect("Added Alpine Puffer Jacket")  # the cart has one line before the cut-short turn
+        child.expect(PROMPT)
+        child.sendline("/quit")
+        finish(child)
+    finally:
+        child.close(force=True)
+    tarpit = Tarpit()
+    env = {**system, "RECOMMENDATION_AGENT_URL": tarpit.url, "SALES_CLIENT_RETRIES": "0"}
+    child = spawn(env, "--user", "U1004", "--no-start")
+    try:
+        child.expect(PROMPT)
+        child.sendline("show me kurtas under 2000")
+        assert tarpit.request_arrived.wait(60), child.before
+        started = time.monotonic()
+        child.sendintr()
+        child.expect("Bye!", timeout=30)
+        rest = finish(child)
+        elapsed = time.monotonic() - started
+    finally:
+        child.close(force=True)
+        tarpit.close()
+    assert child.exitstatus == 0 and "Traceback" not in rest
+    assert elapsed < 10, elapsed
+
+    child = spawn(system, "--user", "U1004", "--no-start")
+    try:
+        child.expect(r"In your cart: Alpine Puffer Jacket \(M, Black\) × 1")
+        child.expect(PROMPT)
+        child.sendline("show me kurtas under 2000")
+        child.expect(TOOL_LINE.format(agent="recommendation", operation="searchProducts"))
+        child.expect(PROMPT)
+        child.sendline("/quit")
+        finish(child)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    history = subprocess.run(
+        [sys.executable, "-c", HISTORY.format(user="U1004")], cwd=ROOT, env=system, capture_output=True, text=True,
+        timeout=120)
+    assert history.returncode == 0, history.stderr
+    turns = json.loads(history.stdout.strip().splitlines()[-1])
+    # Consistent: every shopper message has its answer. The cut-short turn is either not in memory at all
+    # (its checkpoint was not written yet) or closed with the interrupted reply, never left dangling.
+    assert [t["role"] for t in turns] == ["user", "assistant"] * (len(turns) // 2), turns
+    cut = [i for i, t in enumerate(turns) if t["text"] == INTERRUPTED_REPLY]
+    assert len(turns) == (6 if cut else 4), turns
+    assert turns[-2] == {"role": "user", "text": "show me kurtas under 2000"} and "Kurta" in turns[-1]["text"]
+
+
+HISTORY = """
+import json
+from sales_agent.session import SalesSession
+session = SalesSession()
+print(json.dumps(session.history("{user}")))
+session.close()
+"""
 
 
 def test_the_shopper_is_asked_for_when_not_given(system):
