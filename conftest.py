@@ -1,11 +1,11 @@
 """Fixtures every test in the repository can use; the helpers behind them are in tests/support.py."""
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,7 +20,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from agentkit.registry import agents, import_app_factory  # noqa: E402
 from support import drop_test_databases, fresh_database_url  # noqa: E402
-
 
 
 @pytest.fixture(scope="session", autouse=True)

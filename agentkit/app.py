@@ -5,6 +5,7 @@ does everything around them: body limits, content type, JSON parsing, request va
 handler, response validation after it, the error envelope, auth, rate limits, request ids, JSON logs
 and the health, readiness, OpenAPI and agent-card routes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,12 +42,17 @@ class AgentApp(Flask):
         missing = sorted(set(self.contract.operations) - set(handlers))
         extra = sorted(set(handlers) - set(self.contract.operations))
         if missing or extra:
-            raise ContractError(f"{self.contract.name}: operations without a handler {missing}, "
-                                f"handlers without an operation {extra}")
+            raise ContractError(
+                f"{self.contract.name}: operations without a handler {missing}, handlers without an operation {extra}"
+            )
         for op_id, handler in handlers.items():
             op = self.contract.operation(op_id)
-            self.add_url_rule(op.path, endpoint=op_id, methods=[op.method],
-                              view_func=functools.partial(self._run_operation, op, handler))
+            self.add_url_rule(
+                op.path,
+                endpoint=op_id,
+                methods=[op.method],
+                view_func=functools.partial(self._run_operation, op, handler),
+            )
 
     def _run_operation(self, op: Operation, handler: Handler):
         g.operation = op.op_id
@@ -57,7 +63,8 @@ class AgentApp(Flask):
         problems = op.request_validator.problems(body) if not op.request_validator.is_valid(body) else []
         if problems:
             raise ValidationFailed(
-                f"The request does not match the {op.op_id} contract: {problems[0].field or 'body'}: {problems[0].message}",
+                f"The request does not match the {op.op_id} contract: "
+                f"{problems[0].field or 'body'}: {problems[0].message}",
                 details=problems,
             )
         if op.idempotency_key is None:
@@ -68,8 +75,9 @@ class AgentApp(Flask):
             payload, status = self._call_handler(op, handler, body)
             return jsonify(payload), status
         caller = idempotency.caller_scope(request.headers.get("Authorization"), request.headers.get("X-Client-ID"))
-        answer, replayed = self.idempotency.run_once(caller, key, op.op_id, body,
-                                                     lambda: self._call_handler(op, handler, body))
+        answer, replayed = self.idempotency.run_once(
+            caller, key, op.op_id, body, lambda: self._call_handler(op, handler, body)
+        )
         response = jsonify(answer.body)
         response.status_code = answer.status
         response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
@@ -84,11 +92,16 @@ class AgentApp(Flask):
         problems = op.response_problems(status, payload)
         if not problems:
             return
-        log(get_logger(self.contract.name), logging.ERROR, "response breaks contract",
-            operation=op.op_id, status=status, problems=[p.as_dict() for p in problems[:5]])
+        log(
+            get_logger(self.contract.name),
+            logging.ERROR,
+            "response breaks contract",
+            operation=op.op_id,
+            status=status,
+            problems=[p.as_dict() for p in problems[:5]],
+        )
         if self.config["CONTRACT_ENFORCEMENT"] == "error":
-            raise ApiError(f"The {op.op_id} response broke its contract.", code="contract_violation",
-                           details=problems)
+            raise ApiError(f"The {op.op_id} response broke its contract.", code="contract_violation", details=problems)
 
 
 def _split(result: Any, op: Operation) -> tuple[Any, int]:
@@ -111,29 +124,38 @@ def read_json_body() -> Any:
     """The request body as JSON: 415 unless it says it is JSON, 400 for empty, malformed, too deep,
     NaN/Infinity, numbers too large, lone surrogates and NUL characters. Not yet checked against a schema."""
     if request.mimetype != "application/json":
-        raise ApiError("Send the body as JSON with 'Content-Type: application/json'.",
-                       code="unsupported_media_type",
-                       details=[{"field": "Content-Type", "message": f"got {request.mimetype or 'nothing'!r}"}]).with_status(415)
+        raise ApiError(
+            "Send the body as JSON with 'Content-Type: application/json'.",
+            code="unsupported_media_type",
+            details=[{"field": "Content-Type", "message": f"got {request.mimetype or 'nothing'!r}"}],
+        ).with_status(415)
     raw = request.get_data(cache=False)
     if not raw:
-        raise ValidationFailed("The request body is empty; send a JSON object.",
-                               details=[{"field": "", "message": "empty body"}])
+        raise ValidationFailed(
+            "The request body is empty; send a JSON object.", details=[{"field": "", "message": "empty body"}]
+        )
     try:
         body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
-        raise ValidationFailed("The JSON body is nested too deeply.",
-                               details=[{"field": "", "message": "nesting too deep"}]) from None
+        raise ValidationFailed(
+            "The JSON body is nested too deeply.", details=[{"field": "", "message": "nesting too deep"}]
+        ) from None
     except ValueError as exc:
-        raise ValidationFailed(f"The body is not valid JSON: {exc}",
-                               details=[{"field": "", "message": "malformed JSON"}]) from None
+        raise ValidationFailed(
+            f"The body is not valid JSON: {exc}", details=[{"field": "", "message": "malformed JSON"}]
+        ) from None
     if b"\\ud" in raw.lower() and _has_lone_surrogate(body):
-        raise ValidationFailed("Text must be valid Unicode; the body has a lone surrogate escape.",
-                               details=[{"field": "", "message": "invalid unicode escape"}])
+        raise ValidationFailed(
+            "Text must be valid Unicode; the body has a lone surrogate escape.",
+            details=[{"field": "", "message": "invalid unicode escape"}],
+        )
     if b"\\u0000" in raw.lower():
         nul_field = _field_with_nul(body, "")
         if nul_field is not None:  # no database can store it, and no real value contains it
-            raise ValidationFailed("Text may not contain NUL characters.",
-                                   details=[{"field": nul_field, "message": "contains a NUL character"}])
+            raise ValidationFailed(
+                "Text may not contain NUL characters.",
+                details=[{"field": nul_field, "message": "contains a NUL character"}],
+            )
     return body
 
 
@@ -180,8 +202,17 @@ def install_http_basics(app: Flask, logger: logging.Logger, guard: Callable[[], 
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log(logger, logging.INFO, "request", requestId=g.get("request_id"), method=request.method,
-            path=request.path, operation=g.get("operation"), status=response.status_code, ms=round(elapsed, 2))
+        log(
+            logger,
+            logging.INFO,
+            "request",
+            requestId=g.get("request_id"),
+            method=request.method,
+            path=request.path,
+            operation=g.get("operation"),
+            status=response.status_code,
+            ms=round(elapsed, 2),
+        )
         return response
 
     def error_response(error: ApiError):
@@ -212,12 +243,17 @@ def install_http_basics(app: Flask, logger: logging.Logger, guard: Callable[[], 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         logger.exception("unhandled error", extra={"fields": {"requestId": g.get("request_id")}})
-        return error_response(ApiError("Something went wrong on our side; it has been logged.",
-                                       details=[{"field": "", "message": type(error).__name__}]))
+        return error_response(
+            ApiError(
+                "Something went wrong on our side; it has been logged.",
+                details=[{"field": "", "message": type(error).__name__}],
+            )
+        )
 
 
-def create_agent_app(contract_name: str, database: Database, handlers: dict[str, Handler],
-                     config: dict[str, Any] | None = None) -> AgentApp:
+def create_agent_app(
+    contract_name: str, database: Database, handlers: dict[str, Handler], config: dict[str, Any] | None = None
+) -> AgentApp:
     contract = load_contract(contract_name)
     app = AgentApp(contract.name)
     app.contract = contract

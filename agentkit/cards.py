@@ -1,4 +1,5 @@
 """Card-number arithmetic shared by the payment agent, the chat's card vault and the tests."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ backoff only for calls that are safe to repeat (read-only, or carrying an Idempo
 circuit breaker so a dead agent fails fast, and the current request id passed along.
 Requests are validated before they leave and responses after they arrive.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,16 @@ UNREACHABLE_CODES = {"timeout", "unavailable", "circuit_open"}
 class AgentCallError(Exception):
     """A call that did not succeed, described well enough for a person or a model to act on."""
 
-    def __init__(self, agent: str, operation: str, status: int | None, code: str, message: str,
-                 details: list | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        agent: str,
+        operation: str,
+        status: int | None,
+        code: str,
+        message: str,
+        details: list | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(f"{agent}.{operation}: {code}: {message}")
         self.agent, self.operation, self.status = agent, operation, status
         self.code, self.message = code, message
@@ -39,8 +48,13 @@ class AgentCallError(Exception):
         return self.code in UNREACHABLE_CODES or self.status in RETRYABLE_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"agent": self.agent, "operation": self.operation, "status": self.status, "code": self.code,
-               "message": self.message}
+        out = {
+            "agent": self.agent,
+            "operation": self.operation,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
         if self.details:
             out["details"] = self.details
         out.update(self.extra)
@@ -94,10 +108,19 @@ def _current_request_id() -> str | None:
 
 
 class AgentClient:
-    def __init__(self, agent: str, base_url: str | None = None, *, token: str | None = None,
-                 connect_timeout: float | None = None, read_timeout: float | None = None,
-                 retries: int = 2, backoff: float = 0.2, breaker: CircuitBreaker | None = None,
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        agent: str,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+        breaker: CircuitBreaker | None = None,
+        session: requests.Session | None = None,
+    ):
         self.contract = load_contract(agent)
         self.base_url = (base_url or agent_base_url(self.contract)).rstrip("/")
         self.token = token if token is not None else os.environ.get("AGENT_API_TOKEN")
@@ -110,15 +133,21 @@ class AgentClient:
         self.session = session or requests.Session()
         self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=16))
 
-    def call(self, op_id: str, body: dict[str, Any], *, idempotency_key: str | None = None,
-             request_id: str | None = None) -> dict[str, Any]:
+    def call(
+        self, op_id: str, body: dict[str, Any], *, idempotency_key: str | None = None, request_id: str | None = None
+    ) -> dict[str, Any]:
         op = self.contract.operation(op_id)
         name = self.contract.name
         problems = op.request_validator.problems(body)
         if problems:
-            raise AgentCallError(name, op_id, None, "invalid_request",
-                                 f"{problems[0].field or 'body'}: {problems[0].message}",
-                                 [p.as_dict() for p in problems])
+            raise AgentCallError(
+                name,
+                op_id,
+                None,
+                "invalid_request",
+                f"{problems[0].field or 'body'}: {problems[0].message}",
+                [p.as_dict() for p in problems],
+            )
         if op.idempotency_key is None:
             idempotency_key = None  # the agent would not deduplicate on it, so it must not make a retry "safe"
         elif op.idempotency_key == "required" and not idempotency_key:
@@ -139,8 +168,13 @@ class AgentClient:
                 if last_error is not None:
                     raise last_error  # an earlier attempt may have reached the agent: say what happened to it
                 # Nothing was sent: callers may rely on that (a write that never left cannot have happened).
-                raise AgentCallError(name, op_id, None, "circuit_open",
-                                     f"The {name} agent is unavailable (failing repeatedly); not calling it for a few seconds.")
+                raise AgentCallError(
+                    name,
+                    op_id,
+                    None,
+                    "circuit_open",
+                    f"The {name} agent is unavailable (failing repeatedly); not calling it for a few seconds.",
+                )
             try:
                 response = self.session.post(self.base_url + op.path, json=body, headers=headers, timeout=self.timeout)
             except requests.Timeout:
@@ -165,13 +199,23 @@ class AgentClient:
         try:
             payload = response.json()
         except ValueError:
-            raise AgentCallError(name, op.op_id, response.status_code, "bad_response",
-                                 f"The {name} agent answered with something that is not JSON.") from None
+            raise AgentCallError(
+                name,
+                op.op_id,
+                response.status_code,
+                "bad_response",
+                f"The {name} agent answered with something that is not JSON.",
+            ) from None
         problems = op.response_problems(response.status_code, payload)
         if problems:
-            raise AgentCallError(name, op.op_id, response.status_code, "contract_violation",
-                                 f"The {name} agent's answer broke its contract: {problems[0].field}: {problems[0].message}",
-                                 [p.as_dict() for p in problems])
+            raise AgentCallError(
+                name,
+                op.op_id,
+                response.status_code,
+                "contract_violation",
+                f"The {name} agent's answer broke its contract: {problems[0].field}: {problems[0].message}",
+                [p.as_dict() for p in problems],
+            )
         if response.status_code >= 400:
             raise self._error_from(op.op_id, response, payload)
         return payload
@@ -184,5 +228,12 @@ class AgentClient:
                 payload = {}
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
         extra = {k: error[k] for k in ("declineCode", "suggestions", "retryAfter", "retryable") if k in error}
-        return AgentCallError(self.contract.name, op_id, response.status_code, error.get("code", "http_error"),
-                              error.get("message", f"HTTP {response.status_code}"), error.get("details"), extra)
+        return AgentCallError(
+            self.contract.name,
+            op_id,
+            response.status_code,
+            error.get("code", "http_error"),
+            error.get("message", f"HTTP {response.status_code}"),
+            error.get("details"),
+            extra,
+        )

@@ -1,4 +1,5 @@
 """UTC time as the agents store it: ISO-8601 strings that sort the same way they compare."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

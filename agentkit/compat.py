@@ -7,6 +7,7 @@ enum widened. Additions are allowed. A higher major version acknowledges a break
     python -m agentkit.compat                 check every contract against contracts/released/ (make contracts-check)
     python -m agentkit.compat --release NAME  record the current contract as the released one
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,16 @@ def _types(schema: dict[str, Any]) -> set[str] | None:
     return {kind} if isinstance(kind, str) else set(kind)
 
 
-def _compare(old: Any, new: Any, where: str, is_request: bool, old_ref: _Resolver, new_ref: _Resolver,
-             found: list[str], depth: int = 0) -> None:
+def _compare(
+    old: Any,
+    new: Any,
+    where: str,
+    is_request: bool,
+    old_ref: _Resolver,
+    new_ref: _Resolver,
+    found: list[str],
+    depth: int = 0,
+) -> None:
     old, new = old_ref(old), new_ref(new)
     if not isinstance(old, dict) or not isinstance(new, dict) or depth > 12:
         return
@@ -103,8 +112,10 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], common: dict[str,
             found.append(f"operation {op_id} removed")
             continue
         if (old_op["method"], old_op["path"]) != (new_op["method"], new_op["path"]):
-            found.append(f"operation {op_id}: moved from {old_op['method']} {old_op['path']} "
-                         f"to {new_op['method']} {new_op['path']}")
+            found.append(
+                f"operation {op_id}: moved from {old_op['method']} {old_op['path']} "
+                f"to {new_op['method']} {new_op['path']}"
+            )
         request_changes: list[str] = []
         _compare(old_op["request"], new_op["request"], "", True, old_ref, new_ref, request_changes)
         found += [f"operation {op_id} request {item}" for item in request_changes]
@@ -129,14 +140,18 @@ def check(names: list[str] | None = None) -> list[str]:
         current = json.loads((contracts_dir() / f"{name}.json").read_text())
         released_path = released_dir() / f"{name}.json"
         if not released_path.exists():
-            problems.append(f"contract {name} has no released version in contracts/released/ "
-                            f"(record one: python -m agentkit.compat --release {name})")
+            problems.append(
+                f"contract {name} has no released version in contracts/released/ "
+                f"(record one: python -m agentkit.compat --release {name})"
+            )
             continue
         released = json.loads(released_path.read_text())
         if _major(current["version"]) > _major(released["version"]):
             continue  # a major bump acknowledges the break
-        problems += [f"{name} {released['version']} -> {current['version']}: {change}"
-                     for change in breaking_changes(released, current, common)]
+        problems += [
+            f"{name} {released['version']} -> {current['version']}: {change}"
+            for change in breaking_changes(released, current, common)
+        ]
     return problems
 
 
@@ -148,8 +163,9 @@ def release(name: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentkit.compat", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m agentkit.compat", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--release", metavar="NAME", help="record contracts/NAME.json as released")
     args = parser.parse_args(argv)
     if args.release:

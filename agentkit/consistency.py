@@ -3,6 +3,7 @@
 The places: contracts/<name>.json, the <name>-agent/ folder, agents.toml, docker-compose.yml (service, port,
 healthcheck, database URL, the URL every other service uses to reach it) and the sales agent's tools.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,21 @@ NOT_AGENTS = {"common", "meta-schema"}
 
 def problems(root: Path) -> list[str]:
     found: list[str] = []
-    contracts = {p.stem: json.loads(p.read_text()) for p in sorted((root / "contracts").glob("*.json"))
-                 if p.stem not in NOT_AGENTS}
+    contracts = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted((root / "contracts").glob("*.json"))
+        if p.stem not in NOT_AGENTS
+    }
     run = tomllib.loads((root / "agents.toml").read_text())
     run_agents = run.get("agents", {})
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
     services = compose.get("services", {})
     anchor_env = _shared_env(services)
-    tool_sources = "\n".join(p.read_text() for pattern in ("*.py", "agent_tools/*.py")
-                             for p in sorted((root / "sales-agent" / "sales_agent").glob(pattern)))
+    tool_sources = "\n".join(
+        p.read_text()
+        for pattern in ("*.py", "agent_tools/*.py")
+        for p in sorted((root / "sales-agent" / "sales_agent").glob(pattern))
+    )
     folders = {p.name.removesuffix("-agent") for p in root.glob("*-agent") if p.is_dir()} - {"sales"}
 
     names = sorted(set(contracts) | set(run_agents) | folders | (set(services) - {"postgres", "redis", "sales"}))
@@ -48,14 +55,17 @@ def problems(root: Path) -> list[str]:
         elif port:
             ports[port] = name
         if contract and entry and entry.get("port") != contract.get("port"):
-            found.append(f"agent {name}: agents.toml port {entry.get('port')} differs from the contract's {contract.get('port')}")
+            found.append(
+                f"agent {name}: agents.toml port {entry.get('port')} differs from the contract's {contract.get('port')}"
+            )
         if contract and service:
             found.extend(_check_service(name, contract["port"], service))
         if contract:
             env_url = f"{name.upper().replace('-', '_')}_AGENT_URL"
             if anchor_env.get(env_url) != f"http://{name}:{contract['port']}":
-                found.append(f"compose: {env_url} should be http://{name}:{contract['port']}, "
-                             f"not {anchor_env.get(env_url)}")
+                found.append(
+                    f"compose: {env_url} should be http://{name}:{contract['port']}, not {anchor_env.get(env_url)}"
+                )
             operations = contract.get("operations", {})
             if not any(re.search(rf"[\"']{op_id}[\"']", tool_sources) for op_id in operations):
                 found.append(f"contract {name} has no tool in the sales agent (none of its operations is called)")

@@ -4,6 +4,7 @@ A contract file refers to shared definitions as ``common.json#/$defs/<name>``. L
 common definitions and the contract's own into one ``$defs`` block, so every operation schema is
 self-contained: the validators, the OpenAPI document and the client all read the same bundle.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,10 +55,10 @@ def _without_value(error: Any) -> str:
         return message  # these name properties, not values
     rendered = json.dumps(error.instance, ensure_ascii=False, separators=(",", ":"))
     if message.startswith(rendered):
-        return "value" + message[len(rendered):]
+        return "value" + message[len(rendered) :]
     spaced = json.dumps(error.instance, ensure_ascii=False)
     if message.startswith(spaced):
-        return "value" + message[len(spaced):]
+        return "value" + message[len(spaced) :]
     keyword = str(list(error.schema_path)[-1]) if list(error.schema_path) else "schema"
     return f"value breaks the '{keyword}' rule"
 
@@ -113,8 +114,7 @@ class Operation:
 
         self.request_validator = CompiledSchema(bundled(self.request_schema))
         self.response_validators = {
-            int(status): CompiledSchema(bundled(schema))
-            for status, schema in self.response_schemas.items()
+            int(status): CompiledSchema(bundled(schema)) for status, schema in self.response_schemas.items()
         }
 
     @property
@@ -161,7 +161,7 @@ def _rewrite_refs(node: Any) -> Any:
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith("common.json#"):
-                value = value[len("common.json"):]
+                value = value[len("common.json") :]
             out[key] = _rewrite_refs(value)
         return out
     if isinstance(node, list):

@@ -3,6 +3,7 @@
 ``<AGENT>_DATABASE_URL`` picks it; the default is a SQLite file under ``var/``. The first start
 creates the tables and loads the agent's seed data, exactly once even with several workers.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,9 +21,7 @@ from .contracts import REPO_ROOT
 
 SeedLoader = Callable[[Connection], None]
 
-_seed_marker = sa.Table(
-    "agentkit_seed_marker", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)
-)
+_seed_marker = sa.Table("agentkit_seed_marker", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
 
 
 def var_dir() -> Path:
@@ -134,8 +133,10 @@ class Database:
                 if column.name in existing:
                     continue
                 if not (column.nullable or column.server_default is not None):
-                    raise RuntimeError(f"{self.agent}: column {table.name}.{column.name} is new, NOT NULL and has "
-                                       "no server default; migrate this database by hand")
+                    raise RuntimeError(
+                        f"{self.agent}: column {table.name}.{column.name} is new, NOT NULL and has "
+                        "no server default; migrate this database by hand"
+                    )
                 spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
                 conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
 

@@ -1,4 +1,5 @@
 """The error envelope: every failure any agent reports is one of these, as JSON."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable

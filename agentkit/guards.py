@@ -1,4 +1,5 @@
 """Service authentication and per-client rate limits, applied to every operation route."""
+
 from __future__ import annotations
 
 import hmac
@@ -18,8 +19,10 @@ def check_bearer_token(expected: str | None, authorization: str | None) -> None:
         return
     scheme, _, presented = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
-        raise Unauthorized("A valid 'Authorization: Bearer <token>' header is required.",
-                           details=[{"field": "Authorization", "message": "missing or wrong service token"}])
+        raise Unauthorized(
+            "A valid 'Authorization: Bearer <token>' header is required.",
+            details=[{"field": "Authorization", "message": "missing or wrong service token"}],
+        )
 
 
 def parse_rate(spec: str | None) -> tuple[int, int] | None:

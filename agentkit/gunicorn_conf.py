@@ -1,4 +1,5 @@
 """The gunicorn settings every agent runs with (and the benchmark's bare endpoint too)."""
+
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))

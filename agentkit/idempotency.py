@@ -4,6 +4,7 @@ The first request with a key runs the handler once and its answer is stored; the
 body replays that answer (concurrent duplicates wait for it); the same key with another body is a 409.
 Keys are scoped to the caller (its service token and ``X-Client-ID``) and kept ``IDEMPOTENCY_TTL_HOURS``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,8 @@ def table_for(metadata: sa.MetaData) -> sa.Table:
     if TABLE_NAME in metadata.tables:
         return metadata.tables[TABLE_NAME]
     return sa.Table(
-        TABLE_NAME, metadata,
+        TABLE_NAME,
+        metadata,
         sa.Column("caller", sa.String(64), primary_key=True),
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("operation", sa.String(64), nullable=False),
@@ -64,12 +66,16 @@ def request_fingerprint(op_id: str, body: Any) -> str:
 def checked_key(raw: str | None, required: bool) -> str | None:
     if raw is None:
         if required:
-            raise ValidationFailed("This operation needs an 'Idempotency-Key' header so a retry never repeats it.",
-                                   details=[{"field": "Idempotency-Key", "message": "required header is missing"}])
+            raise ValidationFailed(
+                "This operation needs an 'Idempotency-Key' header so a retry never repeats it.",
+                details=[{"field": "Idempotency-Key", "message": "required header is missing"}],
+            )
         return None
     if not KEY_PATTERN.fullmatch(raw):
-        raise ValidationFailed("The Idempotency-Key must be 8-255 characters of letters, digits and _ . : -",
-                               details=[{"field": "Idempotency-Key", "message": "malformed key"}])
+        raise ValidationFailed(
+            "The Idempotency-Key must be 8-255 characters of letters, digits and _ . : -",
+            details=[{"field": "Idempotency-Key", "message": "malformed key"}],
+        )
     return raw
 
 
@@ -80,8 +86,9 @@ class IdempotencyStore:
         self._last_purge = 0.0
         self.ttl_hours = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48))
 
-    def run_once(self, caller: str, key: str, op_id: str, body: Any,
-                 handler: Callable[[], tuple[Any, int]]) -> tuple[StoredAnswer, bool]:
+    def run_once(
+        self, caller: str, key: str, op_id: str, body: Any, handler: Callable[[], tuple[Any, int]]
+    ) -> tuple[StoredAnswer, bool]:
         """The answer for this key, and whether it is a replay; runs ``handler`` at most once per key."""
         fingerprint = request_fingerprint(op_id, body)
         self._purge_old()
@@ -105,49 +112,71 @@ class IdempotencyStore:
                 raise
             self._finish(caller, key, status, payload)
             return StoredAnswer(status, payload), False
-        raise Conflict("Requests with this Idempotency-Key keep failing; retry shortly.",
-                       code="idempotency_in_progress", retryable=True,
-                       details=[{"field": "Idempotency-Key", "message": "in progress"}])
+        raise Conflict(
+            "Requests with this Idempotency-Key keep failing; retry shortly.",
+            code="idempotency_in_progress",
+            retryable=True,
+            details=[{"field": "Idempotency-Key", "message": "in progress"}],
+        )
 
     def _claim(self, caller: str, key: str, op_id: str, fingerprint: str) -> bool:
         try:
             with self.db.write() as conn:
-                conn.execute(self.table.insert().values(
-                    caller=caller, key=key, operation=op_id, request_hash=fingerprint, state="in_progress",
-                    created_at=clock.now_iso()))
+                conn.execute(
+                    self.table.insert().values(
+                        caller=caller,
+                        key=key,
+                        operation=op_id,
+                        request_hash=fingerprint,
+                        state="in_progress",
+                        created_at=clock.now_iso(),
+                    )
+                )
             return True
         except IntegrityError:
             return False
 
     def _finish(self, caller: str, key: str, status: int, payload: Any) -> None:
         with self.db.write() as conn:
-            conn.execute(self.table.update().where(self.table.c.caller == caller, self.table.c.key == key)
-                         .values(state="done", status=status, body=json.dumps(payload)))
+            conn.execute(
+                self.table.update()
+                .where(self.table.c.caller == caller, self.table.c.key == key)
+                .values(state="done", status=status, body=json.dumps(payload))
+            )
 
     def _forget(self, caller: str, key: str) -> None:
         with self.db.write() as conn:
-            conn.execute(self.table.delete().where(self.table.c.caller == caller, self.table.c.key == key,
-                                                   self.table.c.state == "in_progress"))
+            conn.execute(
+                self.table.delete().where(
+                    self.table.c.caller == caller, self.table.c.key == key, self.table.c.state == "in_progress"
+                )
+            )
 
     def _await_answer(self, caller: str, key: str, fingerprint: str) -> StoredAnswer | None:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             with self.db.read() as conn:
-                row = conn.execute(sa.select(self.table).where(self.table.c.caller == caller,
-                                                               self.table.c.key == key)).first()
+                row = conn.execute(
+                    sa.select(self.table).where(self.table.c.caller == caller, self.table.c.key == key)
+                ).first()
             if row is not None and row.request_hash != fingerprint:
-                raise Conflict("This Idempotency-Key was already used with a different request body.",
-                               code="idempotency_key_reused",
-                               details=[{"field": "Idempotency-Key", "message": "reused with another body"}])
+                raise Conflict(
+                    "This Idempotency-Key was already used with a different request body.",
+                    code="idempotency_key_reused",
+                    details=[{"field": "Idempotency-Key", "message": "reused with another body"}],
+                )
             if row is None:
                 return None
             if row.state == "done":
                 return StoredAnswer(row.status, json.loads(row.body))
             if time.monotonic() > deadline:
                 # The first attempt is stuck (its process may have died mid-way): never run it twice.
-                raise Conflict("An earlier request with this Idempotency-Key has not finished; retry shortly.",
-                               code="idempotency_in_progress", retryable=True,
-                               details=[{"field": "Idempotency-Key", "message": "in progress"}])
+                raise Conflict(
+                    "An earlier request with this Idempotency-Key has not finished; retry shortly.",
+                    code="idempotency_in_progress",
+                    retryable=True,
+                    details=[{"field": "Idempotency-Key", "message": "in progress"}],
+                )
             time.sleep(0.05)
 
     def _purge_old(self) -> None:

@@ -3,6 +3,7 @@
 Only metadata is logged (method, path, status, time): never request or response bodies, so a card
 number a shopper sends can never reach a log.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Money as shoppers read it: rupees with Indian digit grouping."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal

@@ -1,4 +1,5 @@
 """Documents generated from a contract: OpenAPI 3.1, the A2A-style agent card, health and readiness."""
+
 from __future__ import annotations
 
 import copy
@@ -13,18 +14,30 @@ if TYPE_CHECKING:
     from .app import AgentApp
 
 _STATUS_TEXT = {
-    "200": "OK", "201": "Created", "400": "The request broke the contract", "401": "Missing or wrong service token",
-    "402": "Payment declined", "404": "Unknown id", "409": "Conflict", "413": "Body too large",
-    "415": "Body is not JSON", "422": "A business rule refused the request", "429": "Rate limit reached",
-    "500": "Unexpected server fault", "503": "A dependency is unavailable",
+    "200": "OK",
+    "201": "Created",
+    "400": "The request broke the contract",
+    "401": "Missing or wrong service token",
+    "402": "Payment declined",
+    "404": "Unknown id",
+    "409": "Conflict",
+    "413": "Body too large",
+    "415": "Body is not JSON",
+    "422": "A business rule refused the request",
+    "429": "Rate limit reached",
+    "500": "Unexpected server fault",
+    "503": "A dependency is unavailable",
 }
 
 
 def _components_refs(node: Any) -> Any:
     if isinstance(node, dict):
         return {
-            key: ("#/components/schemas/" + value[len("#/$defs/"):]
-                  if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/") else _components_refs(value))
+            key: (
+                "#/components/schemas/" + value[len("#/$defs/") :]
+                if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/")
+                else _components_refs(value)
+            )
             for key, value in node.items()
         }
     if isinstance(node, list):
@@ -44,11 +57,15 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
     for op in contract.operations.values():
         parameters = []
         if op.idempotency_key:
-            parameters.append({
-                "name": "Idempotency-Key", "in": "header", "required": op.idempotency_key == "required",
-                "description": "Replays the first result for the same key and body; another body is a 409.",
-                "schema": {"type": "string", "minLength": 8, "maxLength": 255, "pattern": "^[A-Za-z0-9_.:-]+$"},
-            })
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": op.idempotency_key == "required",
+                    "description": "Replays the first result for the same key and body; another body is a 409.",
+                    "schema": {"type": "string", "minLength": 8, "maxLength": 255, "pattern": "^[A-Za-z0-9_.:-]+$"},
+                }
+            )
         responses = {
             status: {
                 "description": _STATUS_TEXT.get(status, "Response"),
@@ -62,10 +79,12 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
             "description": op.description,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {
-                    "schema": _components_refs(copy.deepcopy(op.request_schema)),
-                    "examples": {ex["name"]: {"value": ex["request"]} for ex in op.examples},
-                }},
+                "content": {
+                    "application/json": {
+                        "schema": _components_refs(copy.deepcopy(op.request_schema)),
+                        "examples": {ex["name"]: {"value": ex["request"]} for ex in op.examples},
+                    }
+                },
             },
             "responses": responses,
         }
@@ -75,18 +94,31 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
             operation["security"] = [{"bearerAuth": []}]
         paths.setdefault(op.path, {})[op.method.lower()] = operation
     for path, description in (("/health", "The process is alive."), ("/ready", "The database answers.")):
-        paths[path] = {"get": {
-            "operationId": path.strip("/") + "Check", "summary": description, "description": description,
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/probe"}}}},
-                "503": {"description": "Not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/probe"}}}},
-            },
-        }}
+        paths[path] = {
+            "get": {
+                "operationId": path.strip("/") + "Check",
+                "summary": description,
+                "description": description,
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/probe"}}},
+                    },
+                    "503": {
+                        "description": "Not ready",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/probe"}}},
+                    },
+                },
+            }
+        }
     schemas = _components_refs(copy.deepcopy(contract.defs))
     schemas["probe"] = {
         "type": "object",
-        "properties": {"status": {"enum": ["ok", "ready", "unavailable"]}, "agent": {"type": "string"},
-                       "version": {"type": "string"}},
+        "properties": {
+            "status": {"enum": ["ok", "ready", "unavailable"]},
+            "agent": {"type": "string"},
+            "version": {"type": "string"},
+        },
         "required": ["status", "agent", "version"],
     }
     return {

@@ -1,4 +1,5 @@
 """The run configuration (``agents.toml``): which agents exist, where they live, which port they use."""
+
 from __future__ import annotations
 
 import functools

@@ -151,9 +151,7 @@ class Supervisor:
     """Keeps the selected services up until told to stop."""
 
     def __init__(self, selected: list[AgentEntry], log_dir: Path | None):
-        self.services = [
-            Service(entry, COLOURS[index % len(COLOURS)], log_dir) for index, entry in enumerate(selected)
-        ]
+        self.services = [Service(entry, COLOURS[index % len(COLOURS)], log_dir) for index, entry in enumerate(selected)]
         self.stopping = threading.Event()
 
     def start_all(self) -> None:

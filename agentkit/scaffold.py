@@ -16,6 +16,7 @@ It refuses (exit 2, one line on stderr, nothing written) a taken name, a taken p
 outside 1024-65535. The edits of agents.toml, docker-compose.yml and postgres-init.sql are textual (comments and
 anchors stay) and each result is parsed again and checked before anything is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,26 +40,29 @@ class Refused(Exception):
 
 # --- names -------------------------------------------------------------------------------------
 
+
 class Names:
     def __init__(self, name: str, port: int):
-        self.name = name                                   # gift-cards
-        self.port = port                                   # 5008
-        self.under = name.replace("-", "_")                # gift_cards
-        self.pkg = f"{self.under}_agent"                   # gift_cards_agent
-        self.folder = f"{name}-agent"                      # gift-cards-agent
-        self.prefix = name.upper().replace("-", "_")       # GIFT_CARDS
+        self.name = name  # gift-cards
+        self.port = port  # 5008
+        self.under = name.replace("-", "_")  # gift_cards
+        self.pkg = f"{self.under}_agent"  # gift_cards_agent
+        self.folder = f"{name}-agent"  # gift-cards-agent
+        self.prefix = name.upper().replace("-", "_")  # GIFT_CARDS
         words = name.split("-")
         self.camel = "".join(w.capitalize() for w in words)  # GiftCards
-        self.title = name.replace("-", " ").capitalize()    # Gift cards
-        self.op_id = f"get{self.camel}Item"                # getGiftCardsItem
-        self.path = f"/get-{name}-item"                    # /get-gift-cards-item
-        self.fn = f"get_{self.under}_item"                 # get_gift_cards_item (domain function and tool)
+        self.title = name.replace("-", " ").capitalize()  # Gift cards
+        self.op_id = f"get{self.camel}Item"  # getGiftCardsItem
+        self.path = f"/get-{name}-item"  # /get-gift-cards-item
+        self.fn = f"get_{self.under}_item"  # get_gift_cards_item (domain function and tool)
 
 
 def _check_name(name: str) -> None:
     if not NAME_RE.match(name) or name.endswith("-agent") or name.endswith("-") or "--" in name:
-        raise Refused(f"invalid name {name!r}: use 2-31 characters of a-z, 0-9 and single hyphens, starting with a "
-                      "letter, not ending in '-' or '-agent' (e.g. gift-cards)")
+        raise Refused(
+            f"invalid name {name!r}: use 2-31 characters of a-z, 0-9 and single hyphens, starting with a "
+            "letter, not ending in '-' or '-agent' (e.g. gift-cards)"
+        )
     if name in RESERVED:
         raise Refused(f"name {name!r} is reserved")
 
@@ -121,9 +125,9 @@ def _next_free(used: dict[int, str]) -> int:
 
 # --- textual edits, each checked by parsing the result ----------------------------------------------
 
+
 def edit_agents_toml(text: str, n: Names) -> str:
-    block = (f"[agents.{n.name}]\nfolder = \"{n.folder}\"\nport = {n.port}\n"
-             f"app = \"{n.pkg}.app:create_app()\"\n\n")
+    block = f'[agents.{n.name}]\nfolder = "{n.folder}"\nport = {n.port}\napp = "{n.pkg}.app:create_app()"\n\n'
     lines = text.splitlines(keepends=True)
     at = next((i for i, line in enumerate(lines) if line.startswith("# Not an agent with a contract")), None)
     if at is None:
@@ -143,14 +147,14 @@ def _service_block(n: Names) -> str:
     return (
         f"  {n.name}:\n"
         f"    <<: *agent\n"
-        f"    command: [\"gunicorn\", \"-c\", \"python:agentkit.gunicorn_conf\", \"--pythonpath\", "
-        f"\"/app,/app/{n.folder}\", \"--bind\", \"0.0.0.0:{n.port}\", \"{n.pkg}.app:create_app()\"]\n"
-        f"    ports: [\"{n.port}:{n.port}\"]\n"
+        f'    command: ["gunicorn", "-c", "python:agentkit.gunicorn_conf", "--pythonpath", '
+        f'"/app,/app/{n.folder}", "--bind", "0.0.0.0:{n.port}", "{n.pkg}.app:create_app()"]\n'
+        f'    ports: ["{n.port}:{n.port}"]\n'
         f"    environment:\n"
         f"      <<: *agent-env\n"
         f"      {n.prefix}_DATABASE_URL: postgresql://retail:retail@postgres:5432/{n.under}\n"
         f"    healthcheck:\n"
-        f"      test: [\"CMD\", \"python\", \"-c\", \"import urllib.request; "
+        f'      test: ["CMD", "python", "-c", "import urllib.request; '
         f"urllib.request.urlopen('http://127.0.0.1:{n.port}/ready', timeout=2)\"]\n"
         f"      interval: 10s\n"
         f"      timeout: 3s\n"
@@ -179,7 +183,7 @@ def edit_compose(text: str, n: Names) -> str:
 
     # 3. the sales service waits for it: after the last "      x: {condition: ...}" of its depends_on.
     depends_at = None
-    if lines[sales_at:sales_at + 1] and lines[sales_at].rstrip() == "  sales:":
+    if lines[sales_at : sales_at + 1] and lines[sales_at].rstrip() == "  sales:":
         end = next((i for i in range(sales_at + 1, len(lines)) if re.match(r"^  \S|^\S", lines[i])), len(lines))
         block = range(sales_at, end)
         start = next((i for i in block if lines[i].rstrip() == "    depends_on:"), None)
@@ -256,16 +260,20 @@ def _contract(n: Names) -> dict:
         "title": f"{n.title} agent",
         "version": "1.0.0",
         "port": n.port,
-        "description": (f"The {n.name} agent, as scaffolded: one example operation that looks up a seeded item "
-                        f"by id and gives its name and price in rupees. Replace this description with what the "
-                        f"agent does, written for a shopper-facing LLM and for a developer."),
+        "description": (
+            f"The {n.name} agent, as scaffolded: one example operation that looks up a seeded item "
+            f"by id and gives its name and price in rupees. Replace this description with what the "
+            f"agent does, written for a shopper-facing LLM and for a developer."
+        ),
         "operations": {
             n.op_id: {
                 "method": "POST",
                 "path": n.path,
                 "summary": f"One {n.name} item by id",
-                "description": (f"The {n.name} item with this id (like ITEM-001): its name and its price in "
-                                f"rupees. An unknown id is 404."),
+                "description": (
+                    f"The {n.name} item with this id (like ITEM-001): its name and its price in "
+                    f"rupees. An unknown id is 404."
+                ),
                 "safe": True,
                 "request": {
                     "type": "object",
@@ -278,13 +286,33 @@ def _contract(n: Names) -> dict:
                     "404": {"$ref": "common.json#/$defs/errorResponse"},
                 },
                 "examples": [
-                    {"name": "a seeded item", "request": {"itemId": first["itemId"]},
-                     "response": {"status": 200, "body": {"itemId": first["itemId"], "name": first["name"],
-                                                           "price": first["price"], "currency": "INR"}}},
-                    {"name": "unknown item", "request": {"itemId": "ITEM-999"},
-                     "response": {"status": 404, "body": {"error": {
-                         "code": "not_found", "message": "No item with id 'ITEM-999'.",
-                         "details": [{"field": "itemId", "message": "unknown item"}]}}}},
+                    {
+                        "name": "a seeded item",
+                        "request": {"itemId": first["itemId"]},
+                        "response": {
+                            "status": 200,
+                            "body": {
+                                "itemId": first["itemId"],
+                                "name": first["name"],
+                                "price": first["price"],
+                                "currency": "INR",
+                            },
+                        },
+                    },
+                    {
+                        "name": "unknown item",
+                        "request": {"itemId": "ITEM-999"},
+                        "response": {
+                            "status": 404,
+                            "body": {
+                                "error": {
+                                    "code": "not_found",
+                                    "message": "No item with id 'ITEM-999'.",
+                                    "details": [{"field": "itemId", "message": "unknown item"}],
+                                }
+                            },
+                        },
+                    },
                 ],
             }
         },
@@ -548,6 +576,7 @@ if __name__ == "__main__":
 
 # --- main --------------------------------------------------------------------------------------
 
+
 def plan(root: Path, name: str, port_text: str) -> tuple[Names, dict[str, str]]:
     """Every file to write (path relative to root -> text), or Refused. Writes nothing."""
     _check_name(name)
@@ -578,8 +607,9 @@ def write(root: Path, n: Names, files: dict[str, str]) -> None:
 def main(argv: list[str] | None = None, root: Path = REPO_ROOT) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m agentkit.scaffold NAME PORT   (make new-agent NAME=gift-cards PORT=5008)",
-              file=sys.stderr)
+        print(
+            "usage: python -m agentkit.scaffold NAME PORT   (make new-agent NAME=gift-cards PORT=5008)", file=sys.stderr
+        )
         return 2
     try:
         n, files = plan(root, args[0], args[1])
@@ -592,9 +622,11 @@ def main(argv: list[str] | None = None, root: Path = REPO_ROOT) -> int:
         done = subprocess.run([sys.executable, str(readme_script)], cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
             print(f"warning: README API section not regenerated: {done.stderr.strip()}", file=sys.stderr)
-    print(f"created the {n.name} agent on port {n.port}: {n.folder}/, contracts/{n.name}.json (released), "
-          f"agents.toml, docker-compose.yml, docker/postgres-init.sql, "
-          f"sales-agent/sales_agent/agent_tools/{n.under}.py; try: POST {n.path} {{\"itemId\": \"ITEM-001\"}}")
+    print(
+        f"created the {n.name} agent on port {n.port}: {n.folder}/, contracts/{n.name}.json (released), "
+        f"agents.toml, docker-compose.yml, docker/postgres-init.sql, "
+        f'sales-agent/sales_agent/agent_tools/{n.under}.py; try: POST {n.path} {{"itemId": "ITEM-001"}}'
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ Three servers, one at a time, in interleaved rounds (so drift on a shared machin
   agent-noval the inventory agent with CONTRACT_VALIDATION=off (database, no validation)
 Prints requests/second per round, the medians and the ratios agent/bare and agent/agent-noval.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,24 @@ def _serve(app: str, pythonpath: str, extra_env: dict[str, str], var_dir: str) -
     port = _free_port()
     env = {**os.environ, "VAR_DIR": var_dir, "RATE_LIMIT": "off", "LOG_LEVEL": "WARNING", **extra_env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:agentkit.gunicorn_conf", "--chdir", str(ROOT),
-         "--pythonpath", pythonpath, "--bind", f"127.0.0.1:{port}", app],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:agentkit.gunicorn_conf",
+            "--chdir",
+            str(ROOT),
+            "--pythonpath",
+            pythonpath,
+            "--bind",
+            f"127.0.0.1:{port}",
+            app,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -61,8 +77,10 @@ def main() -> None:
     }
     results: dict[str, list[float]] = {name: [] for name in setups}
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    print(f"gunicorn: {workers} gthread workers x {os.environ.get('GUNICORN_THREADS', '4')} threads; "
-          f"{ROUNDS} rounds x {SECONDS:.0f} s per server; 16 keep-alive connections; body {BODY}")
+    print(
+        f"gunicorn: {workers} gthread workers x {os.environ.get('GUNICORN_THREADS', '4')} threads; "
+        f"{ROUNDS} rounds x {SECONDS:.0f} s per server; 16 keep-alive connections; body {BODY}"
+    )
     for round_no in range(1, ROUNDS + 1):
         for name, (app, path, env) in setups.items():
             proc, port = _serve(app, path, env, var_dir)
@@ -79,7 +97,9 @@ def main() -> None:
     median = {name: statistics.median(rates) for name, rates in results.items()}
     print("\nmedian req/s: " + ", ".join(f"{name} {rate:.0f}" for name, rate in median.items()))
     print(f"check-inventory (validation + database) vs bare Flask endpoint: {median['agent'] / median['bare']:.2f}x")
-    print(f"validation on vs off (same agent, same database):              {median['agent'] / median['agent-noval']:.2f}x")
+    print(
+        f"validation on vs off (same agent, same database):              {median['agent'] / median['agent-noval']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """A small keep-alive HTTP/1.1 load generator (asyncio, raw sockets) so the client costs little CPU."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,13 +28,17 @@ async def _worker(host: str, port: int, request: bytes, stop_at: float, counts: 
 
 def measure(port: int, path: str, body: dict, seconds: float, connections: int = 16) -> tuple[float, dict]:
     payload = json.dumps(body).encode()
-    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n").encode() + payload
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode() + payload
     counts, statuses = [0], {}
 
     async def run():
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(_worker("127.0.0.1", port, request, stop_at, counts, statuses) for _ in range(connections)))
+        await asyncio.gather(
+            *(_worker("127.0.0.1", port, request, stop_at, counts, statuses) for _ in range(connections))
+        )
 
     started = time.perf_counter()
     asyncio.run(run())

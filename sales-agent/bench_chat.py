@@ -8,6 +8,7 @@ Starts every agent on a loopback port (real HTTP, temporary SQLite databases), t
 2. one tool call (check_stock -> inventory checkInventory) over loopback, with the pooled session the sales
    agent uses (connection reuse) and with a new connection per call.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,10 @@ def percentile(samples: list[float], p: float) -> float:
 
 def report(name: str, samples: list[float]) -> None:
     ms = [s * 1000 for s in samples]
-    print(f"{name:<58} n={len(ms):<4} p50={percentile(ms, 0.5):8.2f} ms  p95={percentile(ms, 0.95):8.2f} ms"
-          f"  mean={statistics.fmean(ms):8.2f} ms")
+    print(
+        f"{name:<58} n={len(ms):<4} p50={percentile(ms, 0.5):8.2f} ms  p95={percentile(ms, 0.95):8.2f} ms"
+        f"  mean={statistics.fmean(ms):8.2f} ms"
+    )
 
 
 def start_agents(var: Path) -> list:

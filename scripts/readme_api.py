@@ -1,8 +1,9 @@
 """Write the README's API section from the contracts: one pasteable curl per operation example.
 
-    python scripts/readme_api.py          rewrite the section between the markers in README.md
-    python scripts/readme_api.py --check  exit 1 if README.md is out of date (a test runs this)
+python scripts/readme_api.py          rewrite the section between the markers in README.md
+python scripts/readme_api.py --check  exit 1 if README.md is out of date (a test runs this)
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,14 @@ def section() -> str:
         for op in contract.operations.values():
             for example in op.examples:
                 status = example["response"]["status"]
-                lines += [f"**{op.op_id}** `{op.method} {op.path}` — {op.summary}; {example['name']} → {status}", "",
-                          "```bash", curl_for(contract.port, op.path, example["request"], example.get("headers", {})),
-                          "```", ""]
+                lines += [
+                    f"**{op.op_id}** `{op.method} {op.path}` — {op.summary}; {example['name']} → {status}",
+                    "",
+                    "```bash",
+                    curl_for(contract.port, op.path, example["request"], example.get("headers", {})),
+                    "```",
+                    "",
+                ]
     lines.append(END)
     return "\n".join(lines)
 

@@ -9,14 +9,12 @@
   and restarted on the same ports and the same database.
 - card helpers (Luhn-valid numbers with a chosen last four) and the secret scan.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import signal
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -35,10 +33,10 @@ from support import Runner, free_port, runner_env, start_runner, wait_for_line
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Rule:
-    mode: str                 # "503" | "delay"
-    path: str | None = None   # None: any operation of the agent
-    skip: int = 0             # let this many matching requests through first
-    times: int = 1            # then fault this many
+    mode: str  # "503" | "delay"
+    path: str | None = None  # None: any operation of the agent
+    skip: int = 0  # let this many matching requests through first
+    times: int = 1  # then fault this many
     fired: int = 0
 
     def matches(self, path: str) -> bool:
@@ -126,21 +124,45 @@ class FaultProxy:
             request_json = None
         if mode == "503":
             self._record(Exchange(path, request_json, 503, None, "503"))
-            self._reply(handler, 503, json.dumps({"error": {
-                "code": "unavailable", "message": f"{self.name} is unavailable (fault injected)",
-                "details": []}}).encode())
+            self._reply(
+                handler,
+                503,
+                json.dumps(
+                    {
+                        "error": {
+                            "code": "unavailable",
+                            "message": f"{self.name} is unavailable (fault injected)",
+                            "details": [],
+                        }
+                    }
+                ).encode(),
+            )
             return
-        headers = {k: v for k, v in handler.headers.items()
-                   if k.lower() in ("content-type", "idempotency-key", "x-request-id", "authorization")}
+        headers = {
+            k: v
+            for k, v in handler.headers.items()
+            if k.lower() in ("content-type", "idempotency-key", "x-request-id", "authorization")
+        }
         try:
-            upstream = self._session().request(handler.command, self.upstream + path, data=raw, headers=headers,
-                                               timeout=(2, 30))
+            upstream = self._session().request(
+                handler.command, self.upstream + path, data=raw, headers=headers, timeout=(2, 30)
+            )
             status, body = upstream.status_code, upstream.content
         except requests.RequestException as exc:  # the agent is down: a reverse proxy says 502
             self._session().close()
             self._local.session = None
-            status, body = 502, json.dumps({"error": {"code": "bad_gateway", "message": f"{self.name} down: "
-                                                      f"{type(exc).__name__}", "details": []}}).encode()
+            status, body = (
+                502,
+                json.dumps(
+                    {
+                        "error": {
+                            "code": "bad_gateway",
+                            "message": f"{self.name} down: {type(exc).__name__}",
+                            "details": [],
+                        }
+                    }
+                ).encode(),
+            )
         try:
             response_json = json.loads(body) if body else None
         except ValueError:
@@ -148,8 +170,10 @@ class FaultProxy:
         self._record(Exchange(path, request_json, status, response_json, mode))
         if mode == "kill":
             self.on_kill()
-            status, body = 502, json.dumps({"error": {"code": "bad_gateway", "message": f"{self.name} died",
-                                                      "details": []}}).encode()
+            status, body = (
+                502,
+                json.dumps({"error": {"code": "bad_gateway", "message": f"{self.name} died", "details": []}}).encode(),
+            )
         if mode == "delay":
             time.sleep(self.delay)  # the work is done upstream; the caller has given up by now
         self._reply(handler, status, body)
@@ -171,13 +195,14 @@ class FaultProxy:
 
     def new_faults(self) -> list[str]:
         with self._lock:
-            fresh, self.seen = self.fired[self.seen:], len(self.fired)
+            fresh, self.seen = self.fired[self.seen :], len(self.fired)
         return [mode for mode, _ in fresh]
 
     def responses(self, path: str) -> list[Any]:
         with self._lock:
-            return [e.response for e in self.exchanges
-                    if e.path == path and e.status is not None and 200 <= e.status < 300]
+            return [
+                e.response for e in self.exchanges if e.path == path and e.status is not None and 200 <= e.status < 300
+            ]
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -194,12 +219,22 @@ class AgentGroup:
     again with the same environment: the same ports and the same database.
     """
 
-    def __init__(self, tmp_path: Path, names: list[str], *, workers: int = 2, tag: str = "main",
-                 extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        tmp_path: Path,
+        names: list[str],
+        *,
+        workers: int = 2,
+        tag: str = "main",
+        extra_env: dict[str, str] | None = None,
+    ):
         self.names = names
         self.ports = {name: free_port() for name in names}
-        self.env = {**runner_env(tmp_path, self.ports, workers), "VAR_DIR": str(tmp_path / f"var-{tag}"),
-                    **(extra_env or {})}
+        self.env = {
+            **runner_env(tmp_path, self.ports, workers),
+            "VAR_DIR": str(tmp_path / f"var-{tag}"),
+            **(extra_env or {}),
+        }
         self.log_path = tmp_path / "logs" / f"agents-{tag}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.proc: Runner | None = None
@@ -254,7 +289,7 @@ CVC_CONTEXT = re.compile(rb"(?i)(?:cvc|cvv|csc)[\"'\s:=]{0,4}(\d{3,4})")
 def scan_for_secrets(files: list[Path], numbers: set[str], cvcs: set[str]) -> list[str]:
     """Every place a full card number (plain or grouped by 4) or a used CVC next to its label appears."""
     needles = {n.encode() for n in numbers}
-    needles |= {" ".join(n[i:i + 4] for i in range(0, len(n), 4)).encode() for n in numbers}
+    needles |= {" ".join(n[i : i + 4] for i in range(0, len(n), 4)).encode() for n in numbers}
     cvc_set = {c.encode() for c in cvcs}
     found = []
     for path in files:
@@ -274,7 +309,10 @@ def files_to_scan(roots: list[Path]) -> list[Path]:
         if not root.exists():
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and (path.suffix in (".db", ".log", ".sqlite") or path.name.endswith(("-wal", "-shm"))
-                                   or "memory" in path.name):
+            if path.is_file() and (
+                path.suffix in (".db", ".log", ".sqlite")
+                or path.name.endswith(("-wal", "-shm"))
+                or "memory" in path.name
+            ):
                 out.append(path)
     return out

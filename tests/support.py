@@ -3,6 +3,7 @@
 ``TEST_DATABASE=postgres`` runs the whole suite with every agent on PostgreSQL
 (``TEST_POSTGRES_URL``, default ``postgresql://root@127.0.0.1:5432/test``); the default is SQLite files.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,13 @@ def _admin_connect(dbname: str | None = None):
     import psycopg
 
     parts = urlsplit(POSTGRES_URL)
-    return psycopg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
-                           dbname=dbname or parts.path.lstrip("/"), autocommit=True)
+    return psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        dbname=dbname or parts.path.lstrip("/"),
+        autocommit=True,
+    )
 
 
 _created_pg: set[str] = set()
@@ -119,8 +125,12 @@ def free_port() -> int:
 
 def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[str, str]:
     """Environment for `python -m agentkit.run`: these ports, fresh databases, logs under tmp_path."""
-    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "WEB_CONCURRENCY": str(workers),
-           "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}"}
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path / "var"),
+        "WEB_CONCURRENCY": str(workers),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}",
+    }
     for name, port in ports.items():
         prefix = name.upper().replace("-", "_")
         env[f"{prefix}_PORT"] = str(port)
@@ -139,8 +149,16 @@ class Runner:
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: Path = ROOT, log_path: Path | None = None):
         # Its own process group, so a test can kill -9 the runner and every gunicorn under it at once.
-        self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
         self.lines: list[str] = []
         self.log_path = log_path
@@ -225,8 +243,13 @@ def stop(runner: Runner) -> int:
 
 
 @contextlib.contextmanager
-def served(tmp_path: Path, names: list[str], workers: int = 2, extra_env: dict[str, str] | None = None,
-           ports: dict[str, int] | None = None):
+def served(
+    tmp_path: Path,
+    names: list[str],
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    ports: dict[str, int] | None = None,
+):
     """The named agents under gunicorn on free loopback ports; yields {name: base_url}."""
     ports = ports or {name: free_port() for name in names}
     env = {**runner_env(tmp_path, ports, workers), **(extra_env or {})}

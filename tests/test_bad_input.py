@@ -1,4 +1,5 @@
 """Bad input gets a 4xx JSON error envelope that names the problem, from every operation of every agent."""
+
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,6 @@ import copy
 import pytest
 
 from agentkit.contracts import contract_names, load_contract
-
 from support import WiredSystem
 
 OPERATIONS = [(name, op_id) for name in contract_names() for op_id in load_contract(name).operations]
@@ -33,8 +33,14 @@ def assert_error(reply, status, field=None):
 
 def _wrong_type(schema):
     kind = schema.get("type")
-    return {"string": {"nested": True}, "integer": "seven", "number": "lots", "array": "x",
-            "object": ["x"], "boolean": "yes"}.get(kind, {"nested": [1, 2]})
+    return {
+        "string": {"nested": True},
+        "integer": "seven",
+        "number": "lots",
+        "array": "x",
+        "object": ["x"],
+        "boolean": "yes",
+    }.get(kind, {"nested": [1, 2]})
 
 
 @pytest.mark.parametrize("name,op_id", OPERATIONS)
@@ -67,10 +73,15 @@ def test_transport_level_mistakes(system, name):
     client = system.client(name)
     assert_error(client.post(op.path, data='{"productId": ', content_type="application/json"), 400, "")
     assert_error(client.post(op.path, data="", content_type="application/json"), 400, "")
-    assert_error(client.post(op.path, data="productId=P1001", content_type="application/x-www-form-urlencoded"),
-                 415, "Content-Type")
+    assert_error(
+        client.post(op.path, data="productId=P1001", content_type="application/x-www-form-urlencoded"),
+        415,
+        "Content-Type",
+    )
     assert_error(client.post(op.path, data="{}"), 415, "Content-Type")
-    assert_error(client.post(op.path, data='{"a": "' + "x" * (1024 * 1024) + '"}', content_type="application/json"), 413)
+    assert_error(
+        client.post(op.path, data='{"a": "' + "x" * (1024 * 1024) + '"}', content_type="application/json"), 413
+    )
     assert_error(client.post("/no-such-operation", json={}), 404, "path")
     assert_error(client.get(op.path), 405, "method")
     assert_error(client.post(op.path, data="[" * 100000 + "]" * 100000, content_type="application/json"), 400)
@@ -85,8 +96,8 @@ HOSTILE_VALUES = [
     "\u0000\u0007\u001b[31m",
     "ज़ैकेट 🧥 \u202e",
     "x" * 5000,
-    10 ** 40,
-    -(10 ** 40),
+    10**40,
+    -(10**40),
     -1,
     -0.01,
     1.5,
@@ -120,6 +131,7 @@ def test_hostile_values_in_every_field_are_refused_or_handled(system, name, op_i
 @pytest.mark.parametrize("name", contract_names())
 def test_ten_megabyte_body_is_413_before_anything_is_read(system, name):
     op = next(iter(load_contract(name).operations.values()))
-    reply = system.client(name).post(op.path, data=b"{" + b" " * (10 * 1024 * 1024) + b"}",
-                                     content_type="application/json")
+    reply = system.client(name).post(
+        op.path, data=b"{" + b" " * (10 * 1024 * 1024) + b"}", content_type="application/json"
+    )
     assert_error(reply, 413)

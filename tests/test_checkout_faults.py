@@ -10,6 +10,7 @@ SIGKILL mid-request and restarted on the same database. ``CHECKOUT_FAULT_SEED`` 
 Afterwards the invariants are read back from the agents' own APIs, and every database, WAL, log and
 the sales memory store is scanned for a full card number or CVC.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,26 +28,33 @@ from agentkit import AgentClient, clock
 from agentkit.client import CircuitBreaker
 from faults import AgentGroup, FaultProxy, card_ending, files_to_scan, scan_for_secrets
 
-pytestmark = pytest.mark.skipif(os.environ.get("TEST_DATABASE", "sqlite") == "postgres",
-                                reason="the soak scans SQLite files; the agents' PostgreSQL path is covered elsewhere")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE", "sqlite") == "postgres",
+    reason="the soak scans SQLite files; the agents' PostgreSQL path is covered elsewhere",
+)
 
 RUNS = int(os.environ.get("CHECKOUT_FAULT_RUNS", 300))
 SEED = int(os.environ.get("CHECKOUT_FAULT_SEED") or random.SystemRandom().randrange(1, 10**9))
-READ_TIMEOUT = 0.5    # the sales clients' read timeout
-DELAY = 0.8           # what an armed proxy holds an answer for: past the read timeout
-HOLD_TTL = 15         # short, so the end of the run can check that unreleased holds expired
-SNAPSHOT_EVERY = 12   # list payments/orders/ledger this often, so the 100-row list limits never truncate
+READ_TIMEOUT = 0.5  # the sales clients' read timeout
+DELAY = 0.8  # what an armed proxy holds an answer for: past the read timeout
+HOLD_TTL = 15  # short, so the end of the run can check that unreleased holds expired
+SNAPSHOT_EVERY = 12  # list payments/orders/ledger this often, so the 100-row list limits never truncate
 USERS = [f"U10{n:02d}" for n in range(1, 9)]
 COUPONS = [None, None, None, "WELCOME10", "STYLE300", "WINTER20", "GOLD15", "RUN15", "FESTIVE1000", "DIWALI25"]
-OUT_OF_STOCK = {"P1023-BLACK-34", "P1031-GOLD-XS", "P1036-WHITE-11", "P1041-TAN-7", "P1053-RED-XXL",
-                "P1059-RED-ONESIZE"}
+OUT_OF_STOCK = {
+    "P1023-BLACK-34",
+    "P1031-GOLD-XS",
+    "P1036-WHITE-11",
+    "P1041-TAN-7",
+    "P1053-RED-XXL",
+    "P1059-RED-ONESIZE",
+}
 SUCCESS_CARDS = ["4242", "4242", "5556", "8210", "0005"]
 OPS = {  # the operations a checkout calls, per agent
     "inventory": ["/create-hold", "/commit-hold", "/release-hold"],
     "payment": ["/initiate-checkout", "/process-payment", "/refund-payment", "/list-payments"],
     "fulfillment": ["/get-delivery-options", "/create-order", "/cancel-order"],
-    "loyalty": ["/get-applicable-offers", "/apply-coupon", "/redeem-loyalty-points", "/earn-points",
-                "/reverse-points"],
+    "loyalty": ["/get-applicable-offers", "/apply-coupon", "/redeem-loyalty-points", "/earn-points", "/reverse-points"],
     "recommendation": ["/get-product", "/get-shopper-profile"],
 }
 STORES = ["ST-MUM-01", "ST-DEL-01", "ST-BLR-01", "ST-CHE-01", "ST-KOL-01"]
@@ -57,8 +65,10 @@ KILLABLE = "fulfillment"
 def _plan(rng: random.Random, kill: bool) -> tuple[list[str], str, list[tuple]]:
     """Faults for one checkout: (fault names, the card's last four, proxy rules)."""
     names, rules, last4 = [], [], rng.choice(SUCCESS_CARDS)
-    kind = rng.choices(["none", "decline_insufficient", "decline_expired", "network_card", "http_503",
-                        "read_timeout"], weights=[22, 12, 12, 12, 24, 18])[0]
+    kind = rng.choices(
+        ["none", "decline_insufficient", "decline_expired", "network_card", "http_503", "read_timeout"],
+        weights=[22, 12, 12, 12, 24, 18],
+    )[0]
     kinds = [kind] + ([rng.choice(["http_503", "read_timeout"])] if rng.random() < 0.12 else [])
     for kind in kinds:
         if kind == "none":
@@ -73,12 +83,12 @@ def _plan(rng: random.Random, kill: bool) -> tuple[list[str], str, list[tuple]]:
         else:
             agent = rng.choices(list(OPS), weights=[3, 3, 3, 3, 1])[0]
             path = rng.choice(OPS[agent] + [None])
-            rules.append((agent, "503" if kind == "http_503" else "delay", path, rng.choice([0, 0, 1]),
-                          rng.choice([1, 2, 2, 3])))
+            rules.append(
+                (agent, "503" if kind == "http_503" else "delay", path, rng.choice([0, 0, 1]), rng.choice([1, 2, 2, 3]))
+            )
     if kill:
         names.append("agent_killed")
-        rules.append((KILLABLE, "kill", rng.choice(["/create-order", "/create-order", "/create-order", None]),
-                      0, 1))
+        rules.append((KILLABLE, "kill", rng.choice(["/create-order", "/create-order", "/create-order", None]), 0, 1))
     return names, last4, rules
 
 
@@ -101,8 +111,9 @@ class Soak:
         self.proxies: dict[str, FaultProxy] = {}
         self.store = None
         self.main = AgentGroup(tmp_path, MAIN, tag="main")
-        self.killable = AgentGroup(tmp_path, [KILLABLE], tag=KILLABLE,
-                                   extra_env={"INVENTORY_AGENT_URL": self.main.urls["inventory"]})
+        self.killable = AgentGroup(
+            tmp_path, [KILLABLE], tag=KILLABLE, extra_env={"INVENTORY_AGENT_URL": self.main.urls["inventory"]}
+        )
         try:  # anything failing half-way must not leave agents running
             self._start(tmp_path, CardVault, SalesStore, CheckoutWorkflow, Clients)
         except BaseException:
@@ -114,10 +125,13 @@ class Soak:
         self.killable.start()
         self.direct_urls = {**self.main.urls, **self.killable.urls}
         self.proxies = {name: FaultProxy(name, url, DELAY) for name, url in self.direct_urls.items()}
-        self.direct = {name: AgentClient(name, url, retries=3, read_timeout=30) for name, url in self.direct_urls.items()}
+        self.direct = {
+            name: AgentClient(name, url, retries=3, read_timeout=30) for name, url in self.direct_urls.items()
+        }
         (tmp_path / "sales").mkdir()
-        self.clients = Clients(base_urls={n: p.url for n, p in self.proxies.items()}, read_timeout=READ_TIMEOUT,
-                               connect_timeout=1.0)
+        self.clients = Clients(
+            base_urls={n: p.url for n, p in self.proxies.items()}, read_timeout=READ_TIMEOUT, connect_timeout=1.0
+        )
         self.store = SalesStore(f"sqlite:///{tmp_path / 'sales' / 'sales.db'}")
         self.vault = CardVault()
         self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, hold_ttl=HOLD_TTL)
@@ -148,8 +162,11 @@ class Soak:
         variants = []
         for n in range(1001, 1067):
             product = self.direct["recommendation"].call("getProduct", {"productId": f"P{n}"})
-            variants += [{"productId": product["productId"], "size": v["size"], "color": v["color"]}
-                         for v in product["variants"] if v["sku"] not in OUT_OF_STOCK]
+            variants += [
+                {"productId": product["productId"], "size": v["size"], "color": v["color"]}
+                for v in product["variants"]
+                if v["sku"] not in OUT_OF_STOCK
+            ]
         rng.shuffle(variants)
         return variants
 
@@ -197,14 +214,22 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
             user = rng.choice(USERS)
             number, cvc = card_ending(rng, last4), f"{rng.randrange(100, 10000):03d}"
             cards[number] = cvc
-            card = {"number": number, "expMonth": rng.randrange(1, 13), "expYear": rng.choice([2027, 2028, 2030]),
-                    "cvc": cvc}
+            card = {
+                "number": number,
+                "expMonth": rng.randrange(1, 13),
+                "expYear": rng.choice([2027, 2028, 2030]),
+                "cvc": cvc,
+            }
             fulfil = rng.random() < 0.15
             outcome = soak.workflow.run(
-                user, _items(rng, catalog), card=card, coupon=rng.choice(COUPONS),
+                user,
+                _items(rng, catalog),
+                card=card,
+                coupon=rng.choice(COUPONS),
                 points=rng.choice([0, 0, 0, 100, 250, 500, 2000]),
                 fulfillment="click_and_collect" if fulfil else "ship_to_home",
-                store_id=rng.choice(STORES) if fulfil else None)
+                store_id=rng.choice(STORES) if fulfil else None,
+            )
             for proxy in soak.proxies.values():
                 proxy.disarm()
             if killed.is_set():
@@ -234,18 +259,36 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
         violations = check_invariants(soak, results)
         secrets = scan(soak, tmp_path, cards)
         elapsed = time.monotonic() - started
-        line = ("faults: " + " ".join(f"{k}={faults[k]}" for k in ("decline_insufficient", "decline_expired",
-                "network_card", "http_503", "read_timeout", "agent_killed"))
-                + f"; checkouts={runs} orders={outcomes['orders']} declined={outcomes['declined']} "
-                f"undone={outcomes['undone']} unresolved_then_recovered={outcomes['unresolved']}; "
-                f"invariant violations: {len(violations)}; secrets found: {len(secrets)}; {elapsed:.0f}s")
+        line = (
+            "faults: "
+            + " ".join(
+                f"{k}={faults[k]}"
+                for k in (
+                    "decline_insufficient",
+                    "decline_expired",
+                    "network_card",
+                    "http_503",
+                    "read_timeout",
+                    "agent_killed",
+                )
+            )
+            + f"; checkouts={runs} orders={outcomes['orders']} declined={outcomes['declined']} "
+            f"undone={outcomes['undone']} unresolved_then_recovered={outcomes['unresolved']}; "
+            f"invariant violations: {len(violations)}; secrets found: {len(secrets)}; {elapsed:.0f}s"
+        )
         print(line)
         for v in violations[:40]:
             print("  VIOLATION", v)
         for s in secrets[:20]:
             print("  SECRET", s)
-        return {"violations": violations, "secrets": secrets, "line": line, "results": results,
-                "faults": faults, "outcomes": outcomes}
+        return {
+            "violations": violations,
+            "secrets": secrets,
+            "line": line,
+            "results": results,
+            "faults": faults,
+            "outcomes": outcomes,
+        }
     finally:
         soak.close()
         root.removeHandler(log_handler)
@@ -277,25 +320,33 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
 
     # 1. every order: exactly one successful charge for its total, and its hold committed
     for oid, order in live.items():
-        pay = payments.get(order["paymentId"]) or d["payment"].call("checkPaymentStatus",
-                                                                   {"paymentId": order["paymentId"]})
+        pay = payments.get(order["paymentId"]) or d["payment"].call(
+            "checkPaymentStatus", {"paymentId": order["paymentId"]}
+        )
         result = by_result.get(oid)
         placed = result is not None and "error" not in result["outcome"]
         if result is None:  # the checkout never heard of its order: which one made it?
             result = by_session.get(pay.get("checkoutSessionId"))
         if pay["status"] != "succeeded" or abs(pay["amount"] - order["total"]) > 0.005 or pay["refundedAmount"]:
-            what = (f"order {oid} ({order['status']}, total {order['total']}) has payment {pay['paymentId']} "
-                    f"{pay['status']} amount {pay['amount']} refunded {pay['refundedAmount']}"
-                    f" [checkout result: {'placed' if placed else _why(result)}]")
+            what = (
+                f"order {oid} ({order['status']}, total {order['total']}) has payment {pay['paymentId']} "
+                f"{pay['status']} amount {pay['amount']} refunded {pay['refundedAmount']}"
+                f" [checkout result: {'placed' if placed else _why(result)}]"
+            )
             violations.append(what)
-        same = [p for p in payments.values() if p["status"] in CHARGED
-                and p.get("checkoutSessionId") == pay.get("checkoutSessionId")]
+        same = [
+            p
+            for p in payments.values()
+            if p["status"] in CHARGED and p.get("checkoutSessionId") == pay.get("checkoutSessionId")
+        ]
         if len(same) != 1:
             violations.append(f"order {oid}: {len(same)} charges for checkout session {pay.get('checkoutSessionId')}")
         hold = d["inventory"].call("getHold", {"holdId": order["holdId"]})
         if hold["status"] != "committed" or hold.get("orderId") != oid:
-            violations.append(f"order {oid}: hold {order['holdId']} is {hold['status']} "
-                              f"(order {hold.get('orderId')}) [checkout result: {'placed' if placed else _why(result)}]")
+            violations.append(
+                f"order {oid}: hold {order['holdId']} is {hold['status']} "
+                f"(order {hold.get('orderId')}) [checkout result: {'placed' if placed else _why(result)}]"
+            )
         if not placed:
             violations.append(f"order {oid} is {order['status']} but its checkout reported {_why(result)}")
 
@@ -331,8 +382,11 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
                 violations.append(f"order {oid}: earnPoints recorded {earns[oid]} times")
         for oid, order in orders.items():
             if order["userId"] == user and order["status"] == "cancelled":
-                net = sum(e["points"] for e in entries if e["orderId"] == oid and e["type"] in ("earn", "reverse")
-                          and not e["reference"])
+                net = sum(
+                    e["points"]
+                    for e in entries
+                    if e["orderId"] == oid and e["type"] in ("earn", "reverse") and not e["reference"]
+                )
                 if net:
                     violations.append(f"cancelled order {oid}: {net} earned points not taken back")
         for e in entries:
@@ -343,13 +397,16 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
             if oid in live and e["reference"] in restored:
                 violations.append(f"{user}: points redeemed on live order {oid} were given back ({e['reference']})")
             if oid not in live and e["reference"] not in restored:
-                violations.append(f"{user}: {-e['points']} points redeemed ({e['reference']}, order {oid}) "
-                                  "by a failed checkout were never restored")
+                violations.append(
+                    f"{user}: {-e['points']} points redeemed ({e['reference']}, order {oid}) "
+                    "by a failed checkout were never restored"
+                )
     return violations
 
 
 def _checkouts(soak: Soak) -> list[dict]:
     import sqlalchemy as sa
+
     from sales_agent.cart import checkouts
 
     with soak.store.db.read() as conn:
@@ -361,8 +418,10 @@ def _why(result: dict | None) -> str:
     if result is None:
         return "no result"
     error = result["outcome"].get("error") or {}
-    return (f"failed at {error.get('failedStep')}: {error.get('agent')}.{error.get('operation')} {error.get('code')}; "
-            f"undo {[(u['step'], u['ok']) for u in result['outcome'].get('undo', [])]}; faults {result['faults']}")
+    return (
+        f"failed at {error.get('failedStep')}: {error.get('agent')}.{error.get('operation')} {error.get('code')}; "
+        f"undo {[(u['step'], u['ok']) for u in result['outcome'].get('undo', [])]}; faults {result['faults']}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,14 +432,22 @@ def scan(soak: Soak, tmp_path: Path, cards: dict[str, str]) -> list[str]:
 
     # The chat path too: a few of the run's cards typed into a real session, so the memory store is written.
     chat_dir = tmp_path / "sales"
-    session = session_for_tests(chat_dir, database_url=f"sqlite:///{chat_dir / 'chat.db'}",
-                                memory_url=str(chat_dir / "sales-memory.db"), clients=soak.clients)
+    session = session_for_tests(
+        chat_dir,
+        database_url=f"sqlite:///{chat_dir / 'chat.db'}",
+        memory_url=str(chat_dir / "sales-memory.db"),
+        clients=soak.clients,
+    )
     try:
         for number, cvc in list(cards.items())[:3]:
-            session.send("U1001", f"add the first jacket, I'll pay with card {number} exp 12/29 cvc {cvc}",
-                         channel="test")
-            session.send("U1001", f"my card is {' '.join(number[i:i + 4] for i in range(0, 16, 4))} "
-                         f"expiry 11/30 cvv {cvc}", channel="test")
+            session.send(
+                "U1001", f"add the first jacket, I'll pay with card {number} exp 12/29 cvc {cvc}", channel="test"
+            )
+            session.send(
+                "U1001",
+                f"my card is {' '.join(number[i : i + 4] for i in range(0, 16, 4))} expiry 11/30 cvv {cvc}",
+                channel="test",
+            )
     finally:
         close = getattr(session, "close", None)
         if close:
@@ -406,8 +473,11 @@ def test_order_created_but_answer_lost_is_not_left_paid_for_nothing(tmp_path):
     try:
         catalog = soak.catalog(random.Random(1))
         soak.proxies["fulfillment"].arm("delay", "/create-order", times=2)  # both attempts time out, after the work
-        outcome = soak.workflow.run("U1002", [{**catalog[0], "quantity": 1}],
-                                    card={"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"})
+        outcome = soak.workflow.run(
+            "U1002",
+            [{**catalog[0], "quantity": 1}],
+            card={"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"},
+        )
         soak.proxies["fulfillment"].disarm()
         time.sleep(DELAY)
         soak.snapshot()
@@ -444,8 +514,14 @@ def test_points_pending_are_credited_later(tmp_path):
 
 def test_get_hold_reports_an_expired_hold_as_expired(make_app):
     client = make_app("inventory").test_client()
-    made = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black",
-                                                        "quantity": 1}], "ttlSeconds": 1, "reference": "CO-EXPIRY"})
+    made = client.post(
+        "/create-hold",
+        json={
+            "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
+            "ttlSeconds": 1,
+            "reference": "CO-EXPIRY",
+        },
+    )
     assert made.status_code in (200, 201), made.get_json()
     time.sleep(1.2)  # past the hold's expiry
     hold = client.post("/get-hold", json={"holdId": made.get_json()["holdId"]}).get_json()
@@ -457,7 +533,7 @@ def test_the_secret_scan_finds_what_it_looks_for(tmp_path):
     number = card_ending(random.Random(3), "1111")
     (tmp_path / "a.log").write_text(f"charging {number} now\n")
     (tmp_path / "b.db-wal").write_bytes(b'\x00{"cvc": "4821"}\x00')
-    (tmp_path / "c.log").write_text(f"card {' '.join(number[i:i + 4] for i in range(0, 16, 4))}; last4 1111 only\n")
+    (tmp_path / "c.log").write_text(f"card {' '.join(number[i : i + 4] for i in range(0, 16, 4))}; last4 1111 only\n")
     (tmp_path / "d.db").write_bytes(b"card_ending_1111 visa 1111 cvc removed 4821")  # harmless: no label+value
     found = scan_for_secrets(files_to_scan([tmp_path]), {number}, {"4821"})
     assert sorted(f.split(":")[0].rsplit("/", 1)[-1] for f in found) == ["a.log", "b.db-wal", "c.log"], found

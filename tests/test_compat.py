@@ -1,4 +1,5 @@
 """`make contracts-check`: every contract is compatible with its released version; breaks are caught."""
+
 from __future__ import annotations
 
 import copy
@@ -32,21 +33,34 @@ def test_additions_are_allowed(inventory, common):
     assert compat.breaking_changes(inventory, new, common) == []
 
 
-@pytest.mark.parametrize("break_it,expected", [
-    (lambda c: c["operations"].pop("restock"), "operation restock removed"),
-    (lambda c: c["operations"]["getHold"].update(path="/hold"), "moved from POST /get-hold to POST /hold"),
-    (lambda c: c["operations"]["checkInventory"]["request"]["required"].append("locationContext"),
-     "locationContext: request field is newly required"),
-    (lambda c: c["operations"]["checkInventory"]["request"]["properties"].pop("locationContext"),
-     "locationContext: request field removed"),
-    (lambda c: c["$defs"]["inventoryReport"]["properties"].pop("warehouses"), "warehouses: response field removed"),
-    (lambda c: c["$defs"]["onlineStatus"].update(enum=["in_stock", "low_stock", "out_of_stock", "discontinued"]),
-     "onlineStatus: may now return discontinued"),
-    (lambda c: c["operations"]["restock"]["request"]["properties"]["quantity"].update(maximum=100),
-     "quantity: maximum lowered to 100"),
-    (lambda c: c["operations"]["listLowStock"]["request"]["properties"]["threshold"].update(type="string"),
-     "threshold: no longer accepts type integer"),
-])
+@pytest.mark.parametrize(
+    "break_it,expected",
+    [
+        (lambda c: c["operations"].pop("restock"), "operation restock removed"),
+        (lambda c: c["operations"]["getHold"].update(path="/hold"), "moved from POST /get-hold to POST /hold"),
+        (
+            lambda c: c["operations"]["checkInventory"]["request"]["required"].append("locationContext"),
+            "locationContext: request field is newly required",
+        ),
+        (
+            lambda c: c["operations"]["checkInventory"]["request"]["properties"].pop("locationContext"),
+            "locationContext: request field removed",
+        ),
+        (lambda c: c["$defs"]["inventoryReport"]["properties"].pop("warehouses"), "warehouses: response field removed"),
+        (
+            lambda c: c["$defs"]["onlineStatus"].update(enum=["in_stock", "low_stock", "out_of_stock", "discontinued"]),
+            "onlineStatus: may now return discontinued",
+        ),
+        (
+            lambda c: c["operations"]["restock"]["request"]["properties"]["quantity"].update(maximum=100),
+            "quantity: maximum lowered to 100",
+        ),
+        (
+            lambda c: c["operations"]["listLowStock"]["request"]["properties"]["threshold"].update(type="string"),
+            "threshold: no longer accepts type integer",
+        ),
+    ],
+)
 def test_breaking_changes_are_named(inventory, common, break_it, expected):
     new = copy.deepcopy(inventory)
     break_it(new)

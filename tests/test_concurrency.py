@@ -1,5 +1,6 @@
 """No oversell: many concurrent holds against a variant with 10 units, served by 2 gunicorn workers on
 loopback, on SQLite and (with TEST_DATABASE=postgres) PostgreSQL."""
+
 from __future__ import annotations
 
 import collections
@@ -21,8 +22,11 @@ def online_level(base: str) -> int:
 def set_online_level(base: str, target: int) -> None:
     missing = target - online_level(base)
     assert missing > 0, "the seed keeps this variant low on purpose"
-    requests.post(f"{base}/restock", json={**JACKET, "locationId": "WH-MUM", "quantity": missing,
-                                           "reason": "concurrency test"}, timeout=10).raise_for_status()
+    requests.post(
+        f"{base}/restock",
+        json={**JACKET, "locationId": "WH-MUM", "quantity": missing, "reason": "concurrency test"},
+        timeout=10,
+    ).raise_for_status()
     assert online_level(base) == target
 
 
@@ -43,13 +47,20 @@ def test_200_concurrent_holds_on_10_units_sell_exactly_10(tmp_path):
         refusals = {body["error"]["code"] for status, body in results if status == 409}
         assert refusals == {"insufficient_stock"}
         assert online_level(base) == 0
-        history = requests.post(f"{base}/get-stock-history", json={**JACKET, "limit": 500}, timeout=10).json()["entries"]
+        history = requests.post(f"{base}/get-stock-history", json={**JACKET, "limit": 500}, timeout=10).json()[
+            "entries"
+        ]
         assert all(entry["newLevel"] >= 0 for entry in history)
         assert sum(1 for e in history if e["reason"].startswith("hold ")) == 10
 
 
-PAYMENT = {"userId": "U1003", "amount": 2499, "currency": "INR", "method": "card",
-           "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}}
+PAYMENT = {
+    "userId": "U1003",
+    "amount": 2499,
+    "currency": "INR",
+    "method": "card",
+    "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"},
+}
 
 
 def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
@@ -57,14 +68,21 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
         base = urls["payment"]
 
         def before_count():
-            return len(requests.post(f"{base}/list-payments", json={"userId": "U1003", "limit": 100}, timeout=10)
-                       .json()["payments"])
+            return len(
+                requests.post(f"{base}/list-payments", json={"userId": "U1003", "limit": 100}, timeout=10).json()[
+                    "payments"
+                ]
+            )
 
         existing = before_count()
 
         def pay(_):
-            reply = requests.post(f"{base}/process-payment", json=PAYMENT,
-                                  headers={"Idempotency-Key": "checkout-CHK-concurrency-1"}, timeout=60)
+            reply = requests.post(
+                f"{base}/process-payment",
+                json=PAYMENT,
+                headers={"Idempotency-Key": "checkout-CHK-concurrency-1"},
+                timeout=60,
+            )
             return reply.status_code, reply.json()
 
         with ThreadPoolExecutor(max_workers=50) as pool:
@@ -73,8 +91,12 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
         assert len({body["paymentId"] for _, body in results}) == 1
         assert before_count() == existing + 1
 
-        other_body = requests.post(f"{base}/process-payment", json={**PAYMENT, "amount": 2500},
-                                   headers={"Idempotency-Key": "checkout-CHK-concurrency-1"}, timeout=10)
+        other_body = requests.post(
+            f"{base}/process-payment",
+            json={**PAYMENT, "amount": 2500},
+            headers={"Idempotency-Key": "checkout-CHK-concurrency-1"},
+            timeout=10,
+        )
         assert other_body.status_code == 409
         assert other_body.json()["error"]["code"] == "idempotency_key_reused"
         assert before_count() == existing + 1
@@ -83,20 +105,35 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
 def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
     with served(tmp_path, ["inventory", "fulfillment"], workers=2) as urls:
         variant = {"productId": "P1001", "size": "M", "color": "Black"}
-        report = requests.post(f"{urls['inventory']}/check-inventory",
-                               json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"},
-                                     "locationContext": {"city": "Mumbai"}}, timeout=10).json()
+        report = requests.post(
+            f"{urls['inventory']}/check-inventory",
+            json={
+                "productId": "P1001",
+                "attributes": {"size": "M", "color": "Black"},
+                "locationContext": {"city": "Mumbai"},
+            },
+            timeout=10,
+        ).json()
         in_store = {s["storeId"]: s["stockLevel"] for s in report["availableStores"]}["ST-MUM-01"]
 
         def reserve(_):
-            reply = requests.post(f"{urls['fulfillment']}/reserve-in-store",
-                                  json={"userId": "U1002", **variant, "storeId": "ST-MUM-01", "quantity": 1}, timeout=60)
+            reply = requests.post(
+                f"{urls['fulfillment']}/reserve-in-store",
+                json={"userId": "U1002", **variant, "storeId": "ST-MUM-01", "quantity": 1},
+                timeout=60,
+            )
             return reply.status_code
 
         with ThreadPoolExecutor(max_workers=40) as pool:
             statuses = collections.Counter(pool.map(reserve, range(60)))
         assert statuses == {201: in_store, 409: 60 - in_store}, statuses
-        after = requests.post(f"{urls['inventory']}/check-inventory",
-                              json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"},
-                                    "locationContext": {"city": "Mumbai"}}, timeout=10).json()
+        after = requests.post(
+            f"{urls['inventory']}/check-inventory",
+            json={
+                "productId": "P1001",
+                "attributes": {"size": "M", "color": "Black"},
+                "locationContext": {"city": "Mumbai"},
+            },
+            timeout=10,
+        ).json()
         assert "ST-MUM-01" not in {s["storeId"] for s in after["availableStores"]}

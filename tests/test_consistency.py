@@ -1,4 +1,5 @@
 """Contracts, agent folders, agents.toml, docker-compose.yml, ports and tools agree with one another."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,8 +24,11 @@ def _copy(tmp_path: Path) -> Path:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / name)
     for folder in ROOT.glob("*-agent"):
         (copy / folder.name).mkdir()
-    shutil.copytree(ROOT / "sales-agent" / "sales_agent", copy / "sales-agent" / "sales_agent",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "sales-agent" / "sales_agent",
+        copy / "sales-agent" / "sales_agent",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return copy
 
 

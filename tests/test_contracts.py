@@ -1,11 +1,11 @@
 """Every contract is well formed, its examples are true, and every agent's real answers honour it."""
+
 from __future__ import annotations
 
 import pytest
 
-from agentkit.contracts import contract_names, load_contract, meta_schema_problems, _json_file, contracts_dir
+from agentkit.contracts import _json_file, contract_names, contracts_dir, load_contract, meta_schema_problems
 from agentkit.registry import agents
-
 from support import WiredSystem
 
 OPERATIONS = [(name, op_id) for name in contract_names() for op_id in load_contract(name).operations]

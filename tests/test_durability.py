@@ -1,9 +1,8 @@
 """Durability: kill -9 every process of an agent in the middle of a burst of writes, restart it on the
 same database; every acknowledged write is there and nothing is half-written."""
+
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
@@ -19,8 +18,9 @@ def history(base: str) -> list[dict]:
 
 
 def warehouse_level(base: str, warehouse: str) -> int:
-    report = requests.post(f"{base}/check-inventory", json={"productId": "P1001", "attributes": {
-        "size": "L", "color": "Navy"}}, timeout=10).json()
+    report = requests.post(
+        f"{base}/check-inventory", json={"productId": "P1001", "attributes": {"size": "L", "color": "Navy"}}, timeout=10
+    ).json()
     return {w["warehouseId"]: w["stockLevel"] for w in report["warehouses"]}[warehouse]
 
 
@@ -40,8 +40,11 @@ def test_kill_9_mid_burst_loses_no_acknowledged_write(tmp_path):
                 return
             reason = f"burst w{worker} n{n}"
             try:
-                reply = requests.post(f"{base}/restock", json={**VARIANT, "locationId": "WH-KOL", "quantity": 1,
-                                                               "reason": reason}, timeout=5)
+                reply = requests.post(
+                    f"{base}/restock",
+                    json={**VARIANT, "locationId": "WH-KOL", "quantity": 1, "reason": reason},
+                    timeout=5,
+                )
             except requests.RequestException:
                 return
             if reply.status_code == 200:

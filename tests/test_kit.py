@@ -1,4 +1,5 @@
 """The shared kit on a tiny contract of its own: idempotency, auth, rate limits, enforcement, the client."""
+
 from __future__ import annotations
 
 import json
@@ -15,29 +16,66 @@ from agentkit.contracts import build_contract, load_contract
 from agentkit.guards import RateLimiter
 
 ECHO_CONTRACT = {
-    "name": "kit-echo", "title": "Echo", "version": "1.0.0", "port": 5999,
+    "name": "kit-echo",
+    "title": "Echo",
+    "version": "1.0.0",
+    "port": 5999,
     "description": "A contract the kit tests use to exercise every cross-cutting behaviour.",
     "operations": {
         "charge": {
-            "method": "POST", "path": "/charge", "summary": "Charge once", "safe": False,
+            "method": "POST",
+            "path": "/charge",
+            "summary": "Charge once",
+            "safe": False,
             "description": "Counts how many times it really ran; idempotent by key.",
             "idempotencyKey": "required",
-            "request": {"type": "object", "properties": {"amount": {"type": "integer", "minimum": 1}},
-                        "required": ["amount"], "additionalProperties": False},
-            "responses": {"201": {"type": "object", "properties": {"chargeNo": {"type": "integer"}, "amount": {"type": "integer"}},
-                                  "required": ["chargeNo", "amount"], "additionalProperties": False},
-                          "422": {"$ref": "common.json#/$defs/errorResponse"}},
-            "examples": [{"name": "charge", "headers": {"Idempotency-Key": "example-key-1"}, "request": {"amount": 5},
-                          "response": {"status": 201, "body": {"chargeNo": 1, "amount": 5}}}],
+            "request": {
+                "type": "object",
+                "properties": {"amount": {"type": "integer", "minimum": 1}},
+                "required": ["amount"],
+                "additionalProperties": False,
+            },
+            "responses": {
+                "201": {
+                    "type": "object",
+                    "properties": {"chargeNo": {"type": "integer"}, "amount": {"type": "integer"}},
+                    "required": ["chargeNo", "amount"],
+                    "additionalProperties": False,
+                },
+                "422": {"$ref": "common.json#/$defs/errorResponse"},
+            },
+            "examples": [
+                {
+                    "name": "charge",
+                    "headers": {"Idempotency-Key": "example-key-1"},
+                    "request": {"amount": 5},
+                    "response": {"status": 201, "body": {"chargeNo": 1, "amount": 5}},
+                }
+            ],
         },
         "echo": {
-            "method": "POST", "path": "/echo", "summary": "Echo", "safe": True,
+            "method": "POST",
+            "path": "/echo",
+            "summary": "Echo",
+            "safe": True,
             "description": "Answers with what the handler returns, right or wrong.",
-            "request": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
-                        "additionalProperties": False},
-            "responses": {"200": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
-                                  "additionalProperties": False}},
-            "examples": [{"name": "echo", "request": {"text": "hi"}, "response": {"status": 200, "body": {"text": "hi"}}}],
+            "request": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}},
+                "required": ["text"],
+                "additionalProperties": False,
+            },
+            "responses": {
+                "200": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string"}},
+                    "required": ["text"],
+                    "additionalProperties": False,
+                }
+            },
+            "examples": [
+                {"name": "echo", "request": {"text": "hi"}, "response": {"status": 200, "body": {"text": "hi"}}}
+            ],
         },
     },
 }
@@ -48,6 +86,7 @@ def echo_app(tmp_path, monkeypatch):
     contracts = tmp_path / "contracts"
     contracts.mkdir()
     from agentkit.contracts import contracts_dir
+
     for name in ("common.json", "meta-schema.json"):
         (contracts / name).write_text((contracts_dir() / name).read_text())
     (contracts / "kit-echo.json").write_text(json.dumps(ECHO_CONTRACT))
@@ -59,6 +98,7 @@ def echo_app(tmp_path, monkeypatch):
     def charge(db, body):
         if body["amount"] == 13:
             from agentkit import BusinessRuleViolation
+
             raise BusinessRuleViolation("unlucky amount", details=[{"field": "amount", "message": "13"}])
         if body["amount"] == 500:
             raise RuntimeError("boom")
@@ -104,7 +144,9 @@ def test_keys_are_scoped_to_the_caller(echo_app):
     build, ran = echo_app
     client = build().test_client()
     for caller in ("shop-a", "shop-b"):
-        reply = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1", "X-Client-ID": caller})
+        reply = client.post(
+            "/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1", "X-Client-ID": caller}
+        )
         assert reply.status_code == 201
     assert ran["charges"] == 2
 
@@ -130,7 +172,9 @@ def test_concurrent_duplicates_all_get_the_one_result(echo_app):
 def test_business_errors_replay_but_crashes_free_the_key(echo_app):
     build, ran = echo_app
     client = build().test_client()
-    refused = [client.post("/charge", json={"amount": 13}, headers={"Idempotency-Key": "refused-key"}) for _ in range(2)]
+    refused = [
+        client.post("/charge", json={"amount": 13}, headers={"Idempotency-Key": "refused-key"}) for _ in range(2)
+    ]
     assert [r.status_code for r in refused] == [422, 422]
     assert refused[1].headers["Idempotent-Replayed"] == "true"
     crashed = client.post("/charge", json={"amount": 500}, headers={"Idempotency-Key": "crash-key-1"})
@@ -167,6 +211,7 @@ def test_rate_limit_answers_429_with_retry_after(echo_app, storage):
     url = None
     if storage == "redis":
         import redis
+
         url = "redis://127.0.0.1:6379/15"
         try:
             redis.Redis.from_url(url).flushdb()
@@ -190,8 +235,10 @@ def test_response_that_breaks_the_contract(echo_app, caplog):
 
 
 def test_contract_errors_are_loud():
-    bad = dict(ECHO_CONTRACT, operations={"echo": {**ECHO_CONTRACT["operations"]["echo"],
-                                                   "request": {"type": "object", "properties": {}}}})
+    bad = dict(
+        ECHO_CONTRACT,
+        operations={"echo": {**ECHO_CONTRACT["operations"]["echo"], "request": {"type": "object", "properties": {}}}},
+    )
     with pytest.raises(Exception, match="meta-schema"):
         build_contract(bad)
 
@@ -200,7 +247,12 @@ def test_contract_errors_are_loud():
 def test_client_retries_safe_calls_and_opens_the_breaker(echo_app):
     build, _ = echo_app
     build()  # loads the echo contract from the temp dir
-    responses.add(responses.POST, "http://echo.test/echo", status=503, json={"error": {"code": "x", "message": "down", "details": []}})
+    responses.add(
+        responses.POST,
+        "http://echo.test/echo",
+        status=503,
+        json={"error": {"code": "x", "message": "down", "details": []}},
+    )
     breaker = CircuitBreaker(threshold=3, cooldown=60)
     client = AgentClient("kit-echo", "http://echo.test", retries=2, backoff=0, breaker=breaker)
     with pytest.raises(AgentCallError) as failure:
@@ -250,8 +302,12 @@ def test_keys_are_kept_at_least_24_hours_then_purged(echo_app, monkeypatch):
     real_now = clock.now
     monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=25))
     app.idempotency._last_purge = float("-inf")
-    assert client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"}).headers[
-        "Idempotent-Replayed"] == "true"
+    assert (
+        client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"}).headers[
+            "Idempotent-Replayed"
+        ]
+        == "true"
+    )
     monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=49))
     app.idempotency._last_purge = float("-inf")
     fresh = client.post("/charge", json={"amount": 5}, headers={"Idempotency-Key": "kept-key-1"})
@@ -284,14 +340,19 @@ def test_a_column_added_in_code_is_added_to_an_existing_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'grow.db'}"
     old = sa.MetaData()
     sa.Table("orders", old, sa.Column("id", sa.Integer, primary_key=True), sa.Column("total", sa.Numeric(12, 2)))
-    first = Database("grow", old, seed=lambda conn: conn.execute(sa.text("INSERT INTO orders (id, total) VALUES (1, 10)")),
-                     url=url)
+    first = Database(
+        "grow", old, seed=lambda conn: conn.execute(sa.text("INSERT INTO orders (id, total) VALUES (1, 10)")), url=url
+    )
     first.initialise()
     first.dispose()
     new = sa.MetaData()
-    orders = sa.Table("orders", new, sa.Column("id", sa.Integer, primary_key=True),
-                      sa.Column("total", sa.Numeric(12, 2)),
-                      sa.Column("gift_wrap_fee", sa.Numeric(12, 2), nullable=False, server_default="0"))
+    orders = sa.Table(
+        "orders",
+        new,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("total", sa.Numeric(12, 2)),
+        sa.Column("gift_wrap_fee", sa.Numeric(12, 2), nullable=False, server_default="0"),
+    )
     second = Database("grow", new, url=url)
     second.initialise()
     with second.read() as conn:
@@ -304,8 +365,9 @@ def test_circuit_open_means_nothing_was_sent_and_a_cut_off_retry_reports_the_rea
     build, _ = echo_app
     build()
     responses.add(responses.POST, "http://echo.test/echo", body=requests.ConnectTimeout("slow"))
-    client = AgentClient("kit-echo", "http://echo.test", retries=3, backoff=0,
-                         breaker=CircuitBreaker(threshold=2, cooldown=60))
+    client = AgentClient(
+        "kit-echo", "http://echo.test", retries=3, backoff=0, breaker=CircuitBreaker(threshold=2, cooldown=60)
+    )
     with pytest.raises(AgentCallError) as cut_off:
         client.call("echo", {"text": "hi"})
     assert cut_off.value.code == "timeout" and len(responses.calls) == 2  # the breaker stopped the third try

@@ -1,5 +1,6 @@
 """The README tells the truth: its API section matches the contracts, every curl in it works when pasted
 against freshly started agents, and every environment variable the code reads is in its table."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from agentkit.contracts import contract_names, load_contract
 from agentkit.registry import agents
-
 from support import served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,13 +19,17 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_api_section_is_generated_from_the_contracts():
-    result = subprocess.run([sys.executable, "scripts/readme_api.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/readme_api.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
 def curl_blocks(port_8000: bool = False) -> list[str]:
     """The pasteable curl commands: the agents' (generated API section) or the chat API's walk-through."""
-    begin, end = ("<!-- chat-api:begin -->", "<!-- chat-api:end -->") if port_8000 else ("<!-- api:begin", "<!-- api:end")
+    begin, end = (
+        ("<!-- chat-api:begin -->", "<!-- chat-api:end -->") if port_8000 else ("<!-- api:begin", "<!-- api:end")
+    )
     section = README.split(begin, 1)[1].split(end, 1)[0]
     return [b for b in re.findall(r"```bash\n(.*?)```", section, re.S) if b.startswith("curl ")]
 
@@ -66,9 +70,14 @@ def test_every_curl_works_when_pasted(tmp_path):
         # The batch example: the good orders become orders, the declined and sold-out ones are reported.
         env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}", "VAR_DIR": str(tmp_path / "batch")}
         env.update({f"{n.upper().replace('-', '_')}_AGENT_URL": url for n, url in urls.items()})
-        batch = subprocess.run([sys.executable, "-m", "sales_agent", "orders", "process",
-                                "sales-agent/examples/orders.json", "--json"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=120)
+        batch = subprocess.run(
+            [sys.executable, "-m", "sales_agent", "orders", "process", "sales-agent/examples/orders.json", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert batch.returncode == 0, batch.stderr
         results = json.loads(batch.stdout)
         outcomes = [bool(result.get("orderId")) for result in results]
@@ -84,7 +93,9 @@ def test_every_environment_variable_is_documented():
         names |= set(re.findall(r"environ\[\s*[\"']([A-Z][A-Z0-9_]+)[\"']\s*\]", text))
         names |= set(re.findall(r"getenv\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
     table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    per_agent = re.compile(r"^(FULFILLMENT|RECOMMENDATION|INVENTORY|POST_PURCHASE|PAYMENT|LOYALTY|SALES|GIFT_WRAPPING)_"
-                           r"(DATABASE_URL|AGENT_URL|PORT)$")
+    per_agent = re.compile(
+        r"^(FULFILLMENT|RECOMMENDATION|INVENTORY|POST_PURCHASE|PAYMENT|LOYALTY|SALES|GIFT_WRAPPING)_"
+        r"(DATABASE_URL|AGENT_URL|PORT)$"
+    )
     missing = sorted(n for n in names if f"`{n}`" not in table and not per_agent.match(n))
     assert missing == [], f"not in the README's configuration table: {missing}"

@@ -7,13 +7,13 @@ Refusals (taken name, taken port, bad name, bad port) exit 2 with a one-line rea
 The copy shares the real virtual environment through a ``.venv`` symlink, so ``.venv/bin/python`` and ``make``
 work there unchanged.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import textwrap
 import tomllib
@@ -26,11 +26,14 @@ from support import Runner, free_port, wait_for_line
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 SECTION = "## Adding an agent"
-COPY_IGNORES = shutil.ignore_patterns(".venv", "var", "__pycache__", ".git", ".hypothesis", ".pytest_cache",
-                                      "*.db", "*.db-shm", "*.db-wal", "*.pyc")
+COPY_IGNORES = shutil.ignore_patterns(
+    ".venv", "var", "__pycache__", ".git", ".hypothesis", ".pytest_cache", "*.db", "*.db-shm", "*.db-wal", "*.pyc"
+)
 # Whatever the caller's environment says about agents, databases or paths must not reach the copy.
-ENV_DROPS = re.compile(r"^(PYTHONPATH|CONTRACTS_DIR|VAR_DIR|TEST_DATABASE|MAKEFLAGS|MFLAGS|MAKELEVEL|"
-                       r"[A-Z_]+_(AGENT_URL|DATABASE_URL|PORT))$")
+ENV_DROPS = re.compile(
+    r"^(PYTHONPATH|CONTRACTS_DIR|VAR_DIR|TEST_DATABASE|MAKEFLAGS|MFLAGS|MAKELEVEL|"
+    r"[A-Z_]+_(AGENT_URL|DATABASE_URL|PORT))$"
+)
 
 
 def section_text() -> str:
@@ -52,8 +55,12 @@ DOC_PORT = int(re.search(r"PORT=(\d+)", SCAFFOLD).group(1))
 
 def _taken(root: Path) -> tuple[set[str], set[int]]:
     run = tomllib.loads((root / "agents.toml").read_text())
-    names = {p.name.removesuffix("-agent") for p in root.glob("*-agent")} | set(run.get("agents", {})) \
-        | set(run.get("services", {})) | {p.stem for p in (root / "contracts").glob("*.json")}
+    names = (
+        {p.name.removesuffix("-agent") for p in root.glob("*-agent")}
+        | set(run.get("agents", {}))
+        | set(run.get("services", {}))
+        | {p.stem for p in (root / "contracts").glob("*.json")}
+    )
     ports = {spec["port"] for section in ("agents", "services") for spec in run.get(section, {}).values()}
     ports |= {json.loads(p.read_text()).get("port") for p in (root / "contracts").glob("*.json")}
     return names, ports
@@ -107,8 +114,11 @@ def sh(command: str, repo: Path, env: dict, timeout: float = 120) -> subprocess.
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
-            if p.is_file() and ".venv" not in p.parts and "var" not in p.parts and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and ".venv" not in p.parts and "var" not in p.parts and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +131,17 @@ def scaffolded(repo, env):
 
 # --- the documented steps ---------------------------------------------------------------------
 
+
 def test_every_command_block_of_the_section_is_one_this_test_runs():
-    known = ("make new-agent ", "tests/test_consistency.py", "tests/test_contracts.py", "agentkit.run up --only",
-             "curl ", "sales_agent.agent_tools.", "make contracts-check")
+    known = (
+        "make new-agent ",
+        "tests/test_consistency.py",
+        "tests/test_contracts.py",
+        "agentkit.run up --only",
+        "curl ",
+        "sales_agent.agent_tools.",
+        "make contracts-check",
+    )
     assert BLOCKS and all(any(k in b for k in known) for b in BLOCKS), BLOCKS
 
 
@@ -131,11 +149,20 @@ def test_the_scaffold_writes_the_agent_everywhere_it_must_be_named(scaffolded):
     repo, before = scaffolded
     created = set(snapshot(repo)) - set(before)
     pkg = f"{NAME}-agent/{UNDER}_agent"
-    assert {f"{pkg}/__init__.py", f"{pkg}/app.py", f"{pkg}/domain.py", f"{pkg}/storage.py",
-            f"{NAME}-agent/tests/test_{UNDER}_rules.py", f"contracts/{NAME}.json", f"contracts/released/{NAME}.json",
-            f"sales-agent/sales_agent/agent_tools/{UNDER}.py"} <= created
+    assert {
+        f"{pkg}/__init__.py",
+        f"{pkg}/app.py",
+        f"{pkg}/domain.py",
+        f"{pkg}/storage.py",
+        f"{NAME}-agent/tests/test_{UNDER}_rules.py",
+        f"contracts/{NAME}.json",
+        f"contracts/released/{NAME}.json",
+        f"sales-agent/sales_agent/agent_tools/{UNDER}.py",
+    } <= created
     assert any(p.startswith(f"{pkg}/seed/") and p.endswith(".json") for p in created)
-    assert (repo / "contracts" / "released" / f"{NAME}.json").read_text() == (repo / "contracts" / f"{NAME}.json").read_text()
+    assert (repo / "contracts" / "released" / f"{NAME}.json").read_text() == (
+        repo / "contracts" / f"{NAME}.json"
+    ).read_text()
     toml = (repo / "agents.toml").read_text()
     assert toml.index(f"[agents.{NAME}]") < toml.index("# Not an agent with a contract")  # comments kept
     assert "x-agent: &agent" in (repo / "docker-compose.yml").read_text()
@@ -185,17 +212,30 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
         body = example["response"]["body"]
         assert (answer["itemId"], answer["name"], answer["price"]) == (body["itemId"], body["name"], body["price"])
 
-        unknown = sh(tool_block.replace("ITEM-001", "ITEM-999"), repo,
-                     {**env, f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"}, timeout=60)
+        unknown = sh(
+            tool_block.replace("ITEM-001", "ITEM-999"),
+            repo,
+            {**env, f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"},
+            timeout=60,
+        )
         error = json.loads(unknown.stdout.strip().splitlines()[-1])["error"]
         assert unknown.returncode == 1 and (error["agent"], error["code"]) == (NAME, "not_found"), unknown.stdout
 
         # The chat uses it: a chat turn whose model picks the new tool (as an LLM would, from its description)
         # runs it through the sales agent's graph against the running agent.
-        chat = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-c", CHAT_TURN.format(module=UNDER)],
-                              cwd=repo, capture_output=True, text=True, timeout=120,
-                              env={**env, "PYTHONPATH": f"{repo}:{repo / 'sales-agent'}", "VAR_DIR": str(tmp_path),
-                                   f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"})
+        chat = subprocess.run(
+            [str(repo / ".venv" / "bin" / "python"), "-c", CHAT_TURN.format(module=UNDER)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **env,
+                "PYTHONPATH": f"{repo}:{repo / 'sales-agent'}",
+                "VAR_DIR": str(tmp_path),
+                f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}",
+            },
+        )
         assert chat.returncode == 0, chat.stdout + chat.stderr
         turn = json.loads(chat.stdout.strip().splitlines()[-1])
         assert [(c["agent"], c["operation"], c["ok"]) for c in turn["calls"]] == [(NAME, op_id, True)]
@@ -226,14 +266,19 @@ def test_contracts_check_passes_with_the_new_contract_released(scaffolded, env):
 
 # --- refusals ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,words", [
-    (lambda: [NAME, str(free_port())], "is taken"),
-    (lambda: ["brand-new", "8000"], "port 8000 is taken"),
-    (lambda: ["brand-new", str(PORT)], f"port {PORT} is taken"),
-    (lambda: ["Bad_Name", str(free_port())], "invalid name"),
-    (lambda: ["returns-agent", str(free_port())], "invalid name"),
-    (lambda: ["brand-new", "80"], "invalid port"),
-], ids=["taken-name", "taken-port-sales", "taken-port-new-agent", "bad-name", "name-ending-agent", "low-port"])
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (lambda: [NAME, str(free_port())], "is taken"),
+        (lambda: ["brand-new", "8000"], "port 8000 is taken"),
+        (lambda: ["brand-new", str(PORT)], f"port {PORT} is taken"),
+        (lambda: ["Bad_Name", str(free_port())], "invalid name"),
+        (lambda: ["returns-agent", str(free_port())], "invalid name"),
+        (lambda: ["brand-new", "80"], "invalid port"),
+    ],
+    ids=["taken-name", "taken-port-sales", "taken-port-new-agent", "bad-name", "name-ending-agent", "low-port"],
+)
 def test_refusals_exit_2_with_one_line_and_write_nothing(scaffolded, env, args, words):
     repo, _ = scaffolded
     before = snapshot(repo)

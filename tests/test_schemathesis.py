@@ -1,5 +1,6 @@
 """schemathesis over each agent's own /openapi.json, in process: generated valid and invalid bodies
 never cause a server error, responses always match the contract, and invalid data is always refused."""
+
 from __future__ import annotations
 
 import collections
@@ -13,7 +14,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
 from agentkit.contracts import contract_names, load_contract
-
 from support import WiredSystem
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 100))
@@ -37,8 +37,9 @@ def test_generated_requests(system, name, path, mode):
     operation = schema[path]["POST"]
     statuses = collections.Counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         response = case.call_and_validate(checks=CHECKS)

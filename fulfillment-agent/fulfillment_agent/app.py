@@ -1,4 +1,5 @@
 """Fulfillment agent: the contract's operations mapped to the rules in domain.py."""
+
 from __future__ import annotations
 
 import functools
@@ -38,8 +39,9 @@ def approval_threshold(config: dict) -> Decimal:
     return value
 
 
-def create_app(database_url: str | None = None, config: dict | None = None,
-               clients: dict[str, AgentClient] | None = None) -> AgentApp:
+def create_app(
+    database_url: str | None = None, config: dict | None = None, clients: dict[str, AgentClient] | None = None
+) -> AgentApp:
     config = config or {}
     clients = clients or {"inventory": AgentClient("inventory")}
     handlers = {}

@@ -3,6 +3,7 @@
 Stock belongs to the inventory agent. A store reservation holds real store stock through it, and a
 cancelled order gives its held or sold stock back through it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentkit import (AgentCallError, AgentClient, BusinessRuleViolation, Conflict, Database, DependencyUnavailable,
-                      NotFound, clock)
+from agentkit import (
+    AgentCallError,
+    AgentClient,
+    BusinessRuleViolation,
+    Conflict,
+    Database,
+    DependencyUnavailable,
+    NotFound,
+    clock,
+)
 from agentkit.logs import get_logger, log
 
 from . import storage
@@ -41,8 +50,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # --- delivery --------------------------------------------------------------------------------------
 
 METROS = {name.lower(): name for name in ("Mumbai", "Delhi", "Bengaluru", "Chennai", "Hyderabad", "Pune", "Kolkata")}
-CITY_ALIASES = {"new delhi": "delhi", "bangalore": "bengaluru", "bombay": "mumbai", "madras": "chennai",
-                "calcutta": "kolkata", "poona": "pune", "secunderabad": "hyderabad"}
+CITY_ALIASES = {
+    "new delhi": "delhi",
+    "bangalore": "bengaluru",
+    "bombay": "mumbai",
+    "madras": "chennai",
+    "calcutta": "kolkata",
+    "poona": "pune",
+    "secunderabad": "hyderabad",
+}
 METRO_DAYS, OTHER_DAYS = (2, 3), (4, 6)
 SHIPPING_FEE = Decimal("99")
 FREE_SHIPPING_ABOVE = Decimal("999")
@@ -53,6 +69,7 @@ CARRIERS = {"metro": "BlueDart", "other": "Delhivery"}
 
 
 # --- small helpers ---------------------------------------------------------------------------------
+
 
 def _money(value: Any) -> Decimal:
     return Decimal(str(value))
@@ -123,20 +140,33 @@ def _unavailable(exc: AgentCallError, doing: str) -> DependencyUnavailable:
 
 # --- views -----------------------------------------------------------------------------------------
 
+
 def _order_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "orderId": row["order_id"], "userId": row["user_id"], "status": row["status"],
-        "fulfillmentType": row["fulfillment_type"], "items": row["items"],
-        "subtotal": _out(row["subtotal"]), "discount": _out(row["discount"]),
-        "deliveryFee": _out(row["delivery_fee"]), "giftWrapFee": _out(row["gift_wrap_fee"]),
+        "orderId": row["order_id"],
+        "userId": row["user_id"],
+        "status": row["status"],
+        "fulfillmentType": row["fulfillment_type"],
+        "items": row["items"],
+        "subtotal": _out(row["subtotal"]),
+        "discount": _out(row["discount"]),
+        "deliveryFee": _out(row["delivery_fee"]),
+        "giftWrapFee": _out(row["gift_wrap_fee"]),
         "total": _out(row["total"]),
-        "paymentId": row["payment_id"], "holdId": row["hold_id"], "shippingAddress": row["shipping_address"],
-        "storeId": row["store_id"], "storeName": row.get("store_name"), "couponCode": row["coupon_code"],
+        "paymentId": row["payment_id"],
+        "holdId": row["hold_id"],
+        "shippingAddress": row["shipping_address"],
+        "storeId": row["store_id"],
+        "storeName": row.get("store_name"),
+        "couponCode": row["coupon_code"],
         "pointsRedeemed": row["points_redeemed"],
         "deliverySlot": _slot_view(row["delivery_slot"]) if row["delivery_slot"] else None,
-        "estimatedDelivery": row["estimated_delivery"], "deliveredAt": row["delivered_at"],
-        "carrier": row["carrier"], "trackingNumber": row["tracking_number"],
-        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "estimatedDelivery": row["estimated_delivery"],
+        "deliveredAt": row["delivered_at"],
+        "carrier": row["carrier"],
+        "trackingNumber": row["tracking_number"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
         "statusHistory": [{"status": h["status"], "at": h["at"], "note": h["note"]} for h in row["history"]],
         "nextStatuses": list(TRANSITIONS[row["status"]]),
     }
@@ -144,11 +174,21 @@ def _order_view(row: dict[str, Any]) -> dict[str, Any]:
 
 def _reservation_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "reservationId": row["reservation_id"], "userId": row["user_id"], "productId": row["product_id"],
-        "sku": row["sku"], "size": row["size"], "color": row["color"], "quantity": row["quantity"],
-        "storeId": row["store_id"], "storeName": row["store_name"], "storeAddress": row["store_address"],
-        "city": row["city"], "holdId": row["hold_id"], "status": row["status"],
-        "expiresAt": row["expires_at"], "createdAt": row["created_at"],
+        "reservationId": row["reservation_id"],
+        "userId": row["user_id"],
+        "productId": row["product_id"],
+        "sku": row["sku"],
+        "size": row["size"],
+        "color": row["color"],
+        "quantity": row["quantity"],
+        "storeId": row["store_id"],
+        "storeName": row["store_name"],
+        "storeAddress": row["store_address"],
+        "city": row["city"],
+        "holdId": row["hold_id"],
+        "status": row["status"],
+        "expiresAt": row["expires_at"],
+        "createdAt": row["created_at"],
     }
 
 
@@ -162,67 +202,91 @@ def _load_order(db: Database, order_id: str) -> dict[str, Any]:
 
 # --- createOrder -----------------------------------------------------------------------------------
 
+
 def _check_amounts(body: dict[str, Any]) -> None:
     """Every amount is rupees and paise; the totals add up to the paisa."""
     amounts = [(f"items.{i}.unitPrice", item["unitPrice"]) for i, item in enumerate(body["items"])]
-    amounts += [(name, body[name]) for name in ("subtotal", "discount", "deliveryFee", "giftWrapFee", "total")
-                if name in body]
+    amounts += [
+        (name, body[name]) for name in ("subtotal", "discount", "deliveryFee", "giftWrapFee", "total") if name in body
+    ]
     for field, value in amounts:
         try:
             exact = _money(value) == _money(value).quantize(CENT)
         except InvalidOperation:
             exact = False
         if not exact:
-            raise BusinessRuleViolation(f"{field} is {value}: amounts are rupees with at most two decimals (paise).",
-                                        code="invalid_amount", details=[{"field": field, "message": "more than two decimals"}])
+            raise BusinessRuleViolation(
+                f"{field} is {value}: amounts are rupees with at most two decimals (paise).",
+                code="invalid_amount",
+                details=[{"field": field, "message": "more than two decimals"}],
+            )
     items_sum = sum((item["quantity"] * _money(item["unitPrice"]) for item in body["items"]), Decimal(0))
     subtotal, discount = _money(body["subtotal"]), _money(body["discount"])
     fee, total = _money(body.get("deliveryFee", 0)) + _money(body.get("giftWrapFee", 0)), _money(body["total"])
     if subtotal != items_sum:
         raise BusinessRuleViolation(
             f"subtotal is {_rupees(subtotal)} but the items add up to {_rupees(items_sum)} (quantity x unitPrice).",
-            code="totals_mismatch", details=[{"field": "subtotal", "message": f"expected {items_sum.quantize(CENT)}"}])
+            code="totals_mismatch",
+            details=[{"field": "subtotal", "message": f"expected {items_sum.quantize(CENT)}"}],
+        )
     if discount > subtotal:
         raise BusinessRuleViolation(
             f"The discount {_rupees(discount)} is larger than the subtotal {_rupees(subtotal)}.",
-            code="totals_mismatch", details=[{"field": "discount", "message": f"at most {subtotal.quantize(CENT)}"}])
+            code="totals_mismatch",
+            details=[{"field": "discount", "message": f"at most {subtotal.quantize(CENT)}"}],
+        )
     expected_total = subtotal - discount + fee
     if total != expected_total:
         raise BusinessRuleViolation(
-            f"total is {_rupees(total)} but subtotal - discount + deliveryFee + giftWrapFee is {_rupees(expected_total)}.",
-            code="totals_mismatch", details=[{"field": "total", "message": f"expected {expected_total.quantize(CENT)}"}])
+            f"total is {_rupees(total)} but subtotal - discount + deliveryFee + giftWrapFee "
+            f"is {_rupees(expected_total)}.",
+            code="totals_mismatch",
+            details=[{"field": "total", "message": f"expected {expected_total.quantize(CENT)}"}],
+        )
 
 
 def _check_items(items: list[dict[str, Any]]) -> None:
     for index, item in enumerate(items):
-        expected = "-".join([item["productId"], item["color"].upper().replace(" ", ""),
-                             item["size"].upper().replace(" ", "")])
+        expected = "-".join(
+            [item["productId"], item["color"].upper().replace(" ", ""), item["size"].upper().replace(" ", "")]
+        )
         if item["sku"] != expected:
             raise BusinessRuleViolation(
                 f"Item {index + 1}: sku {item['sku']} does not match {item['productId']} in {item['color']} "
                 f"size {item['size']} (expected {expected}).",
-                code="sku_mismatch", details=[{"field": f"items.{index}.sku", "message": f"expected {expected}"}])
+                code="sku_mismatch",
+                details=[{"field": f"items.{index}.sku", "message": f"expected {expected}"}],
+            )
 
 
 def _check_fulfillment_fields(body: dict[str, Any]) -> None:
     kind = body["fulfillmentType"]
     if kind == "ship_to_home":
         if "shippingAddress" not in body:
-            raise BusinessRuleViolation("A ship_to_home order needs a shippingAddress.", code="shipping_address_required",
-                                        details=[{"field": "shippingAddress", "message": "required for ship_to_home"}])
+            raise BusinessRuleViolation(
+                "A ship_to_home order needs a shippingAddress.",
+                code="shipping_address_required",
+                details=[{"field": "shippingAddress", "message": "required for ship_to_home"}],
+            )
         if "storeId" in body:
-            raise BusinessRuleViolation("A ship_to_home order has no storeId; use click_and_collect to pick up at a store.",
-                                        code="store_not_expected",
-                                        details=[{"field": "storeId", "message": "only for click_and_collect"}])
+            raise BusinessRuleViolation(
+                "A ship_to_home order has no storeId; use click_and_collect to pick up at a store.",
+                code="store_not_expected",
+                details=[{"field": "storeId", "message": "only for click_and_collect"}],
+            )
     else:
         if "storeId" not in body:
-            raise BusinessRuleViolation("A click_and_collect order needs the storeId of the store to collect from.",
-                                        code="store_required",
-                                        details=[{"field": "storeId", "message": "required for click_and_collect"}])
+            raise BusinessRuleViolation(
+                "A click_and_collect order needs the storeId of the store to collect from.",
+                code="store_required",
+                details=[{"field": "storeId", "message": "required for click_and_collect"}],
+            )
         if "shippingAddress" in body:
-            raise BusinessRuleViolation("A click_and_collect order is picked up at the store and has no shippingAddress.",
-                                        code="shipping_address_not_expected",
-                                        details=[{"field": "shippingAddress", "message": "only for ship_to_home"}])
+            raise BusinessRuleViolation(
+                "A click_and_collect order is picked up at the store and has no shippingAddress.",
+                code="shipping_address_not_expected",
+                details=[{"field": "shippingAddress", "message": "only for ship_to_home"}],
+            )
 
 
 def _estimated_delivery(body: dict[str, Any], city: str | None) -> str:
@@ -232,18 +296,22 @@ def _estimated_delivery(body: dict[str, Any], city: str | None) -> str:
         parsed = _parse_slot(slot)
         allowed = _slot_dates(kind, city)
         if parsed is None or parsed[0] not in allowed:
+            where = " to " + _display_city(city) if city and kind == "ship_to_home" else ""
             raise BusinessRuleViolation(
-                f"Slot {slot} cannot be booked: {kind} slots{' to ' + _display_city(city) if city and kind == 'ship_to_home' else ''} "
+                f"Slot {slot} cannot be booked: {kind} slots{where} "
                 f"are from {allowed[0]:%d %b %Y} to {allowed[-1]:%d %b %Y}. See getDeliveryOptions.",
-                code="slot_unavailable", details=[{"field": "deliverySlot", "message": "not an available slot"}])
+                code="slot_unavailable",
+                details=[{"field": "deliverySlot", "message": "not an available slot"}],
+            )
         return _ist_moment(parsed[0], WINDOWS[parsed[1]][1])
     if kind == "click_and_collect":
         return _ist_moment(_today_ist() + timedelta(days=1), COLLECT_READY_HOUR)
     return _ist_moment(_today_ist() + timedelta(days=_ship_days(city or "")[1]), HOME_DELIVERY_HOUR)
 
 
-def create_order(db: Database, body: dict[str, Any], *,
-                 approval_threshold: Decimal = DEFAULT_APPROVAL_THRESHOLD) -> tuple[dict[str, Any], int]:
+def create_order(
+    db: Database, body: dict[str, Any], *, approval_threshold: Decimal = DEFAULT_APPROVAL_THRESHOLD
+) -> tuple[dict[str, Any], int]:
     _check_fulfillment_fields(body)
     _check_items(body["items"])
     _check_amounts(body)
@@ -260,31 +328,52 @@ def create_order(db: Database, body: dict[str, Any], *,
                 other = storage.order_using(conn, column, body[field])
                 if other:
                     what = "already paid for" if field == "paymentId" else "is already used by"
-                    raise Conflict(f"{'Payment' if field == 'paymentId' else 'Hold'} {body[field]} {what} order {other}.",
-                                   code="payment_already_used" if field == "paymentId" else "hold_already_used",
-                                   details=[{"field": field, "message": f"used by {other}"}])
+                    raise Conflict(
+                        f"{'Payment' if field == 'paymentId' else 'Hold'} {body[field]} {what} order {other}.",
+                        code="payment_already_used" if field == "paymentId" else "hold_already_used",
+                        details=[{"field": field, "message": f"used by {other}"}],
+                    )
         order_id = f"ORD-{storage.next_number(conn, 'order'):06d}"
         now = clock.now_iso()
         if total > approval_threshold:
             status = "pending_approval"
-            note = (f"The total {_rupees(total)} is above the approval threshold of {_rupees(approval_threshold)}; "
-                    f"waiting for approval.")
+            note = (
+                f"The total {_rupees(total)} is above the approval threshold of {_rupees(approval_threshold)}; "
+                f"waiting for approval."
+            )
         else:
             status, note = "confirmed", f"Payment {body['paymentId']} received."
-        storage.insert_order(conn, {
-            "order_id": order_id, "user_id": body["userId"], "status": status,
-            "fulfillment_type": body["fulfillmentType"],
-            "items": [{k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                      for item in body["items"]],
-            "subtotal": _money(body["subtotal"]), "discount": _money(body["discount"]),
-            "delivery_fee": _money(body.get("deliveryFee", 0)), "gift_wrap_fee": _money(body.get("giftWrapFee", 0)),
-            "total": total,
-            "payment_id": body["paymentId"], "hold_id": body.get("holdId"), "shipping_address": address,
-            "store_id": store_id, "coupon_code": body["couponCode"].upper() if "couponCode" in body else None,
-            "points_redeemed": body.get("pointsRedeemed", 0), "delivery_slot": body.get("deliverySlot"),
-            "estimated_delivery": estimated, "delivered_at": None, "carrier": None, "tracking_number": None,
-            "created_at": now, "updated_at": now,
-        })
+        storage.insert_order(
+            conn,
+            {
+                "order_id": order_id,
+                "user_id": body["userId"],
+                "status": status,
+                "fulfillment_type": body["fulfillmentType"],
+                "items": [
+                    {k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                    for item in body["items"]
+                ],
+                "subtotal": _money(body["subtotal"]),
+                "discount": _money(body["discount"]),
+                "delivery_fee": _money(body.get("deliveryFee", 0)),
+                "gift_wrap_fee": _money(body.get("giftWrapFee", 0)),
+                "total": total,
+                "payment_id": body["paymentId"],
+                "hold_id": body.get("holdId"),
+                "shipping_address": address,
+                "store_id": store_id,
+                "coupon_code": body["couponCode"].upper() if "couponCode" in body else None,
+                "points_redeemed": body.get("pointsRedeemed", 0),
+                "delivery_slot": body.get("deliverySlot"),
+                "estimated_delivery": estimated,
+                "delivered_at": None,
+                "carrier": None,
+                "tracking_number": None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         storage.add_history(conn, order_id, status, now, note)
         row = storage.order(conn, order_id)
     log(logger, logging.INFO, "order created", orderId=order_id, status=status)
@@ -292,6 +381,7 @@ def create_order(db: Database, body: dict[str, Any], *,
 
 
 # --- reading orders --------------------------------------------------------------------------------
+
 
 def get_order(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     row = _load_order(db, body["orderId"])
@@ -307,6 +397,7 @@ def list_orders(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- moving orders ---------------------------------------------------------------------------------
+
 
 def _tracking_number(carrier: str) -> str:
     digits = "".join(str(secrets.randbelow(10)) for _ in range(12))
@@ -324,8 +415,11 @@ def _move(conn: sa.Connection, row: dict[str, Any], target: str, note: str | Non
     if target == "delivered":
         values["delivered_at"] = now
     if not storage.move_order(conn, row["order_id"], row["status"], target, **values):
-        raise Conflict(f"Order {row['order_id']} changed status while this update ran; look it up and try again.",
-                       code="concurrent_update", details=[{"field": "orderId", "message": "status changed meanwhile"}])
+        raise Conflict(
+            f"Order {row['order_id']} changed status while this update ran; look it up and try again.",
+            code="concurrent_update",
+            details=[{"field": "orderId", "message": "status changed meanwhile"}],
+        )
     return storage.add_history(conn, row["order_id"], target, now, note)
 
 
@@ -341,24 +435,37 @@ def _return_stock(inventory: AgentClient, row: dict[str, Any]) -> str | None:
             return f"Held stock released (hold {hold_id})."
         if hold["status"] == "committed" and hold.get("orderId") in (None, row["order_id"]):
             for line in hold["lines"]:
-                inventory.call("restock", {
-                    "productId": line["productId"], "size": line["size"], "color": line["color"],
-                    "locationId": line["locationId"], "quantity": line["quantity"],
-                    "reason": f"order {row['order_id']} cancelled",
-                })
+                inventory.call(
+                    "restock",
+                    {
+                        "productId": line["productId"],
+                        "size": line["size"],
+                        "color": line["color"],
+                        "locationId": line["locationId"],
+                        "quantity": line["quantity"],
+                        "reason": f"order {row['order_id']} cancelled",
+                    },
+                )
             places = sorted({line["locationId"] for line in hold["lines"]})
             return f"Stock returned to {', '.join(places)} (hold {hold_id})."
         return None
     except AgentCallError as exc:
         if exc.status == 404:
             return f"Hold {hold_id} is unknown to inventory, so there was no stock to return."
-        log(logger, logging.WARNING, "stock not returned for cancelled order", orderId=row["order_id"],
-            holdId=hold_id, operation=exc.operation, status=exc.status, code=exc.code)
+        log(
+            logger,
+            logging.WARNING,
+            "stock not returned for cancelled order",
+            orderId=row["order_id"],
+            holdId=hold_id,
+            operation=exc.operation,
+            status=exc.status,
+            code=exc.code,
+        )
         return f"Stock not returned yet (hold {hold_id}): inventory answered {exc.code}."
 
 
-def _after_cancel(db: Database, inventory: AgentClient, row: dict[str, Any], history_id: int,
-                  note: str | None) -> None:
+def _after_cancel(db: Database, inventory: AgentClient, row: dict[str, Any], history_id: int, note: str | None) -> None:
     outcome = _return_stock(inventory, row)
     if outcome:
         with db.write() as conn:
@@ -368,13 +475,19 @@ def _after_cancel(db: Database, inventory: AgentClient, row: dict[str, Any], his
 def _invalid_transition(row: dict[str, Any], target: str) -> Conflict:
     current, allowed = row["status"], TRANSITIONS[row["status"]]
     if allowed:
-        message = (f"Order {row['order_id']} is {current} and cannot move to {target}. "
-                   f"From {current} it can move to: {', '.join(allowed)}.")
+        message = (
+            f"Order {row['order_id']} is {current} and cannot move to {target}. "
+            f"From {current} it can move to: {', '.join(allowed)}."
+        )
     else:
         message = f"Order {row['order_id']} is {current} and cannot move to {target}: {current} is final."
-    return Conflict(message, code="invalid_transition",
-                    details=[{"field": "status",
-                              "message": f"allowed next statuses from {current}: {', '.join(allowed) or 'none'}"}])
+    return Conflict(
+        message,
+        code="invalid_transition",
+        details=[
+            {"field": "status", "message": f"allowed next statuses from {current}: {', '.join(allowed) or 'none'}"}
+        ],
+    )
 
 
 def update_order_status(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
@@ -394,15 +507,19 @@ def update_order_status(db: Database, body: dict[str, Any], *, inventory: AgentC
 def approve_order(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
     approve = body["approve"]
     target = "confirmed" if approve else "cancelled"
-    note = f"{'Approved' if approve else 'Rejected'} by {body['approver']}" + (f": {body['note']}" if "note" in body else ".")
+    note = f"{'Approved' if approve else 'Rejected'} by {body['approver']}" + (
+        f": {body['note']}" if "note" in body else "."
+    )
     with db.write() as conn:
         row = storage.order(conn, body["orderId"])
         if row is None:
             raise NotFound.of("order", body["orderId"], "orderId")
         if row["status"] != "pending_approval":
-            raise Conflict(f"Order {row['order_id']} is {row['status']}, not waiting for approval.",
-                           code="not_pending_approval",
-                           details=[{"field": "orderId", "message": f"status is {row['status']}"}])
+            raise Conflict(
+                f"Order {row['order_id']} is {row['status']}, not waiting for approval.",
+                code="not_pending_approval",
+                details=[{"field": "orderId", "message": f"status is {row['status']}"}],
+            )
         history_id = _move(conn, row, target, note)
     if not approve:
         _after_cancel(db, inventory, row, history_id, note)
@@ -420,19 +537,25 @@ def cancel_order(db: Database, body: dict[str, Any], *, inventory: AgentClient) 
             return _order_view(row)
         if "cancelled" not in TRANSITIONS[row["status"]]:
             if row["status"] == "delivered":
-                message = (f"Order {order_id} was delivered on {row['delivered_at'][:10]}, so it cannot be cancelled. "
-                           f"It can be returned instead.")
+                message = (
+                    f"Order {order_id} was delivered on {row['delivered_at'][:10]}, so it cannot be cancelled. "
+                    f"It can be returned instead."
+                )
             else:
-                message = (f"Order {order_id} is already {row['status']}, so it can no longer be cancelled. "
-                           f"Once it is delivered it can be returned instead.")
-            raise Conflict(message, code="cannot_cancel",
-                           details=[{"field": "orderId", "message": f"status is {row['status']}"}])
+                message = (
+                    f"Order {order_id} is already {row['status']}, so it can no longer be cancelled. "
+                    f"Once it is delivered it can be returned instead."
+                )
+            raise Conflict(
+                message, code="cannot_cancel", details=[{"field": "orderId", "message": f"status is {row['status']}"}]
+            )
         history_id = _move(conn, row, "cancelled", note)
     _after_cancel(db, inventory, row, history_id, note)
     return _order_view(_load_order(db, order_id))
 
 
 # --- delivery options ------------------------------------------------------------------------------
+
 
 def get_delivery_options(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     city = _display_city(body["city"])
@@ -441,32 +564,50 @@ def get_delivery_options(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     cart = _money(body["cartValue"]) if "cartValue" in body else None
     fee = Decimal(0) if cart is not None and cart > FREE_SHIPPING_ABOVE else SHIPPING_FEE
     fee_text = "Free above Rs 999." if fee == 0 else "Rs 99, free above Rs 999."
-    options = [{
-        "type": "ship_to_home",
-        "description": f"Delivered to your door in {low}-{high} days. {fee_text}",
-        "estimatedDays": {"min": low, "max": high},
-        "estimatedDate": (today + timedelta(days=high)).isoformat(),
-        "fee": _out(fee), "freeAbove": _out(FREE_SHIPPING_ABOVE), "stores": [],
-        "slots": [_slot_view(_slot_id(day, code)) for day in _slot_dates("ship_to_home", city) for code in WINDOWS],
-    }]
+    options = [
+        {
+            "type": "ship_to_home",
+            "description": f"Delivered to your door in {low}-{high} days. {fee_text}",
+            "estimatedDays": {"min": low, "max": high},
+            "estimatedDate": (today + timedelta(days=high)).isoformat(),
+            "fee": _out(fee),
+            "freeAbove": _out(FREE_SHIPPING_ABOVE),
+            "stores": [],
+            "slots": [_slot_view(_slot_id(day, code)) for day in _slot_dates("ship_to_home", city) for code in WINDOWS],
+        }
+    ]
     with db.read() as conn:
         local = storage.stores_in_city(conn, city)
     if local:
-        options.append({
-            "type": "click_and_collect",
-            "description": f"Free pick-up at a store in {city}, ready the next day from 12:00.",
-            "estimatedDays": {"min": 1, "max": 1},
-            "estimatedDate": (today + timedelta(days=1)).isoformat(),
-            "fee": 0, "freeAbove": None,
-            "stores": [{"storeId": s["store_id"], "name": s["name"], "address": s["address"],
-                        "openingHours": s["opening_hours"]} for s in local],
-            "slots": [_slot_view(_slot_id(day, code)) for day in _slot_dates("click_and_collect", city)
-                      for code in WINDOWS],
-        })
+        options.append(
+            {
+                "type": "click_and_collect",
+                "description": f"Free pick-up at a store in {city}, ready the next day from 12:00.",
+                "estimatedDays": {"min": 1, "max": 1},
+                "estimatedDate": (today + timedelta(days=1)).isoformat(),
+                "fee": 0,
+                "freeAbove": None,
+                "stores": [
+                    {
+                        "storeId": s["store_id"],
+                        "name": s["name"],
+                        "address": s["address"],
+                        "openingHours": s["opening_hours"],
+                    }
+                    for s in local
+                ],
+                "slots": [
+                    _slot_view(_slot_id(day, code))
+                    for day in _slot_dates("click_and_collect", city)
+                    for code in WINDOWS
+                ],
+            }
+        )
     return {"city": city, "postalCode": body.get("postalCode"), "metro": _metro(city) is not None, "options": options}
 
 
 # --- store reservations ----------------------------------------------------------------------------
+
 
 def _expire_due_reservations(db: Database) -> None:
     now = clock.now_iso()
@@ -481,21 +622,26 @@ def _size_label(size: str) -> str:
     return size.upper() if size.lower() in {"xs", "s", "m", "l", "xl", "xxl"} else size
 
 
-def _not_in_store(inventory: AgentClient, body: dict[str, Any], store: dict[str, Any],
-                  exc: AgentCallError) -> Conflict:
+def _not_in_store(inventory: AgentClient, body: dict[str, Any], store: dict[str, Any], exc: AgentCallError) -> Conflict:
     """409 not_in_store, pointing at other stores in the city (or online stock) when inventory can tell."""
     size, color, quantity = _size_label(body["size"]), body["color"], body.get("quantity", 1)
     suggestions, elsewhere = [], ""
     sku = f"{body['productId']}-{color.upper()}-{size.upper().replace(' ', '')}"
     try:
-        report = inventory.call("checkInventory", {"productId": body["productId"],
-                                                   "attributes": {"size": body["size"], "color": body["color"]},
-                                                   "locationContext": {"city": store["city"]}})
+        report = inventory.call(
+            "checkInventory",
+            {
+                "productId": body["productId"],
+                "attributes": {"size": body["size"], "color": body["color"]},
+                "locationContext": {"city": store["city"]},
+            },
+        )
         size = report["attributes"].get("size", size)
         color = report["attributes"].get("color", color)
         sku = report["sku"] or sku
-        others = [s for s in report["availableStores"]
-                  if s["storeId"] != store["store_id"] and s["stockLevel"] >= quantity]
+        others = [
+            s for s in report["availableStores"] if s["storeId"] != store["store_id"] and s["stockLevel"] >= quantity
+        ]
         suggestions = [f"Reserve at {s['name']} ({s['storeId']}): {s['stockLevel']} left" for s in others]
         if others:
             elsewhere = f" {others[0]['name']} ({others[0]['storeId']}) in {store['city']} has it."
@@ -506,9 +652,12 @@ def _not_in_store(inventory: AgentClient, body: dict[str, Any], store: dict[str,
         log(logger, logging.WARNING, "no alternatives for not_in_store", code=lookup.code, status=lookup.status)
     short = store["name"].split(",")[0]
     what = f"no {color} {size} left" if quantity == 1 else f"fewer than {quantity} {color} {size} left"
-    return Conflict(f"The {short} store has {what}.{elsewhere}", code="not_in_store",
-                    details=[{"field": "storeId", "message": f"no {sku} left at {store['store_id']}"}],
-                    suggestions=suggestions or None)
+    return Conflict(
+        f"The {short} store has {what}.{elsewhere}",
+        code="not_in_store",
+        details=[{"field": "storeId", "message": f"no {sku} left at {store['store_id']}"}],
+        suggestions=suggestions or None,
+    )
 
 
 def reserve_in_store(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> tuple[dict[str, Any], int]:
@@ -521,30 +670,52 @@ def reserve_in_store(db: Database, body: dict[str, Any], *, inventory: AgentClie
         reservation_id = f"RSV-{storage.next_number(conn, 'reservation'):06d}"
     quantity = body.get("quantity", 1)
     try:
-        hold = inventory.call("createHold", {
-            "items": [{"productId": body["productId"], "size": body["size"], "color": body["color"],
-                       "quantity": quantity}],
-            "storeId": body["storeId"], "ttlSeconds": RESERVATION_SECONDS, "reference": reservation_id,
-        })
+        hold = inventory.call(
+            "createHold",
+            {
+                "items": [
+                    {"productId": body["productId"], "size": body["size"], "color": body["color"], "quantity": quantity}
+                ],
+                "storeId": body["storeId"],
+                "ttlSeconds": RESERVATION_SECONDS,
+                "reference": reservation_id,
+            },
+        )
     except AgentCallError as exc:
         if exc.status == 409 and exc.code == "insufficient_stock":
             raise _not_in_store(inventory, body, store, exc) from None
         if exc.status == 404:
-            details = [{"field": d.get("field", "").removeprefix("attributes."), "message": d.get("message", "")}
-                       for d in exc.details if isinstance(d, dict)]
-            raise NotFound(exc.message, code=exc.code,
-                           details=details or [{"field": "productId", "message": "unknown"}]) from None
+            details = [
+                {"field": d.get("field", "").removeprefix("attributes."), "message": d.get("message", "")}
+                for d in exc.details
+                if isinstance(d, dict)
+            ]
+            raise NotFound(
+                exc.message, code=exc.code, details=details or [{"field": "productId", "message": "unknown"}]
+            ) from None
         raise _unavailable(exc, "reserve the item") from None
     line = hold["lines"][0]
     now = clock.now_iso()
     try:
         with db.write() as conn:
-            storage.insert_reservation(conn, {
-                "reservation_id": reservation_id, "user_id": body["userId"], "product_id": body["productId"],
-                "sku": line["sku"], "size": line["size"], "color": line["color"], "quantity": quantity,
-                "store_id": body["storeId"], "hold_id": hold["holdId"], "status": "active",
-                "expires_at": hold["expiresAt"], "created_at": now, "updated_at": now,
-            })
+            storage.insert_reservation(
+                conn,
+                {
+                    "reservation_id": reservation_id,
+                    "user_id": body["userId"],
+                    "product_id": body["productId"],
+                    "sku": line["sku"],
+                    "size": line["size"],
+                    "color": line["color"],
+                    "quantity": quantity,
+                    "store_id": body["storeId"],
+                    "hold_id": hold["holdId"],
+                    "status": "active",
+                    "expires_at": hold["expiresAt"],
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
     except sa.exc.SQLAlchemyError:
         # The stock is held but we could not record why: give it back before reporting the fault.
         try:
@@ -572,16 +743,21 @@ def cancel_reservation(db: Database, body: dict[str, Any], *, inventory: AgentCl
     if row["status"] == "cancelled":
         return _reservation_view(row)
     if row["status"] == "expired":
-        raise Conflict(f"Reservation {row['reservation_id']} expired at {row['expires_at']}; "
-                       f"the item is already back on sale.", code="reservation_expired",
-                       details=[{"field": "reservationId", "message": "expired"}])
+        raise Conflict(
+            f"Reservation {row['reservation_id']} expired at {row['expires_at']}; the item is already back on sale.",
+            code="reservation_expired",
+            details=[{"field": "reservationId", "message": "expired"}],
+        )
     try:
         inventory.call("releaseHold", {"holdId": row["hold_id"]})
     except AgentCallError as exc:
         if exc.status == 409:
-            raise Conflict(f"The items of reservation {row['reservation_id']} were already bought, so it cannot be "
-                           f"cancelled; return them instead.", code="reservation_collected",
-                           details=[{"field": "reservationId", "message": exc.message}]) from None
+            raise Conflict(
+                f"The items of reservation {row['reservation_id']} were already bought, so it cannot be "
+                f"cancelled; return them instead.",
+                code="reservation_collected",
+                details=[{"field": "reservationId", "message": exc.message}],
+            ) from None
         if exc.status != 404:
             raise _unavailable(exc, "cancel the reservation") from None
         log(logger, logging.WARNING, "reservation hold unknown to inventory", holdId=row["hold_id"])

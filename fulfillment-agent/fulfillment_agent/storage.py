@@ -1,4 +1,5 @@
 """Fulfillment tables and the queries the rules need. Status changes are single guarded UPDATEs."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,8 @@ metadata = sa.MetaData()
 # A local copy of the stores (the inventory agent owns their stock): ids, names and cities for
 # validating click and collect and reservations, and for showing them.
 stores = sa.Table(
-    "stores", metadata,
+    "stores",
+    metadata,
     sa.Column("store_id", sa.String(16), primary_key=True),
     sa.Column("name", sa.String(120), nullable=False),
     sa.Column("city", sa.String(60), nullable=False, index=True),
@@ -27,13 +29,15 @@ stores = sa.Table(
 
 # Sequential ids (ORD-100012, RSV-100001) handed out by one guarded UPDATE ... RETURNING.
 counters = sa.Table(
-    "counters", metadata,
+    "counters",
+    metadata,
     sa.Column("name", sa.String(20), primary_key=True),
     sa.Column("value", sa.Integer, nullable=False),
 )
 
 orders = sa.Table(
-    "orders", metadata,
+    "orders",
+    metadata,
     sa.Column("order_id", sa.String(16), primary_key=True),
     sa.Column("user_id", sa.String(8), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
@@ -61,7 +65,8 @@ orders = sa.Table(
 )
 
 status_history = sa.Table(
-    "order_status_history", metadata,
+    "order_status_history",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.order_id"), nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),
@@ -70,7 +75,8 @@ status_history = sa.Table(
 )
 
 reservations = sa.Table(
-    "reservations", metadata,
+    "reservations",
+    metadata,
     sa.Column("reservation_id", sa.String(16), primary_key=True),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
     sa.Column("product_id", sa.String(8), nullable=False),
@@ -104,36 +110,71 @@ def load_seed(conn: Connection) -> None:
         """Seed times (Indian, +05:30) shifted to now, stored as UTC so they sort as strings."""
         return clock.iso(clock.parse(text) + shift) if text else None
 
-    conn.execute(stores.insert(), [
-        {"store_id": s["storeId"], "name": s["name"], "city": s["city"], "address": s["address"],
-         "postal_code": s["postalCode"], "opening_hours": s["openingHours"]} for s in places
-    ])
-    conn.execute(orders.insert(), [
-        {
-            "order_id": o["orderId"], "user_id": o["userId"], "status": o["status"],
-            "fulfillment_type": o["fulfillmentType"],
-            "items": [{k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                      for item in o["items"]],
-            "subtotal": Decimal(str(o["subtotal"])), "discount": Decimal(str(o["discount"])),
-            "delivery_fee": Decimal(0), "gift_wrap_fee": Decimal(0), "total": Decimal(str(o["total"])),
-            "payment_id": o["paymentId"], "hold_id": None, "shipping_address": o["shippingAddress"],
-            "store_id": o["storeId"], "coupon_code": o.get("couponCode"), "points_redeemed": 0,
-            "delivery_slot": None, "estimated_delivery": _utc(o["estimatedDelivery"]),
-            "delivered_at": _utc(o["deliveredAt"]), "carrier": o["carrier"], "tracking_number": o["trackingNumber"],
-            "created_at": _utc(o["createdAt"]), "updated_at": _utc(o["updatedAt"]),
-        }
-        for o in seeded
-    ])
-    conn.execute(status_history.insert(), [
-        {"order_id": o["orderId"], "status": step["status"], "at": _utc(step["at"]), "note": step.get("note")}
-        for o in seeded for step in o["statusHistory"]
-    ])
+    conn.execute(
+        stores.insert(),
+        [
+            {
+                "store_id": s["storeId"],
+                "name": s["name"],
+                "city": s["city"],
+                "address": s["address"],
+                "postal_code": s["postalCode"],
+                "opening_hours": s["openingHours"],
+            }
+            for s in places
+        ],
+    )
+    conn.execute(
+        orders.insert(),
+        [
+            {
+                "order_id": o["orderId"],
+                "user_id": o["userId"],
+                "status": o["status"],
+                "fulfillment_type": o["fulfillmentType"],
+                "items": [
+                    {k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                    for item in o["items"]
+                ],
+                "subtotal": Decimal(str(o["subtotal"])),
+                "discount": Decimal(str(o["discount"])),
+                "delivery_fee": Decimal(0),
+                "gift_wrap_fee": Decimal(0),
+                "total": Decimal(str(o["total"])),
+                "payment_id": o["paymentId"],
+                "hold_id": None,
+                "shipping_address": o["shippingAddress"],
+                "store_id": o["storeId"],
+                "coupon_code": o.get("couponCode"),
+                "points_redeemed": 0,
+                "delivery_slot": None,
+                "estimated_delivery": _utc(o["estimatedDelivery"]),
+                "delivered_at": _utc(o["deliveredAt"]),
+                "carrier": o["carrier"],
+                "tracking_number": o["trackingNumber"],
+                "created_at": _utc(o["createdAt"]),
+                "updated_at": _utc(o["updatedAt"]),
+            }
+            for o in seeded
+        ],
+    )
+    conn.execute(
+        status_history.insert(),
+        [
+            {"order_id": o["orderId"], "status": step["status"], "at": _utc(step["at"]), "note": step.get("note")}
+            for o in seeded
+            for step in o["statusHistory"]
+        ],
+    )
     highest = max(int(o["orderId"].split("-")[1]) for o in seeded)
-    conn.execute(counters.insert(), [{"name": "order", "value": highest},
-                                     {"name": "reservation", "value": FIRST_RESERVATION_NUMBER}])
+    conn.execute(
+        counters.insert(),
+        [{"name": "order", "value": highest}, {"name": "reservation", "value": FIRST_RESERVATION_NUMBER}],
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
+
 
 def store(conn: Connection, store_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(stores).where(stores.c.store_id == store_id)).first()
@@ -142,7 +183,8 @@ def store(conn: Connection, store_id: str) -> dict[str, Any] | None:
 
 def stores_in_city(conn: Connection, city: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(stores).where(sa.func.lower(stores.c.city) == city.lower()).order_by(stores.c.store_id))
+        sa.select(stores).where(sa.func.lower(stores.c.city) == city.lower()).order_by(stores.c.store_id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
@@ -160,7 +202,8 @@ def _with_history(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str
     for row in rows:
         row["history"] = []
     steps = conn.execute(
-        sa.select(status_history).where(status_history.c.order_id.in_(list(by_id))).order_by(status_history.c.id))
+        sa.select(status_history).where(status_history.c.order_id.in_(list(by_id))).order_by(status_history.c.id)
+    )
     for step in steps:
         by_id[step.order_id]["history"].append(dict(step._mapping))
     names = store_names(conn, {row["store_id"] for row in rows if row["store_id"]})
@@ -188,19 +231,25 @@ def order_using(conn: Connection, column: str, value: str) -> str | None:
 
 
 def reservation(conn: Connection, reservation_id: str) -> dict[str, Any] | None:
-    query = (sa.select(reservations, stores.c.name.label("store_name"), stores.c.city,
-                       stores.c.address.label("store_address"))
-             .join(stores, stores.c.store_id == reservations.c.store_id)
-             .where(reservations.c.reservation_id == reservation_id))
+    query = (
+        sa.select(
+            reservations, stores.c.name.label("store_name"), stores.c.city, stores.c.address.label("store_address")
+        )
+        .join(stores, stores.c.store_id == reservations.c.store_id)
+        .where(reservations.c.reservation_id == reservation_id)
+    )
     row = conn.execute(query).first()
     return dict(row._mapping) if row else None
 
 
 def user_reservations(conn: Connection, user_id: str, status: str | None) -> list[dict[str, Any]]:
-    query = (sa.select(reservations, stores.c.name.label("store_name"), stores.c.city,
-                       stores.c.address.label("store_address"))
-             .join(stores, stores.c.store_id == reservations.c.store_id)
-             .where(reservations.c.user_id == user_id))
+    query = (
+        sa.select(
+            reservations, stores.c.name.label("store_name"), stores.c.city, stores.c.address.label("store_address")
+        )
+        .join(stores, stores.c.store_id == reservations.c.store_id)
+        .where(reservations.c.user_id == user_id)
+    )
     if status:
         query = query.where(reservations.c.status == status)
     query = query.order_by(reservations.c.created_at.desc(), reservations.c.reservation_id.desc())
@@ -208,18 +257,22 @@ def user_reservations(conn: Connection, user_id: str, status: str | None) -> lis
 
 
 def any_due_reservation(conn: Connection, now_iso: str) -> bool:
-    return conn.execute(
-        sa.select(reservations.c.reservation_id)
-        .where(reservations.c.status == "active", reservations.c.expires_at <= now_iso).limit(1)
-    ).first() is not None
+    return (
+        conn.execute(
+            sa.select(reservations.c.reservation_id)
+            .where(reservations.c.status == "active", reservations.c.expires_at <= now_iso)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 # --- writes ------------------------------------------------------------------------------------
 
+
 def next_number(conn: Connection, name: str) -> int:
     return conn.execute(
-        counters.update().where(counters.c.name == name)
-        .values(value=counters.c.value + 1).returning(counters.c.value)
+        counters.update().where(counters.c.name == name).values(value=counters.c.value + 1).returning(counters.c.value)
     ).scalar_one()
 
 
@@ -229,7 +282,8 @@ def insert_order(conn: Connection, row: dict[str, Any]) -> None:
 
 def add_history(conn: Connection, order_id: str, status: str, at: str, note: str | None) -> int:
     return conn.execute(
-        status_history.insert().values(order_id=order_id, status=status, at=at, note=note)
+        status_history.insert()
+        .values(order_id=order_id, status=status, at=at, note=note)
         .returning(status_history.c.id)
     ).scalar_one()
 
@@ -241,7 +295,8 @@ def set_history_note(conn: Connection, history_id: int, note: str) -> None:
 def move_order(conn: Connection, order_id: str, from_status: str, to_status: str, **values: Any) -> bool:
     """Change an order's status only if it is still ``from_status``: of two racing updates one wins."""
     result = conn.execute(
-        orders.update().where(orders.c.order_id == order_id, orders.c.status == from_status)
+        orders.update()
+        .where(orders.c.order_id == order_id, orders.c.status == from_status)
         .values(status=to_status, **values)
     )
     return result.rowcount == 1

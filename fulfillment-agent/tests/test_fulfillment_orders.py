@@ -1,4 +1,5 @@
 """Fulfillment agent order rules: totals, approval, delivery estimates, the checked lifecycle, cancellation."""
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +28,14 @@ LEGAL = {
     "cancelled": set(),
 }
 STATUSES = list(LEGAL)
-ADDRESS = {"name": "Priya Sharma", "line1": "Flat 1202, Sea Breeze Towers", "city": "Mumbai",
-           "state": "Maharashtra", "postalCode": "400053", "country": "IN"}
+ADDRESS = {
+    "name": "Priya Sharma",
+    "line1": "Flat 1202, Sea Breeze Towers",
+    "city": "Mumbai",
+    "state": "Maharashtra",
+    "postalCode": "400053",
+    "country": "IN",
+}
 payment_numbers = itertools.count(100000)
 
 
@@ -58,16 +65,30 @@ def client(app):
 
 
 def jacket(quantity: int = 1, price: float = 4999, color: str = "Black", size: str = "M") -> dict:
-    return {"productId": "P1001", "sku": f"P1001-{color.upper()}-{size}", "name": "Alpine Puffer Jacket",
-            "size": size, "color": color, "quantity": quantity, "unitPrice": price}
+    return {
+        "productId": "P1001",
+        "sku": f"P1001-{color.upper()}-{size}",
+        "name": "Alpine Puffer Jacket",
+        "size": size,
+        "color": color,
+        "quantity": quantity,
+        "unitPrice": price,
+    }
 
 
 def order_body(items=None, discount=0, **overrides) -> dict:
     items = items or [jacket()]
     subtotal = round(sum(i["quantity"] * i["unitPrice"] for i in items), 2)
-    body = {"userId": "U1001", "items": items, "fulfillmentType": "ship_to_home", "shippingAddress": ADDRESS,
-            "paymentId": f"PAY-T{next(payment_numbers)}", "subtotal": subtotal, "discount": discount,
-            "total": round(subtotal - discount, 2)}
+    body = {
+        "userId": "U1001",
+        "items": items,
+        "fulfillmentType": "ship_to_home",
+        "shippingAddress": ADDRESS,
+        "paymentId": f"PAY-T{next(payment_numbers)}",
+        "subtotal": subtotal,
+        "discount": discount,
+        "total": round(subtotal - discount, 2),
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -95,8 +116,11 @@ def fields(error: dict) -> list[str]:
 
 
 PATHS = {  # how a fresh order reaches each status through the API
-    "confirmed": [], "packed": ["packed"], "in_transit": ["packed", "in_transit"],
-    "delivered": ["packed", "in_transit", "delivered"], "cancelled": ["cancelled"],
+    "confirmed": [],
+    "packed": ["packed"],
+    "in_transit": ["packed", "in_transit"],
+    "delivered": ["packed", "in_transit", "delivered"],
+    "cancelled": ["cancelled"],
 }
 
 
@@ -115,6 +139,7 @@ def order_in(app, client, status: str) -> str:
 
 
 # --- the lifecycle -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("current", STATUSES)
 def test_every_transition_is_checked(app, client, current):
@@ -211,6 +236,7 @@ def test_unknown_order_is_404_naming_orderid(client):
 
 # --- cancelling ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", ["in_transit", "delivered"])
 def test_cancel_after_it_ships_is_409_and_points_to_returns(app, client, status):
     order_id = order_in(app, client, status)
@@ -245,13 +271,19 @@ def test_only_the_owner_can_cancel(client):
 
 def online_level(inventory_app, size="M", color="Black") -> int:
     reply = inventory_app.test_client().post(
-        "/check-inventory", json={"productId": "P1001", "attributes": {"size": size, "color": color}})
+        "/check-inventory", json={"productId": "P1001", "attributes": {"size": size, "color": color}}
+    )
     return reply.get_json()["onlineStockLevel"]
 
 
 def hold(inventory_app, quantity=2) -> str:
-    reply = inventory_app.test_client().post("/create-hold", json={
-        "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": quantity}], "reference": "checkout"})
+    reply = inventory_app.test_client().post(
+        "/create-hold",
+        json={
+            "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": quantity}],
+            "reference": "checkout",
+        },
+    )
     assert reply.status_code == 201, reply.get_json()
     return reply.get_json()["holdId"]
 
@@ -262,7 +294,9 @@ def test_cancelling_gives_committed_stock_back(client, inventory_app):
     order = create(client, items=[jacket(quantity=2)], holdId=hold_id)
     commit = inventory_app.test_client().post("/commit-hold", json={"holdId": hold_id, "orderId": order["orderId"]})
     assert commit.status_code == 200 and online_level(inventory_app) == before - 2
-    reply = client.post("/cancel-order", json={"orderId": order["orderId"], "userId": "U1001", "reason": "No longer needed"})
+    reply = client.post(
+        "/cancel-order", json={"orderId": order["orderId"], "userId": "U1001", "reason": "No longer needed"}
+    )
     assert reply.status_code == 200
     assert online_level(inventory_app) == before
     assert "Stock returned" in reply.get_json()["statusHistory"][-1]["note"]
@@ -282,8 +316,11 @@ def test_cancelling_releases_an_active_hold(client, inventory_app):
 
 def test_cancel_still_works_when_inventory_is_down(make_app):
     with responses.RequestsMock(assert_all_requests_are_fired=False):  # nothing answers: connection refused
-        app = make_app("fulfillment", tag="down",
-                       clients={"inventory": AgentClient("inventory", base_url="http://inventory.down.test", retries=0)})
+        app = make_app(
+            "fulfillment",
+            tag="down",
+            clients={"inventory": AgentClient("inventory", base_url="http://inventory.down.test", retries=0)},
+        )
         client = app.test_client()
         order = create(client, holdId="HLD-ABCDEF01")
         reply = client.post("/cancel-order", json={"orderId": order["orderId"], "userId": "U1001", "reason": "Oops"})
@@ -293,6 +330,7 @@ def test_cancel_still_works_when_inventory_is_down(make_app):
 
 
 # --- approval ------------------------------------------------------------------------------------
+
 
 def test_orders_above_the_threshold_wait_for_approval(client):
     at_threshold = create(client, items=[jacket(quantity=10, price=5000)])
@@ -319,8 +357,10 @@ def test_threshold_from_config_and_environment(make_app, monkeypatch):
 
 def test_approve_and_reject(client):
     first = create(client, items=[jacket(quantity=11)])["orderId"]
-    reply = client.post("/approve-order", json={"orderId": first, "approver": "Kavita Rao", "approve": True,
-                                                 "note": "Called the shopper"})
+    reply = client.post(
+        "/approve-order",
+        json={"orderId": first, "approver": "Kavita Rao", "approve": True, "note": "Called the shopper"},
+    )
     order = reply.get_json()
     assert reply.status_code == 200 and order["status"] == "confirmed"
     assert order["statusHistory"][-1]["note"] == "Approved by Kavita Rao: Called the shopper"
@@ -336,10 +376,26 @@ def test_approve_and_reject(client):
 
 # --- creating orders -----------------------------------------------------------------------------
 
+
 def test_created_order_has_every_field(client):
-    body = order_body(items=[jacket(), {"productId": "P1045", "sku": "P1045-GREY-ONESIZE", "name": "Muffler",
-                                        "size": "One Size", "color": "Grey", "quantity": 2, "unitPrice": 899.5}],
-                      discount=1179.6, couponCode="winter20", pointsRedeemed=200, holdId="HLD-ABC12345")
+    body = order_body(
+        items=[
+            jacket(),
+            {
+                "productId": "P1045",
+                "sku": "P1045-GREY-ONESIZE",
+                "name": "Muffler",
+                "size": "One Size",
+                "color": "Grey",
+                "quantity": 2,
+                "unitPrice": 899.5,
+            },
+        ],
+        discount=1179.6,
+        couponCode="winter20",
+        pointsRedeemed=200,
+        holdId="HLD-ABC12345",
+    )
     reply = client.post("/create-order", json=body)
     order = reply.get_json()
     assert reply.status_code == 201, order
@@ -348,18 +404,22 @@ def test_created_order_has_every_field(client):
     assert order["couponCode"] == "WINTER20" and order["pointsRedeemed"] == 200 and order["holdId"] == "HLD-ABC12345"
     assert order["shippingAddress"] == ADDRESS and order["storeId"] is None and order["storeName"] is None
     assert order["status"] == "confirmed" and order["createdAt"] == "2026-11-21T10:00:00Z"
-    assert order["statusHistory"] == [{"status": "confirmed", "at": "2026-11-21T10:00:00Z",
-                                       "note": f"Payment {body['paymentId']} received."}]
+    assert order["statusHistory"] == [
+        {"status": "confirmed", "at": "2026-11-21T10:00:00Z", "note": f"Payment {body['paymentId']} received."}
+    ]
     assert client.post("/get-order", json={"orderId": "ORD-100012", "userId": "U1001"}).get_json() == order
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"subtotal": 4998}, "subtotal"),
-    ({"total": 4998.99}, "total"),
-    ({"discount": 100}, "total"),  # total no longer equals subtotal - discount
-    ({"discount": 5000, "total": 0}, "discount"),
-    ({"deliveryFee": 99}, "total"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"subtotal": 4998}, "subtotal"),
+        ({"total": 4998.99}, "total"),
+        ({"discount": 100}, "total"),  # total no longer equals subtotal - discount
+        ({"discount": 5000, "total": 0}, "discount"),
+        ({"deliveryFee": 99}, "total"),
+    ],
+)
 def test_totals_must_add_up_to_the_paisa(client, change, field):
     body = {**order_body(), **change}
     error = error_of(client.post("/create-order", json=body), 422, "totals_mismatch")
@@ -376,13 +436,16 @@ def test_paise_arithmetic_is_exact(client):
 
 
 def test_amounts_below_a_paisa_are_refused(client):
-    error = error_of(client.post("/create-order", json=order_body(items=[jacket(price=4999.005)])), 422, "invalid_amount")
+    error = error_of(
+        client.post("/create-order", json=order_body(items=[jacket(price=4999.005)])), 422, "invalid_amount"
+    )
     assert fields(error) == ["items.0.unitPrice"]
 
 
 def test_ship_to_home_needs_an_address(client):
-    error = error_of(client.post("/create-order", json=order_body(shippingAddress=None)), 422,
-                     "shipping_address_required")
+    error = error_of(
+        client.post("/create-order", json=order_body(shippingAddress=None)), 422, "shipping_address_required"
+    )
     assert fields(error) == ["shippingAddress"] and "shippingAddress" in error["message"]
 
 
@@ -413,11 +476,14 @@ def test_a_payment_or_hold_pays_for_one_order_only(client):
     assert fields(error) == ["holdId"]
 
 
-@pytest.mark.parametrize("city,expected", [
-    ("Mumbai", "2026-11-24T14:30:00Z"),     # metro: 3 days, by 20:00 in India
-    ("New Delhi", "2026-11-24T14:30:00Z"),  # the postal name of a metro
-    ("Nashik", "2026-11-27T14:30:00Z"),     # elsewhere: 6 days
-])
+@pytest.mark.parametrize(
+    "city,expected",
+    [
+        ("Mumbai", "2026-11-24T14:30:00Z"),  # metro: 3 days, by 20:00 in India
+        ("New Delhi", "2026-11-24T14:30:00Z"),  # the postal name of a metro
+        ("Nashik", "2026-11-27T14:30:00Z"),  # elsewhere: 6 days
+    ],
+)
 def test_estimated_delivery_by_city(client, city, expected):
     order = create(client, shippingAddress={**ADDRESS, "city": city})
     assert order["estimatedDelivery"] == expected
@@ -434,14 +500,16 @@ def test_a_slot_from_the_delivery_options_sets_the_estimate(client):
     order = create(client, deliverySlot=slot["slotId"])
     assert order["deliverySlot"] == slot
     assert order["estimatedDelivery"] == "2026-11-26T15:30:00Z"  # 26 Nov, 18:00-21:00 ends 21:00 in India
-    error = error_of(client.post("/create-order", json=order_body(deliverySlot="SL-20261122-1014")), 422,
-                     "slot_unavailable")
+    error = error_of(
+        client.post("/create-order", json=order_body(deliverySlot="SL-20261122-1014")), 422, "slot_unavailable"
+    )
     assert fields(error) == ["deliverySlot"]
     error = error_of(client.post("/create-order", json=order_body(deliverySlot="SL-20261399-1014")), 422)
     assert fields(error) == ["deliverySlot"]
 
 
 # --- delivery options ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cart,fee", [(None, 99), (999, 99), (999.01, 0), (4999, 0)])
 def test_shipping_fee_is_free_above_999(client, cart, fee):
@@ -466,6 +534,7 @@ def test_delivery_options_by_city(client):
 
 # --- reading -------------------------------------------------------------------------------------
 
+
 def test_get_order_hides_other_shoppers_orders(client):
     assert client.post("/get-order", json={"orderId": "ORD-100001", "userId": "U1002"}).status_code == 200
     error = error_of(client.post("/get-order", json={"orderId": "ORD-100001", "userId": "U1001"}), 404)
@@ -477,7 +546,13 @@ def test_seed_orders_read_back_in_utc(client):
     # 14:22 in India on 16 Nov in the seed; the seed moves with the calendar, and NOW is 5 h 30 min after the
     # seed's reference time (10:00 in India on 21 Nov), so it reads back 5 h 30 min later, in UTC.
     assert order["deliveredAt"] == "2026-11-16T14:22:00Z"
-    assert [h["status"] for h in order["statusHistory"]] == ["pending", "confirmed", "packed", "in_transit", "delivered"]
+    assert [h["status"] for h in order["statusHistory"]] == [
+        "pending",
+        "confirmed",
+        "packed",
+        "in_transit",
+        "delivered",
+    ]
     collect = client.post("/get-order", json={"orderId": "ORD-100006"}).get_json()
     assert collect["storeName"] == "South City Mall, Jodhpur Park" and collect["shippingAddress"] is None
 
@@ -490,8 +565,11 @@ def test_list_orders_newest_first_with_filter_and_limit(client):
     in_transit = client.post("/list-orders", json={"userId": "U1001", "status": "in_transit"}).get_json()
     assert [o["orderId"] for o in in_transit["orders"]] == ["ORD-100007"]
     assert client.post("/list-orders", json={"userId": "U1001", "limit": 1}).get_json()["count"] == 1
-    assert client.post("/list-orders", json={"userId": "U9999"}).get_json() == {"userId": "U9999", "count": 0,
-                                                                                 "orders": []}
+    assert client.post("/list-orders", json={"userId": "U9999"}).get_json() == {
+        "userId": "U9999",
+        "count": 0,
+        "orders": [],
+    }
 
 
 def test_orders_survive_a_restart(app, client):

@@ -1,4 +1,5 @@
 """Reserve in store holds real store stock in a real in-process inventory agent, and gives it back."""
+
 from __future__ import annotations
 
 import re
@@ -46,19 +47,28 @@ def client(app):
 def down_client(make_app):
     """A fulfillment agent whose inventory agent refuses every connection."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.POST, re.compile(re.escape(DOWN_URL) + r"/.*"),
-                 body=requests.ConnectionError("connection refused"))
-        app = make_app("fulfillment", tag="down",
-                       clients={"inventory": AgentClient("inventory", base_url=DOWN_URL, retries=0)})
+        rsps.add(
+            responses.POST,
+            re.compile(re.escape(DOWN_URL) + r"/.*"),
+            body=requests.ConnectionError("connection refused"),
+        )
+        app = make_app(
+            "fulfillment", tag="down", clients={"inventory": AgentClient("inventory", base_url=DOWN_URL, retries=0)}
+        )
         yield app.test_client()
 
 
 def store_level(inventory_app, store_id: str, city: str = "Mumbai", **variant) -> int:
     """What the real inventory agent says one store has of the jacket (0 when it is not listed)."""
     wanted = {**JACKET, **variant}
-    reply = inventory_app.test_client().post("/check-inventory", json={
-        "productId": wanted["productId"], "attributes": {"size": wanted["size"], "color": wanted["color"]},
-        "locationContext": {"city": city}})
+    reply = inventory_app.test_client().post(
+        "/check-inventory",
+        json={
+            "productId": wanted["productId"],
+            "attributes": {"size": wanted["size"], "color": wanted["color"]},
+            "locationContext": {"city": city},
+        },
+    )
     assert reply.status_code == 200, reply.get_json()
     return next((s["stockLevel"] for s in reply.get_json()["availableStores"] if s["storeId"] == store_id), 0)
 
@@ -120,12 +130,15 @@ def test_a_store_that_never_had_it(client):
     assert error["message"].startswith("The Select Citywalk store has no Black M left.")
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"productId": "P9999"}, "productId"),
-    ({"color": "Purple"}, "color"),
-    ({"size": "XXXL"}, "size"),
-    ({"storeId": "ST-GOA-01"}, "storeId"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"productId": "P9999"}, "productId"),
+        ({"color": "Purple"}, "color"),
+        ({"size": "XXXL"}, "size"),
+        ({"storeId": "ST-GOA-01"}, "storeId"),
+    ],
+)
 def test_unknown_product_variant_or_store_is_404(client, change, field):
     error = error_of(reserve(client, **change), 404)
     assert fields(error) == [field]
@@ -142,15 +155,20 @@ def test_inventory_down_is_503_and_nothing_is_reserved(down_client):
 def test_cancel_with_inventory_down_is_503_and_keeps_the_reservation(make_app, inventory_app, client):
     reservation = reserve(client).get_json()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.POST, re.compile(re.escape(DOWN_URL) + r"/.*"),
-                 body=requests.ConnectionError("connection refused"))
+        rsps.add(
+            responses.POST,
+            re.compile(re.escape(DOWN_URL) + r"/.*"),
+            body=requests.ConnectionError("connection refused"),
+        )
         # The same database, now with an inventory agent that does not answer.
         down = import_app_factory("fulfillment")(
             database_url=client.application.db.url,
-            clients={"inventory": AgentClient("inventory", base_url=DOWN_URL, retries=0)})
+            clients={"inventory": AgentClient("inventory", base_url=DOWN_URL, retries=0)},
+        )
         try:
-            reply = down.test_client().post("/cancel-reservation",
-                                            json={"reservationId": reservation["reservationId"], "userId": "U1001"})
+            reply = down.test_client().post(
+                "/cancel-reservation", json={"reservationId": reservation["reservationId"], "userId": "U1001"}
+            )
             error_of(reply, 503, "dependency_unavailable")
         finally:
             down.db.dispose()
@@ -191,12 +209,14 @@ def test_reservations_survive_a_restart(app, client, inventory_app):
     reservation = reserve(client).get_json()
     app.db.dispose()
     again = import_app_factory("fulfillment")(
-        database_url=app.db.url, clients={"inventory": AgentClient("inventory", base_url=INVENTORY_URL)})
+        database_url=app.db.url, clients={"inventory": AgentClient("inventory", base_url=INVENTORY_URL)}
+    )
     try:
         listed = again.test_client().post("/list-reservations", json={"userId": "U1001"}).get_json()
         assert listed["reservations"] == [reservation]
-        cancelled = again.test_client().post("/cancel-reservation",
-                                             json={"reservationId": reservation["reservationId"], "userId": "U1001"})
+        cancelled = again.test_client().post(
+            "/cancel-reservation", json={"reservationId": reservation["reservationId"], "userId": "U1001"}
+        )
         assert cancelled.status_code == 200
         assert store_level(inventory_app, "ST-MUM-01") == 3
     finally:

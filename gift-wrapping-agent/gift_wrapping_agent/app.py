@@ -2,6 +2,7 @@
 
 It calls no other agent: eligibility comes from its own product -> category map and wrapping rules.
 """
+
 from agentkit import AgentApp, Database, create_agent_app
 
 from . import domain, storage

@@ -6,6 +6,7 @@ Eligibility, in order:
 3. a category without a rule is not wrappable, so a new catalog category is refused until someone decides.
 A wrap keeps the option's name and price as sold. The message card is free.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -35,6 +36,7 @@ def _price_text(value: Any) -> str:
 
 # --- eligibility -------------------------------------------------------------------------------
 
+
 def _product_or_404(conn: Connection, product_id: str) -> dict[str, Any]:
     found = storage.product(conn, product_id)
     if found is None:
@@ -50,14 +52,24 @@ def _eligibility(conn: Connection, product: dict[str, Any]) -> dict[str, Any]:
     rule = storage.category_rule(conn, product["category"])
     options = storage.options_for_category(conn, product["category"]) if rule else []
     if not options:
-        return {"wrappable": False, "note": None, "options": [],
-                "reason": f"Gift wrapping is not offered for {product['category']} yet."}
+        return {
+            "wrappable": False,
+            "note": None,
+            "options": [],
+            "reason": f"Gift wrapping is not offered for {product['category']} yet.",
+        }
     return {"wrappable": True, "reason": None, "note": rule["note"], "options": options}
 
 
 def _option_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"optionId": row["option_id"], "name": row["name"], "description": row["description"],
-            "price": _rupees(row["price"]), "currency": "INR", "messageCardIncluded": True}
+    return {
+        "optionId": row["option_id"],
+        "name": row["name"],
+        "description": row["description"],
+        "price": _rupees(row["price"]),
+        "currency": "INR",
+        "messageCardIncluded": True,
+    }
 
 
 def check_gift_wrapping(db: Database, body: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +89,7 @@ def check_gift_wrapping(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 # --- wraps -------------------------------------------------------------------------------------
 
+
 def _card_text(body: dict[str, Any], field: str, limit: int) -> str | None:
     """The card text trimmed, or None when absent or blank. The contract already refuses control
     characters and overlong text; this guards the same rules for callers that skip validation."""
@@ -90,18 +103,28 @@ def _card_text(body: dict[str, Any], field: str, limit: int) -> str | None:
     elif any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
         problem = "control characters are not allowed"
     if problem:
-        raise ValidationFailed(f"The {field} cannot be printed on the card: {problem}.",
-                               details=[{"field": field, "message": problem}])
+        raise ValidationFailed(
+            f"The {field} cannot be printed on the card: {problem}.", details=[{"field": field, "message": problem}]
+        )
     return text or None
 
 
 def _wrap_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "wrapId": row["wrap_id"], "orderReference": row["order_reference"], "productId": row["product_id"],
-        "sku": row["sku"], "optionId": row["option_id"], "optionName": row["option_name"],
-        "price": _rupees(row["price"]), "currency": "INR", "messageCardIncluded": True,
-        "message": row["message"], "recipientName": row["recipient_name"], "status": row["status"],
-        "createdAt": row["created_at"], "cancelledAt": row["cancelled_at"],
+        "wrapId": row["wrap_id"],
+        "orderReference": row["order_reference"],
+        "productId": row["product_id"],
+        "sku": row["sku"],
+        "optionId": row["option_id"],
+        "optionName": row["option_name"],
+        "price": _rupees(row["price"]),
+        "currency": "INR",
+        "messageCardIncluded": True,
+        "message": row["message"],
+        "recipientName": row["recipient_name"],
+        "status": row["status"],
+        "createdAt": row["created_at"],
+        "cancelledAt": row["cancelled_at"],
     }
 
 
@@ -110,15 +133,20 @@ def _already_wrapped(existing: dict[str, Any] | None, order_reference: str, prod
     return Conflict(
         f"{product_id} already has a gift wrap{which} on {order_reference}. Cancel it with cancelGiftWrap "
         "to choose another option.",
-        code="already_wrapped", details=[{"field": "productId", "message": "already wrapped for this order"}])
+        code="already_wrapped",
+        details=[{"field": "productId", "message": "already wrapped for this order"}],
+    )
 
 
 def add_gift_wrap(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     order_reference, product_id, option_id = body["orderReference"], body["productId"], body["optionId"]
     sku = body.get("sku")
     if sku is not None and not sku.startswith(product_id + "-"):
-        raise ValidationFailed(f"The sku {sku} is not a variant of {product_id}.", code="sku_mismatch",
-                               details=[{"field": "sku", "message": f"not a variant of {product_id}"}])
+        raise ValidationFailed(
+            f"The sku {sku} is not a variant of {product_id}.",
+            code="sku_mismatch",
+            details=[{"field": "sku", "message": f"not a variant of {product_id}"}],
+        )
     message = _card_text(body, "message", MESSAGE_MAX)
     recipient = _card_text(body, "recipientName", RECIPIENT_MAX)
 
@@ -130,20 +158,33 @@ def add_gift_wrap(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], i
                 found = _eligibility(conn, product)
                 if not found["wrappable"]:
                     raise BusinessRuleViolation(
-                        f"{product['name']} cannot be gift-wrapped: {found['reason']}", code="not_wrappable",
-                        details=[{"field": "productId", "message": found["reason"]}])
+                        f"{product['name']} cannot be gift-wrapped: {found['reason']}",
+                        code="not_wrappable",
+                        details=[{"field": "productId", "message": found["reason"]}],
+                    )
                 chosen = next((o for o in found["options"] if o["option_id"] == option_id), None)
                 if chosen is None:
                     raise _option_unavailable(conn, product, found, option_id)
                 existing = storage.active_wrap(conn, order_reference, product_id)
                 if existing is not None:
                     raise _already_wrapped(existing, order_reference, product_id)
-                storage.insert_wrap(conn, {
-                    "wrap_id": wrap_id, "order_reference": order_reference, "product_id": product_id, "sku": sku,
-                    "option_id": option_id, "option_name": chosen["name"], "price": chosen["price"],
-                    "message": message, "recipient_name": recipient, "status": "requested",
-                    "created_at": clock.now_iso(), "cancelled_at": None,
-                })
+                storage.insert_wrap(
+                    conn,
+                    {
+                        "wrap_id": wrap_id,
+                        "order_reference": order_reference,
+                        "product_id": product_id,
+                        "sku": sku,
+                        "option_id": option_id,
+                        "option_name": chosen["name"],
+                        "price": chosen["price"],
+                        "message": message,
+                        "recipient_name": recipient,
+                        "status": "requested",
+                        "created_at": clock.now_iso(),
+                        "cancelled_at": None,
+                    },
+                )
                 created = storage.wrap(conn, wrap_id)
             return _wrap_view(created), 201
         except IntegrityError:
@@ -152,27 +193,38 @@ def add_gift_wrap(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], i
                 existing = storage.active_wrap(conn, order_reference, product_id)
             if existing is not None:
                 raise _already_wrapped(existing, order_reference, product_id) from None
-    raise Conflict("Could not record the gift wrap; please retry.", code="retry", retryable=True,
-                   details=[{"field": "", "message": "wrap id collision"}])
+    raise Conflict(
+        "Could not record the gift wrap; please retry.",
+        code="retry",
+        retryable=True,
+        details=[{"field": "", "message": "wrap id collision"}],
+    )
 
 
-def _option_unavailable(conn: Connection, product: dict[str, Any], found: dict[str, Any],
-                        option_id: str) -> BusinessRuleViolation:
+def _option_unavailable(
+    conn: Connection, product: dict[str, Any], found: dict[str, Any], option_id: str
+) -> BusinessRuleViolation:
     offered = ", ".join(f"{o['name']} ({o['option_id']}, {_price_text(o['price'])})" for o in found["options"])
     known = storage.option(conn, option_id)
     name = known["name"] if known else option_id
     why = found["note"] or f"{name} is not offered for {product['category']}."
     return BusinessRuleViolation(
         f"{name} is not available for {product['name']}. {why} Offered: {offered}.",
-        code="option_unavailable", details=[{"field": "optionId", "message": f"offered: {offered}"}])
+        code="option_unavailable",
+        details=[{"field": "optionId", "message": f"offered: {offered}"}],
+    )
 
 
 def get_gift_wraps(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     with db.read() as conn:
         rows = storage.wraps_for(conn, body["orderReference"])
     total = sum((Decimal(r["price"]) for r in rows if r["status"] != "cancelled"), Decimal(0))
-    return {"orderReference": body["orderReference"], "wraps": [_wrap_view(r) for r in rows],
-            "total": _rupees(total), "currency": "INR"}
+    return {
+        "orderReference": body["orderReference"],
+        "wraps": [_wrap_view(r) for r in rows],
+        "total": _rupees(total),
+        "currency": "INR",
+    }
 
 
 def cancel_gift_wrap(db: Database, body: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +235,9 @@ def cancel_gift_wrap(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     if row is None:
         raise NotFound.of("gift wrap", wrap_id, "wrapId")
     if not cancelled:
-        raise Conflict(f"Gift wrap {wrap_id} was already cancelled at {row['cancelled_at']}.",
-                       code="already_cancelled", details=[{"field": "wrapId", "message": "already cancelled"}])
+        raise Conflict(
+            f"Gift wrap {wrap_id} was already cancelled at {row['cancelled_at']}.",
+            code="already_cancelled",
+            details=[{"field": "wrapId", "message": "already cancelled"}],
+        )
     return _wrap_view(row)

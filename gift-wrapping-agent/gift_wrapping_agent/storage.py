@@ -12,6 +12,7 @@ One active wrap per (order reference, product) is a database fact, not only a ch
 UNIQUE constraint (NULLs never clash on SQLite or PostgreSQL). Two racing requests cannot both win,
 and a cancelled wrap frees the product to be wrapped again.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ metadata = sa.MetaData()
 MONEY = sa.Numeric(12, 2)
 
 wrap_options = sa.Table(
-    "wrap_options", metadata,
+    "wrap_options",
+    metadata,
     sa.Column("option_id", sa.String(20), primary_key=True),
     sa.Column("name", sa.String(60), nullable=False),
     sa.Column("description", sa.String(300), nullable=False),
@@ -35,32 +37,37 @@ wrap_options = sa.Table(
 )
 
 category_rules = sa.Table(
-    "category_rules", metadata,
+    "category_rules",
+    metadata,
     sa.Column("category", sa.String(40), primary_key=True),
     sa.Column("note", sa.String(300)),  # shown to the shopper when the category has restrictions
 )
 
 category_options = sa.Table(
-    "category_options", metadata,
+    "category_options",
+    metadata,
     sa.Column("category", sa.String(40), sa.ForeignKey("category_rules.category"), primary_key=True),
     sa.Column("option_id", sa.String(20), sa.ForeignKey("wrap_options.option_id"), primary_key=True),
 )
 
 products = sa.Table(
-    "products", metadata,
+    "products",
+    metadata,
     sa.Column("product_id", sa.String(8), primary_key=True),
     sa.Column("name", sa.String(120), nullable=False),
     sa.Column("category", sa.String(40), nullable=False),
 )
 
 product_exclusions = sa.Table(
-    "product_exclusions", metadata,
+    "product_exclusions",
+    metadata,
     sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("reason", sa.String(300), nullable=False),
 )
 
 gift_wraps = sa.Table(
-    "gift_wraps", metadata,
+    "gift_wraps",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("wrap_id", sa.String(24), nullable=False, unique=True),
     sa.Column("order_reference", sa.String(40), nullable=False, index=True),
@@ -88,32 +95,62 @@ def active_key(order_reference: str, product_id: str) -> str:
 def load_seed(conn: Connection) -> None:
     catalog = json.loads((SEED_DIR / "products.json").read_text(encoding="utf-8"))["products"]
     rules = json.loads((SEED_DIR / "wrapping.json").read_text(encoding="utf-8"))
-    conn.execute(wrap_options.insert(), [
-        {"option_id": o["optionId"], "name": o["name"], "description": o["description"], "price": o["price"],
-         "position": o["position"]} for o in rules["options"]
-    ])
+    conn.execute(
+        wrap_options.insert(),
+        [
+            {
+                "option_id": o["optionId"],
+                "name": o["name"],
+                "description": o["description"],
+                "price": o["price"],
+                "position": o["position"],
+            }
+            for o in rules["options"]
+        ],
+    )
     conn.execute(category_rules.insert(), [{"category": c["category"], "note": c["note"]} for c in rules["categories"]])
-    conn.execute(category_options.insert(), [
-        {"category": c["category"], "option_id": option_id} for c in rules["categories"] for option_id in c["options"]
-    ])
-    conn.execute(products.insert(), [
-        {"product_id": p["productId"], "name": p["name"], "category": p["category"]} for p in catalog
-    ])
-    conn.execute(product_exclusions.insert(), [
-        {"product_id": x["productId"], "reason": x["reason"]} for x in rules["neverWrappable"]
-    ])
+    conn.execute(
+        category_options.insert(),
+        [
+            {"category": c["category"], "option_id": option_id}
+            for c in rules["categories"]
+            for option_id in c["options"]
+        ],
+    )
+    conn.execute(
+        products.insert(),
+        [{"product_id": p["productId"], "name": p["name"], "category": p["category"]} for p in catalog],
+    )
+    conn.execute(
+        product_exclusions.insert(),
+        [{"product_id": x["productId"], "reason": x["reason"]} for x in rules["neverWrappable"]],
+    )
     prices = {o["optionId"]: o for o in rules["options"]}
-    conn.execute(gift_wraps.insert(), [
-        {"wrap_id": w["wrapId"], "order_reference": w["orderReference"], "product_id": w["productId"], "sku": w["sku"],
-         "option_id": w["optionId"], "option_name": prices[w["optionId"]]["name"],
-         "price": prices[w["optionId"]]["price"], "message": w["message"], "recipient_name": w["recipientName"],
-         "status": w["status"], "created_at": w["createdAt"], "cancelled_at": None,
-         "active_key": active_key(w["orderReference"], w["productId"]) if w["status"] == "requested" else None}
-        for w in rules["wraps"]
-    ])
+    conn.execute(
+        gift_wraps.insert(),
+        [
+            {
+                "wrap_id": w["wrapId"],
+                "order_reference": w["orderReference"],
+                "product_id": w["productId"],
+                "sku": w["sku"],
+                "option_id": w["optionId"],
+                "option_name": prices[w["optionId"]]["name"],
+                "price": prices[w["optionId"]]["price"],
+                "message": w["message"],
+                "recipient_name": w["recipientName"],
+                "status": w["status"],
+                "created_at": w["createdAt"],
+                "cancelled_at": None,
+                "active_key": active_key(w["orderReference"], w["productId"]) if w["status"] == "requested" else None,
+            }
+            for w in rules["wraps"]
+        ],
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
+
 
 def product(conn: Connection, product_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(products).where(products.c.product_id == product_id)).first()
@@ -168,10 +205,10 @@ def wraps_for(conn: Connection, order_reference: str) -> list[dict[str, Any]]:
 
 # --- writes ------------------------------------------------------------------------------------
 
+
 def insert_wrap(conn: Connection, row: dict[str, Any]) -> None:
     """Raises IntegrityError when the product already has an active wrap for this order reference."""
-    conn.execute(gift_wraps.insert().values(
-        **row, active_key=active_key(row["order_reference"], row["product_id"])))
+    conn.execute(gift_wraps.insert().values(**row, active_key=active_key(row["order_reference"], row["product_id"])))
 
 
 def cancel_wrap(conn: Connection, wrap_id: str, at: str) -> bool:

@@ -3,6 +3,7 @@
 The app is built with ``gift_wrapping_agent.app.create_app`` directly, on a fresh SQLite file or (with
 TEST_DATABASE=postgres) a fresh PostgreSQL database, so these tests do not depend on agents.toml.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,24 +59,31 @@ def error_of(reply, status):
 
 # --- eligibility -------------------------------------------------------------------------------
 
+
 def test_a_wrappable_product_offers_every_option_with_its_price(client):
     reply = check(client, "P1031")
     assert reply.status_code == 200
     found = reply.get_json()
     assert found["wrappable"] is True and found["reason"] is None and found["category"] == "dresses"
     assert [(o["optionId"], o["price"], o["currency"]) for o in found["options"]] == [
-        ("standard", 49, "INR"), ("premium", 149, "INR"), ("festive", 199, "INR")]
+        ("standard", 49, "INR"),
+        ("premium", 149, "INR"),
+        ("festive", 199, "INR"),
+    ]
     assert all(o["messageCardIncluded"] is True for o in found["options"])
     assert "all year" in found["options"][2]["description"]
 
 
-@pytest.mark.parametrize("product_id,words", [
-    ("P1002", "oversized"),      # Everest Down Parka
-    ("P1065", "garment bag"),    # Jodhpur Bandhgala Set
-    ("P1043", "mesh bag"),       # Splash Pool Slides (giftable: false in the catalog)
-    ("P1057", "hygiene"),        # Studio Support Sports Bra (giftable: false)
-    ("P1014", "not offered as a gift"),  # Essential Crew Tee (giftable: false)
-])
+@pytest.mark.parametrize(
+    "product_id,words",
+    [
+        ("P1002", "oversized"),  # Everest Down Parka
+        ("P1065", "garment bag"),  # Jodhpur Bandhgala Set
+        ("P1043", "mesh bag"),  # Splash Pool Slides (giftable: false in the catalog)
+        ("P1057", "hygiene"),  # Studio Support Sports Bra (giftable: false)
+        ("P1014", "not offered as a gift"),  # Essential Crew Tee (giftable: false)
+    ],
+)
 def test_a_product_that_can_never_be_wrapped_says_why(client, product_id, words):
     found = check(client, product_id).get_json()
     assert found["wrappable"] is False and found["options"] == []
@@ -123,9 +131,11 @@ def test_footwear_has_the_standard_wrap_only(client):
 
 # --- adding, listing, totals -------------------------------------------------------------------
 
+
 def test_add_then_list_with_the_total(client):
-    first = add(client, "P1026", "premium", sku="P1026-GREEN-S", message="  Happy birthday, Kavya!  ",
-                recipientName="Kavya")
+    first = add(
+        client, "P1026", "premium", sku="P1026-GREEN-S", message="  Happy birthday, Kavya!  ", recipientName="Kavya"
+    )
     assert first.status_code == 201
     wrap = first.get_json()
     assert wrap["wrapId"].startswith("GW-") and wrap["status"] == "requested" and wrap["cancelledAt"] is None
@@ -137,7 +147,10 @@ def test_add_then_list_with_the_total(client):
 
     listed = wraps(client)
     assert [(w["productId"], w["optionId"], w["price"]) for w in listed["wraps"]] == [
-        ("P1026", "premium", 149), ("P1044", "festive", 199), ("P1036", "standard", 49)]
+        ("P1026", "premium", 149),
+        ("P1044", "festive", 199),
+        ("P1036", "standard", 49),
+    ]
     assert listed["wraps"][0] == wrap and listed["wraps"][2]["message"] is None
     assert listed["total"] == 149 + 199 + 49 and listed["currency"] == "INR"
     assert wraps(client, "ORD-100001") == {"orderReference": "ORD-100001", "wraps": [], "total": 0, "currency": "INR"}
@@ -181,6 +194,7 @@ def test_racing_requests_for_the_same_product_make_one_wrap(app):
 
 # --- bad input ---------------------------------------------------------------------------------
 
+
 def test_a_message_longer_than_200_characters_is_400_naming_message(client):
     error = error_of(add(client, "P1031", "premium", message="x" * 201), 400)
     assert "message" in [d["field"] for d in error["details"]]
@@ -188,8 +202,15 @@ def test_a_message_longer_than_200_characters_is_400_naming_message(client):
     assert wraps(client)["wraps"][0]["message"] == "é" * 200
 
 
-@pytest.mark.parametrize("field,value", [("message", "Love,\nAsha"), ("message", "beep\u0007"),
-                                         ("recipientName", "Ria\u0000"), ("recipientName", "x" * 101)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("message", "Love,\nAsha"),
+        ("message", "beep\u0007"),
+        ("recipientName", "Ria\u0000"),
+        ("recipientName", "x" * 101),
+    ],
+)
 def test_control_characters_and_overlong_names_are_400_naming_the_field(client, field, value):
     error = error_of(add(client, "P1031", "premium", **{field: value}), 400)
     assert field in [d["field"] for d in error["details"]]
@@ -202,11 +223,14 @@ def test_a_sku_of_another_product_is_400_naming_sku(client):
 
 
 def test_bad_references_and_options_are_400(client):
-    assert "orderReference" in [d["field"] for d in error_of(add(client, "P1031", "premium", reference="100011"), 400)["details"]]
+    assert "orderReference" in [
+        d["field"] for d in error_of(add(client, "P1031", "premium", reference="100011"), 400)["details"]
+    ]
     assert "optionId" in [d["field"] for d in error_of(add(client, "P1031", "gold-foil"), 400)["details"]]
 
 
 # --- cancelling --------------------------------------------------------------------------------
+
 
 def test_a_cancelled_wrap_is_listed_but_not_in_the_total(client):
     keep = add(client, "P1031", "premium").get_json()
@@ -216,8 +240,10 @@ def test_a_cancelled_wrap_is_listed_but_not_in_the_total(client):
     assert cancelled.status_code == 200
     assert cancelled.get_json()["status"] == "cancelled" and cancelled.get_json()["cancelledAt"] is not None
     listed = wraps(client)
-    assert [(w["wrapId"], w["status"]) for w in listed["wraps"]] == [(keep["wrapId"], "requested"),
-                                                                     (drop["wrapId"], "cancelled")]
+    assert [(w["wrapId"], w["status"]) for w in listed["wraps"]] == [
+        (keep["wrapId"], "requested"),
+        (drop["wrapId"], "cancelled"),
+    ]
     assert listed["total"] == 149
 
 
@@ -243,8 +269,11 @@ def test_after_cancelling_the_product_can_be_wrapped_again(client):
 def test_a_wrap_keeps_the_price_it_was_sold_at(app, client):
     wrap_id = add(client, "P1031", "premium").get_json()["wrapId"]
     with app.db.write() as conn:
-        conn.execute(storage.wrap_options.update().where(storage.wrap_options.c.option_id == "premium")
-                     .values(price=179, name="Premium keepsake box"))
+        conn.execute(
+            storage.wrap_options.update()
+            .where(storage.wrap_options.c.option_id == "premium")
+            .values(price=179, name="Premium keepsake box")
+        )
     assert check(client, "P1031").get_json()["options"][1]["price"] == 179
     listed = wraps(client)
     assert listed["wraps"][0]["wrapId"] == wrap_id
@@ -253,6 +282,7 @@ def test_a_wrap_keeps_the_price_it_was_sold_at(app, client):
 
 
 # --- restart -----------------------------------------------------------------------------------
+
 
 def test_wraps_and_cancellations_survive_a_restart(app, client):
     kept = add(client, "P1031", "premium", message="For Meera").get_json()
@@ -268,7 +298,10 @@ def test_wraps_and_cancellations_survive_a_restart(app, client):
         assert wraps(again) == before and before["total"] == 149
         assert wraps(again)["wraps"][0]["message"] == "For Meera"
         assert error_of(add(again, "P1031", "standard"), 409)["code"] == "already_wrapped"
-        assert error_of(again.post("/cancel-gift-wrap", json={"wrapId": dropped["wrapId"]}), 409)["code"] == "already_cancelled"
+        assert (
+            error_of(again.post("/cancel-gift-wrap", json={"wrapId": dropped["wrapId"]}), 409)["code"]
+            == "already_cancelled"
+        )
         with restarted.db.read() as conn:  # the seed was loaded once, not again on the restart
             assert conn.execute(sa.select(sa.func.count()).select_from(storage.products)).scalar() == 66
             assert conn.execute(sa.select(sa.func.count()).select_from(storage.gift_wraps)).scalar() == 4

@@ -1,4 +1,5 @@
 """Inventory rules: what counts as low stock, where a hold draws from, how holds end."""
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,8 @@ def store_descriptor(level: int) -> str:
 
 def _matches(variant: dict[str, Any], size: str | None, color: str | None) -> bool:
     return (size is None or variant["size"].lower() == size.lower()) and (
-        color is None or variant["color"].lower() == color.lower())
+        color is None or variant["color"].lower() == color.lower()
+    )
 
 
 def _variant_not_found(product_id: str, size: str | None, color: str | None, every: list[dict[str, Any]]) -> NotFound:
@@ -82,8 +84,9 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     warehouses: dict[str, int] = {}
     stores: dict[str, int] = {}
     for row in rows:
-        variant = variants.setdefault(row.sku, {"sku": row.sku, "size": row.size, "color": row.color,
-                                                "online": 0, "stores": 0})
+        variant = variants.setdefault(
+            row.sku, {"sku": row.sku, "size": row.size, "color": row.color, "online": 0, "stores": 0}
+        )
         if places[row.location_id]["kind"] == "warehouse":
             variant["online"] += row.on_hand
             warehouses[row.location_id] = warehouses.get(row.location_id, 0) + row.on_hand
@@ -93,16 +96,26 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     picked = list(variants.values())
     online = sum(warehouses.values())
     in_city = sorted(
-        (places[store_id] | {"on_hand": level} for store_id, level in stores.items()
-         if level > 0 and (city is None or places[store_id]["city"].lower() == city.lower())),
-        key=lambda s: (-s["on_hand"], s["location_id"]))
+        (
+            places[store_id] | {"on_hand": level}
+            for store_id, level in stores.items()
+            if level > 0 and (city is None or places[store_id]["city"].lower() == city.lower())
+        ),
+        key=lambda s: (-s["on_hand"], s["location_id"]),
+    )
     options = (["ship_to_home"] if online > 0 else []) + (["click_and_collect", "reserve_in_store"] if in_city else [])
     exact = len(picked) == 1 and size is not None and color is not None
     return {
         "productId": product_id,
         "sku": picked[0]["sku"] if exact else None,
-        "attributes": {k: v for k, v in (("size", picked[0]["size"] if size else None),
-                                         ("color", picked[0]["color"] if color else None)) if v},
+        "attributes": {
+            k: v
+            for k, v in (
+                ("size", picked[0]["size"] if size else None),
+                ("color", picked[0]["color"] if color else None),
+            )
+            if v
+        },
         "onlineStatus": online_status(online),
         "onlineStockLevel": online,
         "warehouses": [
@@ -110,14 +123,26 @@ def check_inventory(db: Database, body: dict[str, Any]) -> dict[str, Any]:
             for wid, level in sorted(warehouses.items())
         ],
         "availableStores": [
-            {"storeId": s["location_id"], "name": s["name"], "city": s["city"], "address": s["address"],
-             "stockLevel": s["on_hand"], "stockDescriptor": store_descriptor(s["on_hand"])}
+            {
+                "storeId": s["location_id"],
+                "name": s["name"],
+                "city": s["city"],
+                "address": s["address"],
+                "stockLevel": s["on_hand"],
+                "stockDescriptor": store_descriptor(s["on_hand"]),
+            }
             for s in in_city
         ],
         "fulfillmentOptions": options,
         "variants": [
-            {"sku": v["sku"], "size": v["size"], "color": v["color"], "onlineStatus": online_status(v["online"]),
-             "onlineStockLevel": v["online"], "storeStockLevel": v["stores"]}
+            {
+                "sku": v["sku"],
+                "size": v["size"],
+                "color": v["color"],
+                "onlineStatus": online_status(v["online"]),
+                "onlineStockLevel": v["online"],
+                "storeStockLevel": v["stores"],
+            }
             for v in picked
         ],
     }
@@ -135,28 +160,53 @@ def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         if row["online"] + row["in_stores"] > 0:  # dicts keep first-seen order and drop repeats
             entry["sizes"][row["size"]] = True
             entry["colors"][row["color"]] = True
-    return {"products": [
-        {"productId": pid, "onlineStatus": online_status(summary[pid]["online"]),
-         "onlineStockLevel": summary[pid]["online"], "storeStockLevel": summary[pid]["stores"],
-         "availableSizes": list(summary[pid]["sizes"]), "availableColors": list(summary[pid]["colors"])}
-        for pid in wanted if pid in summary
-    ]}
+    return {
+        "products": [
+            {
+                "productId": pid,
+                "onlineStatus": online_status(summary[pid]["online"]),
+                "onlineStockLevel": summary[pid]["online"],
+                "storeStockLevel": summary[pid]["stores"],
+                "availableSizes": list(summary[pid]["sizes"]),
+                "availableColors": list(summary[pid]["colors"]),
+            }
+            for pid in wanted
+            if pid in summary
+        ]
+    }
 
 
 def _hold_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "holdId": row["hold_id"], "status": row["status"], "storeId": row["store_id"], "reference": row["reference"],
-        "orderId": row["order_id"], "createdAt": row["created_at"], "expiresAt": row["expires_at"],
-        "lines": [{"sku": l["sku"], "productId": l["product_id"], "size": l["size"], "color": l["color"],
-                   "quantity": l["quantity"], "locationId": l["location_id"]} for l in row["lines"]],
+        "holdId": row["hold_id"],
+        "status": row["status"],
+        "storeId": row["store_id"],
+        "reference": row["reference"],
+        "orderId": row["order_id"],
+        "createdAt": row["created_at"],
+        "expiresAt": row["expires_at"],
+        "lines": [
+            {
+                "sku": ln["sku"],
+                "productId": ln["product_id"],
+                "size": ln["size"],
+                "color": ln["color"],
+                "quantity": ln["quantity"],
+                "locationId": ln["location_id"],
+            }
+            for ln in row["lines"]
+        ],
     }
 
 
 def _allocate(conn: Connection, sku: str, quantity: int, store_id: str | None, reason: str) -> list[dict[str, Any]]:
     """Take ``quantity`` of ``sku`` from the store, or from warehouses (fullest first). None if short."""
     if store_id:
-        return [{"sku": sku, "location_id": store_id, "quantity": quantity}] \
-            if storage.change_stock(conn, sku, store_id, -quantity, reason) is not None else []
+        return (
+            [{"sku": sku, "location_id": store_id, "quantity": quantity}]
+            if storage.change_stock(conn, sku, store_id, -quantity, reason) is not None
+            else []
+        )
     taken, remaining = [], quantity
     candidates = [r for r in storage.stock_rows(conn, [sku]) if r["kind"] == "warehouse" and r["on_hand"] > 0]
     for row in sorted(candidates, key=lambda r: -r["on_hand"]):
@@ -183,17 +233,30 @@ def create_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
             variant = _pick_variants(conn, item["productId"], item["size"], item["color"])[0]
             taken = _allocate(conn, variant["sku"], item["quantity"], store_id, reason)
             if not taken:
-                shortages.append({"field": f"items.{index}.quantity",
-                                  "message": f"not enough {variant['sku']} {'at ' + store_id if store_id else 'online'}"})
+                shortages.append(
+                    {
+                        "field": f"items.{index}.quantity",
+                        "message": f"not enough {variant['sku']} {'at ' + store_id if store_id else 'online'}",
+                    }
+                )
             lines.extend(taken)
         if shortages:  # raising inside the transaction rolls back every unit taken above
-            raise Conflict("Not enough stock to hold every item; nothing was held.", code="insufficient_stock",
-                           details=shortages)
-        storage.insert_hold(conn, {
-            "hold_id": hold_id, "status": "active", "store_id": store_id, "reference": body.get("reference"),
-            "order_id": None, "created_at": clock.now_iso(),
-            "expires_at": clock.later_iso(body.get("ttlSeconds", DEFAULT_HOLD_SECONDS)),
-        }, lines)
+            raise Conflict(
+                "Not enough stock to hold every item; nothing was held.", code="insufficient_stock", details=shortages
+            )
+        storage.insert_hold(
+            conn,
+            {
+                "hold_id": hold_id,
+                "status": "active",
+                "store_id": store_id,
+                "reference": body.get("reference"),
+                "order_id": None,
+                "created_at": clock.now_iso(),
+                "expires_at": clock.later_iso(body.get("ttlSeconds", DEFAULT_HOLD_SECONDS)),
+            },
+            lines,
+        )
         _alert_if_low(conn, {line["sku"] for line in lines})
     return get_hold(db, {"holdId": hold_id}), 201
 
@@ -219,8 +282,11 @@ def release_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         if row is None:
             raise NotFound.of("hold", hold_id, "holdId")
         if row["status"] == "committed":
-            raise Conflict(f"Hold {hold_id} is already committed to an order; it cannot be released.",
-                           code="hold_committed", details=[{"field": "holdId", "message": "committed"}])
+            raise Conflict(
+                f"Hold {hold_id} is already committed to an order; it cannot be released.",
+                code="hold_committed",
+                details=[{"field": "holdId", "message": "committed"}],
+            )
         if row["status"] == "active" and storage.move_hold(conn, hold_id, "active", "released"):
             _return_stock(conn, hold_id, row["lines"], "release")
     return get_hold(db, body)
@@ -234,8 +300,11 @@ def commit_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         if row is None:
             raise NotFound.of("hold", hold_id, "holdId")
         if row["status"] in ("released", "expired"):
-            raise Conflict(f"Hold {hold_id} is {row['status']}; its stock went back on sale.",
-                           code=f"hold_{row['status']}", details=[{"field": "holdId", "message": row["status"]}])
+            raise Conflict(
+                f"Hold {hold_id} is {row['status']}; its stock went back on sale.",
+                code=f"hold_{row['status']}",
+                details=[{"field": "holdId", "message": row["status"]}],
+            )
         if row["status"] == "active":
             storage.move_hold(conn, hold_id, "active", "committed", order_id=body.get("orderId"))
     return get_hold(db, body)
@@ -264,15 +333,23 @@ def restock(db: Database, body: dict[str, Any]) -> dict[str, Any]:
             raise NotFound.of("location", body["locationId"], "locationId")
         new_level = storage.change_stock(conn, variant["sku"], body["locationId"], body["quantity"], body["reason"])
         if new_level is None:
-            raise BusinessRuleViolation(f"{variant['sku']} is not stocked at {body['locationId']}.",
-                                        details=[{"field": "locationId", "message": "not stocked here"}])
+            raise BusinessRuleViolation(
+                f"{variant['sku']} is not stocked at {body['locationId']}.",
+                details=[{"field": "locationId", "message": "not stocked here"}],
+            )
         entry = storage.history(conn, [variant["sku"]], 1)[0]
     return _change_view(entry)
 
 
 def _change_view(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"sku": entry["sku"], "locationId": entry["location_id"], "change": entry["change"],
-            "newLevel": entry["new_level"], "reason": entry["reason"], "at": entry["at"]}
+    return {
+        "sku": entry["sku"],
+        "locationId": entry["location_id"],
+        "change": entry["change"],
+        "newLevel": entry["new_level"],
+        "reason": entry["reason"],
+        "at": entry["at"],
+    }
 
 
 def stock_history(db: Database, body: dict[str, Any]) -> dict[str, Any]:
@@ -288,12 +365,21 @@ def low_stock(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     with db.read() as conn:
         levels = [row for row in storage.online_levels(conn) if row["online"] <= threshold]
     levels.sort(key=lambda row: (row["online"], row["sku"]))
-    return {"threshold": threshold, "items": [
-        {"sku": row["sku"], "productId": row["product_id"], "size": row["size"], "color": row["color"],
-         "onlineStatus": online_status(row["online"]),
-         "onlineStockLevel": row["online"], "storeStockLevel": row["in_stores"]}
-        for row in levels[: body.get("limit", 200)]
-    ]}
+    return {
+        "threshold": threshold,
+        "items": [
+            {
+                "sku": row["sku"],
+                "productId": row["product_id"],
+                "size": row["size"],
+                "color": row["color"],
+                "onlineStatus": online_status(row["online"]),
+                "onlineStockLevel": row["online"],
+                "storeStockLevel": row["in_stores"],
+            }
+            for row in levels[: body.get("limit", 200)]
+        ],
+    }
 
 
 def _alert_if_low(conn: Connection, skus: set[str]) -> None:

@@ -1,4 +1,5 @@
 """Inventory tables and the queries the rules need. Stock changes are single guarded UPDATEs."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from agentkit import clock
 metadata = sa.MetaData()
 
 locations = sa.Table(
-    "locations", metadata,
+    "locations",
+    metadata,
     sa.Column("location_id", sa.String(16), primary_key=True),
     sa.Column("kind", sa.String(10), nullable=False),  # warehouse | store
     sa.Column("name", sa.String(120), nullable=False),
@@ -22,7 +24,8 @@ locations = sa.Table(
 )
 
 variants = sa.Table(
-    "variants", metadata,
+    "variants",
+    metadata,
     sa.Column("sku", sa.String(40), primary_key=True),
     sa.Column("product_id", sa.String(8), nullable=False, index=True),
     sa.Column("size", sa.String(12), nullable=False),
@@ -30,7 +33,8 @@ variants = sa.Table(
 )
 
 stock = sa.Table(
-    "stock", metadata,
+    "stock",
+    metadata,
     sa.Column("sku", sa.String(40), sa.ForeignKey("variants.sku"), primary_key=True),
     sa.Column("location_id", sa.String(16), sa.ForeignKey("locations.location_id"), primary_key=True),
     sa.Column("on_hand", sa.Integer, nullable=False),
@@ -38,7 +42,8 @@ stock = sa.Table(
 )
 
 holds = sa.Table(
-    "holds", metadata,
+    "holds",
+    metadata,
     sa.Column("hold_id", sa.String(24), primary_key=True),
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("store_id", sa.String(16)),
@@ -50,7 +55,8 @@ holds = sa.Table(
 )
 
 hold_lines = sa.Table(
-    "hold_lines", metadata,
+    "hold_lines",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("hold_id", sa.String(24), sa.ForeignKey("holds.hold_id"), nullable=False, index=True),
     sa.Column("sku", sa.String(40), nullable=False),
@@ -59,7 +65,8 @@ hold_lines = sa.Table(
 )
 
 stock_history = sa.Table(
-    "stock_history", metadata,
+    "stock_history",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sku", sa.String(40), nullable=False, index=True),
     sa.Column("location_id", sa.String(16), nullable=False),
@@ -75,22 +82,41 @@ SEED_DIR = Path(__file__).parent / "seed"
 def load_seed(conn: Connection) -> None:
     places = json.loads((SEED_DIR / "locations.json").read_text())
     levels = json.loads((SEED_DIR / "stock.json").read_text())["stock"]
-    conn.execute(locations.insert(), [
-        {"location_id": w["warehouseId"], "kind": "warehouse", "name": w["name"], "city": w["city"],
-         "address": f"{w['name']}, {w['city']} {w['postalCode']}"} for w in places["warehouses"]
-    ] + [
-        {"location_id": s["storeId"], "kind": "store", "name": s["name"], "city": s["city"], "address": s["address"]}
-        for s in places["stores"]
-    ])
-    conn.execute(variants.insert(), [
-        {"sku": v["sku"], "product_id": v["productId"], "size": v["size"], "color": v["color"]} for v in levels
-    ])
-    conn.execute(stock.insert(), [
-        {"sku": v["sku"], "location_id": loc, "on_hand": qty} for v in levels for loc, qty in v["levels"].items()
-    ])
+    conn.execute(
+        locations.insert(),
+        [
+            {
+                "location_id": w["warehouseId"],
+                "kind": "warehouse",
+                "name": w["name"],
+                "city": w["city"],
+                "address": f"{w['name']}, {w['city']} {w['postalCode']}",
+            }
+            for w in places["warehouses"]
+        ]
+        + [
+            {
+                "location_id": s["storeId"],
+                "kind": "store",
+                "name": s["name"],
+                "city": s["city"],
+                "address": s["address"],
+            }
+            for s in places["stores"]
+        ],
+    )
+    conn.execute(
+        variants.insert(),
+        [{"sku": v["sku"], "product_id": v["productId"], "size": v["size"], "color": v["color"]} for v in levels],
+    )
+    conn.execute(
+        stock.insert(),
+        [{"sku": v["sku"], "location_id": loc, "on_hand": qty} for v in levels for loc, qty in v["levels"].items()],
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
+
 
 def product_variants(conn: Connection, product_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(variants).where(variants.c.product_id == product_id).order_by(variants.c.sku))
@@ -113,9 +139,7 @@ _PRODUCT_STOCK_BY = {
     (True, True): _PRODUCT_STOCK.where(_BY_SIZE, _BY_COLOR),
 }
 _ANY_EXPIRED_HOLD = (
-    sa.select(holds.c.hold_id)
-    .where(holds.c.status == "active", holds.c.expires_at <= sa.bindparam("now"))
-    .limit(1)
+    sa.select(holds.c.hold_id).where(holds.c.status == "active", holds.c.expires_at <= sa.bindparam("now")).limit(1)
 )
 _location_index: dict[str, dict[str, dict[str, Any]]] = {}
 
@@ -173,8 +197,7 @@ def location(conn: Connection, location_id: str) -> dict[str, Any] | None:
 
 def history(conn: Connection, skus: list[str], limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(stock_history).where(stock_history.c.sku.in_(skus))
-        .order_by(stock_history.c.id.desc()).limit(limit)
+        sa.select(stock_history).where(stock_history.c.sku.in_(skus)).order_by(stock_history.c.id.desc()).limit(limit)
     )
     return [dict(r._mapping) for r in rows]
 
@@ -185,19 +208,24 @@ def hold(conn: Connection, hold_id: str) -> dict[str, Any] | None:
         return None
     found = dict(row._mapping)
     lines = conn.execute(
-        sa.select(hold_lines.c.sku, hold_lines.c.location_id, hold_lines.c.quantity,
-                  variants.c.product_id, variants.c.size, variants.c.color)
+        sa.select(
+            hold_lines.c.sku,
+            hold_lines.c.location_id,
+            hold_lines.c.quantity,
+            variants.c.product_id,
+            variants.c.size,
+            variants.c.color,
+        )
         .join(variants, variants.c.sku == hold_lines.c.sku)
-        .where(hold_lines.c.hold_id == hold_id).order_by(hold_lines.c.id)
+        .where(hold_lines.c.hold_id == hold_id)
+        .order_by(hold_lines.c.id)
     )
     found["lines"] = [dict(r._mapping) for r in lines]
     return found
 
 
 def expired_hold_ids(conn: Connection, now_iso: str) -> list[str]:
-    rows = conn.execute(
-        sa.select(holds.c.hold_id).where(holds.c.status == "active", holds.c.expires_at <= now_iso)
-    )
+    rows = conn.execute(sa.select(holds.c.hold_id).where(holds.c.status == "active", holds.c.expires_at <= now_iso))
     return [r.hold_id for r in rows]
 
 
@@ -206,6 +234,7 @@ def any_expired_hold(conn: Connection, now_iso: str) -> bool:
 
 
 # --- writes ------------------------------------------------------------------------------------
+
 
 def change_stock(conn: Connection, sku: str, location_id: str, delta: int, reason: str) -> int | None:
     """Add ``delta`` (negative to take) in one guarded UPDATE; None when there is not enough stock."""
@@ -218,8 +247,11 @@ def change_stock(conn: Connection, sku: str, location_id: str, delta: int, reaso
     ).first()
     if result is None:
         return None
-    conn.execute(stock_history.insert().values(
-        sku=sku, location_id=location_id, change=delta, new_level=result.on_hand, reason=reason, at=clock.now_iso()))
+    conn.execute(
+        stock_history.insert().values(
+            sku=sku, location_id=location_id, change=delta, new_level=result.on_hand, reason=reason, at=clock.now_iso()
+        )
+    )
     return result.on_hand
 
 
@@ -231,7 +263,8 @@ def insert_hold(conn: Connection, hold_row: dict[str, Any], lines: list[dict[str
 def move_hold(conn: Connection, hold_id: str, from_status: str, to_status: str, **values: Any) -> bool:
     """Change a hold's status only if it is still ``from_status``: exactly one caller wins."""
     result = conn.execute(
-        holds.update().where(holds.c.hold_id == hold_id, holds.c.status == from_status)
+        holds.update()
+        .where(holds.c.hold_id == hold_id, holds.c.status == from_status)
         .values(status=to_status, **values)
     )
     return result.rowcount == 1

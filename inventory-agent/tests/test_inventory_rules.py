@@ -1,4 +1,5 @@
 """Inventory rules: statuses, real size/colour filters, holds that expire, all-or-nothing holds, restocks."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -58,7 +59,9 @@ def test_a_variant_that_does_not_exist_is_404_naming_the_attribute(client):
 
 def test_hold_takes_stock_and_release_gives_it_back(client):
     before = online(client, "P1001", "M", "Black")
-    hold = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 2}]})
+    hold = client.post(
+        "/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 2}]}
+    )
     assert hold.status_code == 201 and hold.get_json()["status"] == "active"
     assert online(client, "P1001", "M", "Black") == before - 2
     released = client.post("/release-hold", json={"holdId": hold.get_json()["holdId"]})
@@ -70,8 +73,9 @@ def test_hold_takes_stock_and_release_gives_it_back(client):
 
 def test_committed_stock_stays_sold(client):
     before = online(client, "P1001", "M", "Black")
-    hold_id = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black",
-                                                           "quantity": 1}]}).get_json()["holdId"]
+    hold_id = client.post(
+        "/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}]}
+    ).get_json()["holdId"]
     committed = client.post("/commit-hold", json={"holdId": hold_id, "orderId": "ORD-200001"})
     assert committed.get_json()["status"] == "committed" and committed.get_json()["orderId"] == "ORD-200001"
     assert client.post("/release-hold", json={"holdId": hold_id}).status_code == 409
@@ -80,8 +84,10 @@ def test_committed_stock_stays_sold(client):
 
 def test_an_expired_hold_returns_its_stock_and_cannot_be_committed(client, monkeypatch):
     before = online(client, "P1001", "M", "Black")
-    hold_id = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black",
-                                                           "quantity": 3}], "ttlSeconds": 60}).get_json()["holdId"]
+    hold_id = client.post(
+        "/create-hold",
+        json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 3}], "ttlSeconds": 60},
+    ).get_json()["holdId"]
     assert online(client, "P1001", "M", "Black") == before - 3
     real_now = clock.now
     monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(seconds=61))
@@ -93,10 +99,15 @@ def test_an_expired_hold_returns_its_stock_and_cannot_be_committed(client, monke
 
 def test_a_hold_is_all_or_nothing(client):
     before = online(client, "P1001", "M", "Black")
-    reply = client.post("/create-hold", json={"items": [
-        {"productId": "P1001", "size": "M", "color": "Black", "quantity": 1},
-        {"productId": "P1006", "size": "M", "color": "Mustard", "quantity": 1},
-    ]})
+    reply = client.post(
+        "/create-hold",
+        json={
+            "items": [
+                {"productId": "P1001", "size": "M", "color": "Black", "quantity": 1},
+                {"productId": "P1006", "size": "M", "color": "Mustard", "quantity": 1},
+            ]
+        },
+    )
     assert reply.status_code == 409
     error = reply.get_json()["error"]
     assert error["code"] == "insufficient_stock" and error["details"][0]["field"] == "items.1.quantity"
@@ -107,24 +118,50 @@ def test_store_hold_draws_from_that_store_only(client):
     def store_level():
         stores = check(client, "P1001", "M", "Black", city="Mumbai").get_json()["availableStores"]
         return {s["storeId"]: s["stockLevel"] for s in stores}.get("ST-MUM-01", 0)
+
     before_store, before_online = store_level(), online(client, "P1001", "M", "Black")
-    reply = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
-                                              "storeId": "ST-MUM-01", "ttlSeconds": 86400})
+    reply = client.post(
+        "/create-hold",
+        json={
+            "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
+            "storeId": "ST-MUM-01",
+            "ttlSeconds": 86400,
+        },
+    )
     assert reply.status_code == 201 and reply.get_json()["lines"][0]["locationId"] == "ST-MUM-01"
     assert store_level() == before_store - 1 and online(client, "P1001", "M", "Black") == before_online
-    too_many = client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black",
-                                                            "quantity": 20}], "storeId": "ST-MUM-01"})
+    too_many = client.post(
+        "/create-hold",
+        json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 20}], "storeId": "ST-MUM-01"},
+    )
     assert too_many.status_code == 409
-    assert client.post("/create-hold", json={"items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
-                                             "storeId": "ST-ZZZ-01"}).status_code == 404
+    assert (
+        client.post(
+            "/create-hold",
+            json={
+                "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
+                "storeId": "ST-ZZZ-01",
+            },
+        ).status_code
+        == 404
+    )
 
 
 def test_restock_is_audited_and_low_stock_list_reflects_it(client):
     low_skus = {i["sku"] for i in client.post("/list-low-stock", json={}).get_json()["items"]}
     assert "P1002-BLACK-L" in low_skus and "P1006-MUSTARD-M" in low_skus
     before = online(client, "P1002", "L", "Black")
-    change = client.post("/restock", json={"productId": "P1002", "size": "L", "color": "Black", "locationId": "WH-MUM",
-                                           "quantity": 25, "reason": "supplier delivery PO-7781"}).get_json()
+    change = client.post(
+        "/restock",
+        json={
+            "productId": "P1002",
+            "size": "L",
+            "color": "Black",
+            "locationId": "WH-MUM",
+            "quantity": 25,
+            "reason": "supplier delivery PO-7781",
+        },
+    ).get_json()
     assert change["change"] == 25 and change["reason"] == "supplier delivery PO-7781"
     assert online(client, "P1002", "L", "Black") == before + 25
     history = client.post("/get-stock-history", json={"productId": "P1002", "size": "L", "color": "Black"}).get_json()
@@ -140,12 +177,23 @@ def test_availability_summary_lists_only_buyable_sizes_and_colours(client):
 
 def test_stock_survives_a_restart(make_app, tmp_path):
     from support import fresh_database_url  # noqa: F401 - same url on purpose below
+
     first = make_app("inventory", tag="restart")
     url = str(first.db.engine.url.render_as_string(hide_password=False))
-    first.test_client().post("/restock", json={"productId": "P1001", "size": "M", "color": "Black",
-                                               "locationId": "WH-KOL", "quantity": 4, "reason": "restart check"})
+    first.test_client().post(
+        "/restock",
+        json={
+            "productId": "P1001",
+            "size": "M",
+            "color": "Black",
+            "locationId": "WH-KOL",
+            "quantity": 4,
+            "reason": "restart check",
+        },
+    )
     first.db.dispose()
     from inventory_agent.app import create_app
+
     second = create_app(database_url=url)
     history = second.test_client().post("/get-stock-history", json={"productId": "P1001"}).get_json()["entries"]
     assert history[0]["reason"] == "restart check"

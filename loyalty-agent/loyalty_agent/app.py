@@ -1,4 +1,5 @@
 """Loyalty agent: the contract's operations mapped to the rules in domain.py."""
+
 from agentkit import AgentApp, Database, create_agent_app
 
 from . import domain, storage

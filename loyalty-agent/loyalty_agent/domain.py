@@ -3,6 +3,7 @@
 Every promotion (coupon or automatic offer) is judged by one function, ``judge``, so the offers list
 and ``applyCoupon`` can never disagree about why something does not apply.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,15 @@ IST = timezone(timedelta(hours=5, minutes=30))
 CENT = Decimal("0.01")
 
 # The reason codes of the offers list; applyCoupon answers with the coupon_* form where there is one.
-COUPON_CODES = {"expired": "coupon_expired", "not_yet_valid": "coupon_not_yet_valid",
-                "already_used": "coupon_already_used"}
+COUPON_CODES = {
+    "expired": "coupon_expired",
+    "not_yet_valid": "coupon_not_yet_valid",
+    "already_used": "coupon_already_used",
+}
 
 
 # --- formatting ----------------------------------------------------------------------------------
+
 
 def money(value: Decimal | int | float) -> float:
     return round(float(value), 2)
@@ -45,6 +50,7 @@ def join_words(words: list[str], last: str = "and") -> str:
 
 
 # --- members and tiers ---------------------------------------------------------------------------
+
 
 def _member(conn: Connection, user_id: str, *, lock: bool = False) -> dict[str, Any]:
     found = storage.member(conn, user_id, lock=lock)
@@ -68,6 +74,7 @@ def points_value(points: int, tier: dict[str, Any]) -> Decimal:
 
 # --- carts and promotions ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Cart:
     amount: Decimal
@@ -81,14 +88,16 @@ def read_cart(body: dict[str, Any]) -> Cart:
     categories = {c.strip().lower() for c in body.get("categories", [])}
     lines = None
     if items:
-        lines = tuple((i["category"].strip().lower(), Decimal(str(i["amount"])).quantize(CENT, ROUND_HALF_UP))
-                      for i in items)
+        lines = tuple(
+            (i["category"].strip().lower(), Decimal(str(i["amount"])).quantize(CENT, ROUND_HALF_UP)) for i in items
+        )
         categories |= {category for category, _ in lines}
         total = sum((a for _, a in lines), Decimal(0))
         if total > amount:
             raise ValidationFailed(
                 f"The items add up to {rupees(total)}, more than the cart amount of {rupees(amount)}.",
-                details=[{"field": "items", "message": "line amounts exceed cartAmount"}])
+                details=[{"field": "items", "message": "line amounts exceed cartAmount"}],
+            )
     known = "categories" in body or bool(items)
     return Cart(amount, frozenset(categories) if known else None, lines)
 
@@ -137,8 +146,10 @@ def judge(promo: dict[str, Any], *, tier: str, cart: Cart, now: str, claim: dict
     if categories:
         wanted = join_words(categories)
         if cart.categories is None:
-            return _refuse("category_not_eligible",
-                           f"Only on {wanted}; the cart's categories were not given, so it cannot be checked")
+            return _refuse(
+                "category_not_eligible",
+                f"Only on {wanted}; the cart's categories were not given, so it cannot be checked",
+            )
         if not set(categories) & cart.categories:
             return _refuse("category_not_eligible", f"Only on {wanted}; your cart has none")
         if cart.lines is not None:
@@ -148,9 +159,14 @@ def judge(promo: dict[str, Any], *, tier: str, cart: Cart, now: str, claim: dict
     if base < minimum:
         short = (minimum - base).quantize(CENT)
         if on_what:
-            return _refuse("min_cart_not_met",
-                           f"Needs at least {rupees(minimum)} of {on_what}; your cart has {rupees(base)} of them", short)
-        return _refuse("min_cart_not_met", f"Needs a cart of at least {rupees(minimum)}; yours is {rupees(base)}", short)
+            return _refuse(
+                "min_cart_not_met",
+                f"Needs at least {rupees(minimum)} of {on_what}; your cart has {rupees(base)} of them",
+                short,
+            )
+        return _refuse(
+            "min_cart_not_met", f"Needs a cart of at least {rupees(minimum)}; yours is {rupees(base)}", short
+        )
     return Verdict(True, None, None, discount_for(promo, base))
 
 
@@ -194,6 +210,7 @@ def _offer_view(promo: dict[str, Any], kind: str, verdict: Verdict) -> dict[str,
 
 # --- operations ----------------------------------------------------------------------------------
 
+
 def get_applicable_offers(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     user_id = body["userId"]
     cart = read_cart(body)
@@ -205,8 +222,10 @@ def get_applicable_offers(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         offers = storage.all_offers(conn)
         claims = storage.claims_of(conn, user_id)
     tier = _tier(tiers, member["tier"])
-    listed = [_offer_view(c, "coupon", judge(c, tier=member["tier"], cart=cart, now=now, claim=claims.get(c["code"])))
-              for c in coupons]
+    listed = [
+        _offer_view(c, "coupon", judge(c, tier=member["tier"], cart=cart, now=now, claim=claims.get(c["code"])))
+        for c in coupons
+    ]
     listed += [_offer_view(o, "automatic", judge(o, tier=member["tier"], cart=cart, now=now)) for o in offers]
     listed.sort(key=lambda o: (not o["isApplicable"], -o["estimatedDiscount"], o["code"] or o["offerId"]))
     best = next((o for o in listed if o["isApplicable"] and o["estimatedDiscount"] > 0), None)
@@ -231,8 +250,11 @@ def get_applicable_offers(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 def _coupon(conn: Connection, code: str) -> dict[str, Any]:
     found = storage.coupon(conn, code)
     if found is None:
-        raise NotFound(f"No coupon with code {code!r}.", code="coupon_not_found",
-                       details=[{"field": "couponCode", "message": "unknown coupon"}])
+        raise NotFound(
+            f"No coupon with code {code!r}.",
+            code="coupon_not_found",
+            details=[{"field": "couponCode", "message": "unknown coupon"}],
+        )
     return found
 
 
@@ -245,20 +267,40 @@ def _refusal(code: str, verdict: Verdict) -> BusinessRuleViolation:
     return BusinessRuleViolation(
         f"{code} cannot be used: {verdict.reason}.",
         code=COUPON_CODES.get(verdict.reason_code, verdict.reason_code),
-        details=[{"field": "categories" if verdict.reason_code == "category_not_eligible" else
-                  "cartAmount" if verdict.reason_code == "min_cart_not_met" else "couponCode",
-                  "message": verdict.reason}],
+        details=[
+            {
+                "field": "categories"
+                if verdict.reason_code == "category_not_eligible"
+                else "cartAmount"
+                if verdict.reason_code == "min_cart_not_met"
+                else "couponCode",
+                "message": verdict.reason,
+            }
+        ],
         suggestions=suggestions or None,
     )
 
 
-def _coupon_result(code: str, user_id: str, coupon: dict[str, Any], cart_amount: Decimal, discount: Decimal,
-                   committed: bool, reference: str | None, at: str | None) -> dict[str, Any]:
+def _coupon_result(
+    code: str,
+    user_id: str,
+    coupon: dict[str, Any],
+    cart_amount: Decimal,
+    discount: Decimal,
+    committed: bool,
+    reference: str | None,
+    at: str | None,
+) -> dict[str, Any]:
     return {
-        "couponCode": code, "userId": user_id, "description": coupon["description"],
-        "cartAmount": money(cart_amount), "discountAmount": money(discount),
+        "couponCode": code,
+        "userId": user_id,
+        "description": coupon["description"],
+        "cartAmount": money(cart_amount),
+        "discountAmount": money(discount),
         "finalAmount": money(max(Decimal(0), cart_amount - discount)),
-        "committed": committed, "orderReference": reference, "committedAt": at,
+        "committed": committed,
+        "orderReference": reference,
+        "committedAt": at,
     }
 
 
@@ -269,8 +311,10 @@ def apply_coupon(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     cart = read_cart(body)
     now = clock.now_iso()
     if body.get("commit", False) and not reference:
-        raise ValidationFailed("Committing a coupon needs the orderReference it is used for.",
-                               details=[{"field": "orderReference", "message": "required when commit is true"}])
+        raise ValidationFailed(
+            "Committing a coupon needs the orderReference it is used for.",
+            details=[{"field": "orderReference", "message": "required when commit is true"}],
+        )
     if not body.get("commit", False):
         with db.read() as conn:
             member = _member(conn, user_id)
@@ -287,33 +331,58 @@ def apply_coupon(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         earlier = storage.coupon_use(conn, code, user_id, reference)
         if earlier is not None:
             if earlier["status"] != "active":
-                raise Conflict(f"The use of {code} for {reference} was released when that order was reversed; "
-                               "commit it under a new order reference.", code="coupon_use_released",
-                               details=[{"field": "orderReference", "message": "released"}])
+                raise Conflict(
+                    f"The use of {code} for {reference} was released when that order was reversed; "
+                    "commit it under a new order reference.",
+                    code="coupon_use_released",
+                    details=[{"field": "orderReference", "message": "released"}],
+                )
             # A retried commit for the same order: report the recorded use, never count it twice.
-            return _coupon_result(code, user_id, coupon, Decimal(earlier["cart_amount"]),
-                                  Decimal(earlier["discount_amount"]), True, reference, earlier["at"])
+            return _coupon_result(
+                code,
+                user_id,
+                coupon,
+                Decimal(earlier["cart_amount"]),
+                Decimal(earlier["discount_amount"]),
+                True,
+                reference,
+                earlier["at"],
+            )
         claim = storage.claims_of(conn, user_id).get(code)
         verdict = judge(coupon, tier=member["tier"], cart=cart, now=now, claim=claim)
         if not verdict.applicable:
             raise _refusal(code, verdict)
         if coupon["single_use"] and not storage.insert_once(
-                conn, storage.coupon_claims, {"code": code, "user_id": user_id, "order_reference": reference, "at": now}):
+            conn, storage.coupon_claims, {"code": code, "user_id": user_id, "order_reference": reference, "at": now}
+        ):
             raise _refusal(code, _refuse("already_used", "Already used; it is one use per member"))
         if not storage.take_coupon_use(conn, code):
             raise _refusal(code, _refuse("usage_limit_reached", "Fully redeemed: every use has been taken"))
-        conn.execute(storage.coupon_uses.insert().values(
-            code=code, user_id=user_id, order_reference=reference, cart_amount=cart.amount,
-            discount_amount=verdict.discount, status="active", at=now))
+        conn.execute(
+            storage.coupon_uses.insert().values(
+                code=code,
+                user_id=user_id,
+                order_reference=reference,
+                cart_amount=cart.amount,
+                discount_amount=verdict.discount,
+                status="active",
+                at=now,
+            )
+        )
     return _coupon_result(code, user_id, coupon, cart.amount, verdict.discount, True, reference, now)
 
 
 def _redemption_view(row: dict[str, Any], tier: dict[str, Any]) -> dict[str, Any]:
     return {
-        "userId": row["user_id"], "redemptionId": row["redemption_id"], "pointsRedeemed": row["points"],
-        "discountAmount": money(row["discount_amount"]), "pointsBalance": row["balance_after"],
+        "userId": row["user_id"],
+        "redemptionId": row["redemption_id"],
+        "pointsRedeemed": row["points"],
+        "discountAmount": money(row["discount_amount"]),
+        "pointsBalance": row["balance_after"],
         "pointsBalanceValue": money(points_value(row["balance_after"], tier)),
-        "orderReference": row["order_reference"], "status": row["status"], "redeemedAt": row["at"],
+        "orderReference": row["order_reference"],
+        "status": row["status"],
+        "redeemedAt": row["at"],
     }
 
 
@@ -327,7 +396,8 @@ def redeem_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
             raise BusinessRuleViolation(
                 f"At least {MIN_REDEMPTION_POINTS} points must be redeemed at a time; {points} were asked for.",
                 code="below_minimum_redemption",
-                details=[{"field": "points", "message": f"minimum is {MIN_REDEMPTION_POINTS}"}])
+                details=[{"field": "points", "message": f"minimum is {MIN_REDEMPTION_POINTS}"}],
+            )
         value = points_value(points, tier)
         if "cartAmount" in body:
             cart_amount = Decimal(str(body["cartAmount"])).quantize(CENT, ROUND_HALF_UP)
@@ -335,16 +405,20 @@ def redeem_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                 most = int((cart_amount / Decimal(tier["point_value"])).to_integral_value(ROUND_FLOOR))
                 raise BusinessRuleViolation(
                     f"{points} points are worth {rupees(value)}, more than the cart's {rupees(cart_amount)}; "
-                    f"at most {most} points can be used on it.", code="exceeds_cart_amount",
-                    details=[{"field": "points", "message": f"at most {most} for this cart"}])
+                    f"at most {most} points can be used on it.",
+                    code="exceeds_cart_amount",
+                    details=[{"field": "points", "message": f"at most {most} for this cart"}],
+                )
         if reference:
             for earlier in storage.active_redemptions_for_reference(conn, user_id, reference):
                 if earlier["points"] == points:  # a retried call for the same order: never deduct twice
                     return _redemption_view(earlier, tier)
-                raise Conflict(f"{earlier['points']} points were already redeemed for {reference} "
-                               f"({earlier['redemption_id']}); cancel that redemption first to change it.",
-                               code="already_redeemed_for_order",
-                               details=[{"field": "orderReference", "message": earlier["redemption_id"]}])
+                raise Conflict(
+                    f"{earlier['points']} points were already redeemed for {reference} "
+                    f"({earlier['redemption_id']}); cancel that redemption first to change it.",
+                    code="already_redeemed_for_order",
+                    details=[{"field": "orderReference", "message": earlier["redemption_id"]}],
+                )
         after = storage.add_points(conn, user_id, -points)
         if after is None:
             raise BusinessRuleViolation(
@@ -352,15 +426,31 @@ def redeem_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                 code="insufficient_points",
                 details=[{"field": "points", "message": f"balance is {member['points_balance']}"}],
                 suggestions=[f"Redeem up to {member['points_balance']} points."]
-                if member["points_balance"] >= MIN_REDEMPTION_POINTS else None)
-        row = {"redemption_id": "RDM-" + secrets.token_hex(5).upper(), "user_id": user_id, "points": points,
-               "discount_amount": value, "order_reference": reference, "status": "active",
-               "balance_after": after["points_balance"], "at": clock.now_iso(), "cancelled_at": None}
+                if member["points_balance"] >= MIN_REDEMPTION_POINTS
+                else None,
+            )
+        row = {
+            "redemption_id": "RDM-" + secrets.token_hex(5).upper(),
+            "user_id": user_id,
+            "points": points,
+            "discount_amount": value,
+            "order_reference": reference,
+            "status": "active",
+            "balance_after": after["points_balance"],
+            "at": clock.now_iso(),
+            "cancelled_at": None,
+        }
         conn.execute(storage.redemptions.insert().values(**row))
-        storage.write_ledger(conn, user_id, "redeem", -points, after["points_balance"],
-                             f"Redeemed {points} points for {rupees(value)} off"
-                             + (f" ({reference})" if reference else ""),
-                             reference=row["redemption_id"], at=row["at"])
+        storage.write_ledger(
+            conn,
+            user_id,
+            "redeem",
+            -points,
+            after["points_balance"],
+            f"Redeemed {points} points for {rupees(value)} off" + (f" ({reference})" if reference else ""),
+            reference=row["redemption_id"],
+            at=row["at"],
+        )
     return _redemption_view(row, tier)
 
 
@@ -376,26 +466,48 @@ def cancel_redemption(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         if not already:
             balance = storage.add_points(conn, user_id, row["points"])["points_balance"]
             why = body.get("reason") or "checkout did not complete"
-            storage.write_ledger(conn, user_id, "reverse", row["points"], balance,
-                                 f"Gave back {row['points']} redeemed points ({redemption_id}): {why}",
-                                 reference=redemption_id)
+            storage.write_ledger(
+                conn,
+                user_id,
+                "reverse",
+                row["points"],
+                balance,
+                f"Gave back {row['points']} redeemed points ({redemption_id}): {why}",
+                reference=redemption_id,
+            )
         tier = _tier(storage.all_tiers(conn), member["tier"])
-    return {"userId": user_id, "redemptionId": redemption_id, "status": "cancelled", "pointsRestored": row["points"],
-            "pointsBalance": balance, "pointsValue": money(points_value(balance, tier)), "alreadyCancelled": already}
+    return {
+        "userId": user_id,
+        "redemptionId": redemption_id,
+        "status": "cancelled",
+        "pointsRestored": row["points"],
+        "pointsBalance": balance,
+        "pointsValue": money(points_value(balance, tier)),
+        "alreadyCancelled": already,
+    }
 
 
 def _earn_view(row: dict[str, Any], replayed: bool) -> dict[str, Any]:
     return {
-        "userId": row["user_id"], "orderId": row["order_id"], "amount": money(row["amount"]),
-        "pointsEarned": row["points"], "pointsBalance": row["balance_after"], "tier": row["tier"],
-        "previousTier": row["previous_tier"], "tierChanged": row["tier"] != row["previous_tier"],
-        "earnedAt": row["at"], "replayed": replayed,
+        "userId": row["user_id"],
+        "orderId": row["order_id"],
+        "amount": money(row["amount"]),
+        "pointsEarned": row["points"],
+        "pointsBalance": row["balance_after"],
+        "tier": row["tier"],
+        "previousTier": row["previous_tier"],
+        "tierChanged": row["tier"] != row["previous_tier"],
+        "earnedAt": row["at"],
+        "replayed": replayed,
     }
 
 
 def _not_theirs(order_id: str) -> Conflict:
-    return Conflict(f"Order {order_id} belongs to another member's points.", code="order_of_another_member",
-                    details=[{"field": "orderId", "message": "recorded for another userId"}])
+    return Conflict(
+        f"Order {order_id} belongs to another member's points.",
+        code="order_of_another_member",
+        details=[{"field": "orderId", "message": "recorded for another userId"}],
+    )
 
 
 def earn_points(db: Database, body: dict[str, Any]):
@@ -407,8 +519,11 @@ def earn_points(db: Database, body: dict[str, Any]):
         if earlier is not None and earlier["user_id"] != user_id:
             raise _not_theirs(order_id)
         if storage.reversal(conn, order_id) is not None:
-            raise Conflict(f"Order {order_id} was cancelled or refunded and its points reversed; it cannot earn.",
-                           code="order_reversed", details=[{"field": "orderId", "message": "already reversed"}])
+            raise Conflict(
+                f"Order {order_id} was cancelled or refunded and its points reversed; it cannot earn.",
+                code="order_reversed",
+                details=[{"field": "orderId", "message": "already reversed"}],
+            )
         if earlier is not None:
             return _earn_view(earlier, True), 200
         tiers = storage.all_tiers(conn)
@@ -417,29 +532,47 @@ def earn_points(db: Database, body: dict[str, Any]):
         reached = tier_for_lifetime(tiers, member["lifetime_points"] + points)
         new_tier = reached if reached["rank"] > tier["rank"] else tier
         now = clock.now_iso()
-        row = {"order_id": order_id, "user_id": user_id, "amount": amount, "points": points,
-               "balance_after": member["points_balance"] + points, "tier": new_tier["tier"],
-               "previous_tier": tier["tier"], "at": now}
+        row = {
+            "order_id": order_id,
+            "user_id": user_id,
+            "amount": amount,
+            "points": points,
+            "balance_after": member["points_balance"] + points,
+            "tier": new_tier["tier"],
+            "previous_tier": tier["tier"],
+            "at": now,
+        }
         if not storage.insert_once(conn, storage.earnings, row):
             raise _not_theirs(order_id)  # another member's call recorded this order at the same moment
         after = storage.add_points(conn, user_id, points, lifetime=points, tier=new_tier["tier"])
-        description = (f"Earned {points} points on order {order_id} ({rupees(amount)} at "
-                       f"{tier['earn_rate']} per ₹100, {tier['tier']})")
+        description = (
+            f"Earned {points} points on order {order_id} ({rupees(amount)} at "
+            f"{tier['earn_rate']} per ₹100, {tier['tier']})"
+        )
         if new_tier is not tier:
             description += f"; promoted to {new_tier['tier']}"
-        storage.write_ledger(conn, user_id, "earn", points, after["points_balance"], description,
-                             order_id=order_id, at=now)
+        storage.write_ledger(
+            conn, user_id, "earn", points, after["points_balance"], description, order_id=order_id, at=now
+        )
     return _earn_view(row, False), 201
 
 
 def _reversal_view(row: dict[str, Any], already: bool) -> dict[str, Any]:
     return {
-        "userId": row["user_id"], "orderId": row["order_id"], "reason": row["reason"],
-        "pointsReversed": row["points_reversed"], "pointsShortfall": row["points_shortfall"],
-        "pointsRestored": row["points_restored"], "couponsReleased": row["coupons_released"],
-        "pointsBalance": row["balance_after"], "lifetimePoints": row["lifetime_after"], "tier": row["tier"],
-        "previousTier": row["previous_tier"], "tierChanged": row["tier"] != row["previous_tier"],
-        "reversedAt": row["at"], "alreadyReversed": already,
+        "userId": row["user_id"],
+        "orderId": row["order_id"],
+        "reason": row["reason"],
+        "pointsReversed": row["points_reversed"],
+        "pointsShortfall": row["points_shortfall"],
+        "pointsRestored": row["points_restored"],
+        "couponsReleased": row["coupons_released"],
+        "pointsBalance": row["balance_after"],
+        "lifetimePoints": row["lifetime_after"],
+        "tier": row["tier"],
+        "previousTier": row["previous_tier"],
+        "tierChanged": row["tier"] != row["previous_tier"],
+        "reversedAt": row["at"],
+        "alreadyReversed": already,
     }
 
 
@@ -463,11 +596,21 @@ def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                     balance = storage.add_points(conn, user_id, redemption["points"])["points_balance"]
                     restored += redemption["points"]
                     storage.write_ledger(
-                        conn, user_id, "reverse", redemption["points"], balance,
+                        conn,
+                        user_id,
+                        "reverse",
+                        redemption["points"],
+                        balance,
                         f"Gave back {redemption['points']} points redeemed on order {order_id}: {reason}",
-                        order_id=order_id, reference=redemption["redemption_id"], at=now)
-        released = [use["code"] for use in storage.active_uses_for_reference(conn, user_id, order_id)
-                    if storage.give_back_coupon_use(conn, use)]
+                        order_id=order_id,
+                        reference=redemption["redemption_id"],
+                        at=now,
+                    )
+        released = [
+            use["code"]
+            for use in storage.active_uses_for_reference(conn, user_id, order_id)
+            if storage.give_back_coupon_use(conn, use)
+        ]
 
         owed = earned["points"] if earned else 0
         taken = min(owed, balance)  # points already spent cannot be taken back below zero
@@ -476,20 +619,32 @@ def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         tier = _tier(tiers, member["tier"])
         fits = tier_for_lifetime(tiers, lifetime)
         new_tier = fits if fits["rank"] < tier["rank"] else tier
-        after = storage.add_points(conn, user_id, -taken, lifetime=lifetime - member["lifetime_points"],
-                                   tier=new_tier["tier"])
+        after = storage.add_points(
+            conn, user_id, -taken, lifetime=lifetime - member["lifetime_points"], tier=new_tier["tier"]
+        )
         if owed:
             description = f"Took back {taken} points earned on order {order_id}: {reason}"
             if taken < owed:
                 description += f" ({owed - taken} had already been spent)"
             if new_tier is not tier:
                 description += f"; tier back to {new_tier['tier']}"
-            storage.write_ledger(conn, user_id, "reverse", -taken, after["points_balance"], description,
-                                 order_id=order_id, at=now)
-        row = {"order_id": order_id, "user_id": user_id, "reason": reason[:300], "points_reversed": taken,
-               "points_restored": restored, "points_shortfall": owed - taken, "coupons_released": released,
-               "balance_after": after["points_balance"], "lifetime_after": after["lifetime_points"],
-               "tier": new_tier["tier"], "previous_tier": tier["tier"], "at": now}
+            storage.write_ledger(
+                conn, user_id, "reverse", -taken, after["points_balance"], description, order_id=order_id, at=now
+            )
+        row = {
+            "order_id": order_id,
+            "user_id": user_id,
+            "reason": reason[:300],
+            "points_reversed": taken,
+            "points_restored": restored,
+            "points_shortfall": owed - taken,
+            "coupons_released": released,
+            "balance_after": after["points_balance"],
+            "lifetime_after": after["lifetime_points"],
+            "tier": new_tier["tier"],
+            "previous_tier": tier["tier"],
+            "at": now,
+        }
         stored = {**row, "coupons_released": json.dumps(released)}
         if not storage.insert_once(conn, storage.reversals, stored):
             raise _not_theirs(order_id)
@@ -497,9 +652,15 @@ def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ledger_view(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"type": entry["type"], "points": entry["points"], "balanceAfter": entry["balance_after"],
-            "orderId": entry["order_id"], "reference": entry["reference"], "at": entry["at"],
-            "description": entry["description"]}
+    return {
+        "type": entry["type"],
+        "points": entry["points"],
+        "balanceAfter": entry["balance_after"],
+        "orderId": entry["order_id"],
+        "reference": entry["reference"],
+        "at": entry["at"],
+        "description": entry["description"],
+    }
 
 
 def get_member(db: Database, body: dict[str, Any]) -> dict[str, Any]:

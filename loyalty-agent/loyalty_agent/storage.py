@@ -5,6 +5,7 @@ leaves a row in ``ledger``. One-off facts are primary keys, so a race can never 
 ``earnings`` (one per order), ``reversals`` (one per order), ``coupon_claims`` (one per member for a
 single-use coupon) and ``coupon_uses`` (one per coupon, member and order reference).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,8 @@ metadata = sa.MetaData()
 MONEY = sa.Numeric(12, 2)
 
 tiers = sa.Table(
-    "tiers", metadata,
+    "tiers",
+    metadata,
     sa.Column("tier", sa.String(16), primary_key=True),
     sa.Column("rank", sa.Integer, nullable=False, unique=True),
     sa.Column("min_points", sa.Integer, nullable=False),
@@ -31,7 +33,8 @@ tiers = sa.Table(
 )
 
 members = sa.Table(
-    "members", metadata,
+    "members",
+    metadata,
     sa.Column("user_id", sa.String(8), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("tier", sa.String(16), sa.ForeignKey("tiers.tier"), nullable=False),
@@ -58,7 +61,8 @@ def _promotion_columns() -> list[sa.Column]:
 
 
 coupons = sa.Table(
-    "coupons", metadata,
+    "coupons",
+    metadata,
     sa.Column("code", sa.String(40), primary_key=True),
     *_promotion_columns(),
     sa.Column("single_use", sa.Boolean, nullable=False),
@@ -68,7 +72,8 @@ coupons = sa.Table(
 )
 
 offers = sa.Table(
-    "offers", metadata,
+    "offers",
+    metadata,
     sa.Column("offer_id", sa.String(40), primary_key=True),
     sa.Column("title", sa.String(120), nullable=False),
     *_promotion_columns(),
@@ -76,7 +81,8 @@ offers = sa.Table(
 )
 
 coupon_uses = sa.Table(
-    "coupon_uses", metadata,
+    "coupon_uses",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("code", sa.String(40), sa.ForeignKey("coupons.code"), nullable=False),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
@@ -90,7 +96,8 @@ coupon_uses = sa.Table(
 )
 
 coupon_claims = sa.Table(  # a row here means "this member has used this single-use coupon"
-    "coupon_claims", metadata,
+    "coupon_claims",
+    metadata,
     sa.Column("code", sa.String(40), sa.ForeignKey("coupons.code"), primary_key=True),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), primary_key=True),
     sa.Column("order_reference", sa.String(80), nullable=False),
@@ -98,7 +105,8 @@ coupon_claims = sa.Table(  # a row here means "this member has used this single-
 )
 
 ledger = sa.Table(
-    "ledger", metadata,
+    "ledger",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("type", sa.String(10), nullable=False),  # earn | redeem | reverse | adjust
@@ -112,7 +120,8 @@ ledger = sa.Table(
 )
 
 earnings = sa.Table(
-    "earnings", metadata,
+    "earnings",
+    metadata,
     sa.Column("order_id", sa.String(16), primary_key=True),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("amount", MONEY, nullable=False),
@@ -124,7 +133,8 @@ earnings = sa.Table(
 )
 
 redemptions = sa.Table(
-    "redemptions", metadata,
+    "redemptions",
+    metadata,
     sa.Column("redemption_id", sa.String(24), primary_key=True),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("points", sa.BigInteger, nullable=False),
@@ -138,7 +148,8 @@ redemptions = sa.Table(
 )
 
 reversals = sa.Table(
-    "reversals", metadata,
+    "reversals",
+    metadata,
     sa.Column("order_id", sa.String(16), primary_key=True),
     sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("reason", sa.String(300), nullable=False),
@@ -168,12 +179,15 @@ def _json_list(value: list | None) -> str | None:
 
 def _promotion_row(spec: dict[str, Any]) -> dict[str, Any]:
     return {
-        "description": spec["description"], "discount_type": spec["discountType"],
+        "description": spec["description"],
+        "discount_type": spec["discountType"],
         "discount_value": Decimal(str(spec["discountValue"])),
         "max_discount": None if spec.get("maxDiscount") is None else Decimal(str(spec["maxDiscount"])),
         "min_cart_amount": Decimal(str(spec.get("minCartAmount") or 0)),
-        "eligible_tiers": _json_list(spec.get("eligibleTiers")), "categories": _json_list(spec.get("categories")),
-        "valid_from": to_utc(spec["validFrom"]), "valid_until": to_utc(spec["validUntil"]),
+        "eligible_tiers": _json_list(spec.get("eligibleTiers")),
+        "categories": _json_list(spec.get("categories")),
+        "valid_from": to_utc(spec["validFrom"]),
+        "valid_until": to_utc(spec["validUntil"]),
     }
 
 
@@ -181,29 +195,75 @@ def load_seed(conn: Connection) -> None:
     data = json.loads((SEED_DIR / "loyalty.json").read_text(encoding="utf-8"))
     past_orders = json.loads((SEED_DIR / "orders.json").read_text(encoding="utf-8"))["orders"]
     tier_rows = sorted(data["tiers"], key=lambda t: t["minPoints"])
-    conn.execute(tiers.insert(), [
-        {"tier": t["tier"], "rank": rank, "min_points": t["minPoints"], "earn_rate": t["earnRate"],
-         "point_value": Decimal(str(t["pointValue"]))} for rank, t in enumerate(tier_rows)
-    ])
+    conn.execute(
+        tiers.insert(),
+        [
+            {
+                "tier": t["tier"],
+                "rank": rank,
+                "min_points": t["minPoints"],
+                "earn_rate": t["earnRate"],
+                "point_value": Decimal(str(t["pointValue"])),
+            }
+            for rank, t in enumerate(tier_rows)
+        ],
+    )
     earn_rate = {t["tier"]: t["earnRate"] for t in tier_rows}
-    conn.execute(members.insert(), [
-        {"user_id": m["userId"], "name": m["name"], "tier": m["tier"], "points_balance": m["pointsBalance"],
-         "lifetime_points": m["lifetimePoints"], "joined_at": m["joinedAt"]} for m in data["members"]
-    ])
-    conn.execute(coupons.insert(), [
-        {"code": c["code"].upper(), **_promotion_row(c), "single_use": bool(c["singleUse"]),
-         "usage_limit": c.get("usageLimit"), "times_used": 0} for c in data["coupons"]
-    ])
-    conn.execute(offers.insert(), [
-        {"offer_id": o["offerId"], "title": o["title"], **_promotion_row(o), "auto_apply": bool(o.get("autoApply", True))}
-        for o in data["offers"]
-    ])
-    _seed_history(conn, data["members"], past_orders, earn_rate,
-                  {c["code"].upper(): bool(c["singleUse"]) for c in data["coupons"]})
+    conn.execute(
+        members.insert(),
+        [
+            {
+                "user_id": m["userId"],
+                "name": m["name"],
+                "tier": m["tier"],
+                "points_balance": m["pointsBalance"],
+                "lifetime_points": m["lifetimePoints"],
+                "joined_at": m["joinedAt"],
+            }
+            for m in data["members"]
+        ],
+    )
+    conn.execute(
+        coupons.insert(),
+        [
+            {
+                "code": c["code"].upper(),
+                **_promotion_row(c),
+                "single_use": bool(c["singleUse"]),
+                "usage_limit": c.get("usageLimit"),
+                "times_used": 0,
+            }
+            for c in data["coupons"]
+        ],
+    )
+    conn.execute(
+        offers.insert(),
+        [
+            {
+                "offer_id": o["offerId"],
+                "title": o["title"],
+                **_promotion_row(o),
+                "auto_apply": bool(o.get("autoApply", True)),
+            }
+            for o in data["offers"]
+        ],
+    )
+    _seed_history(
+        conn,
+        data["members"],
+        past_orders,
+        earn_rate,
+        {c["code"].upper(): bool(c["singleUse"]) for c in data["coupons"]},
+    )
 
 
-def _seed_history(conn: Connection, member_specs: list[dict], past_orders: list[dict], earn_rate: dict[str, int],
-                  single_use: dict[str, bool]) -> None:
+def _seed_history(
+    conn: Connection,
+    member_specs: list[dict],
+    past_orders: list[dict],
+    earn_rate: dict[str, int],
+    single_use: dict[str, bool],
+) -> None:
     """Past orders: the points they earned (reversed when cancelled) and the coupons they used.
 
     The seed's balances are final, so each member's ledger opens with the balance brought forward
@@ -222,35 +282,89 @@ def _seed_history(conn: Connection, member_specs: list[dict], past_orders: list[
                 events.append((to_utc(order["updatedAt"]), "reverse", -points, order))
         opening = member["pointsBalance"] - sum(e[2] for e in events)
         balance = opening
-        entries.append({"user_id": uid, "type": "adjust", "points": opening, "balance_after": balance,
-                        "order_id": None, "reference": None, "at": LEDGER_OPENED_AT,
-                        "description": "Balance brought forward from the previous loyalty system"})
+        entries.append(
+            {
+                "user_id": uid,
+                "type": "adjust",
+                "points": opening,
+                "balance_after": balance,
+                "order_id": None,
+                "reference": None,
+                "at": LEDGER_OPENED_AT,
+                "description": "Balance brought forward from the previous loyalty system",
+            }
+        )
         for at, kind, points, order in sorted(events, key=lambda e: e[0]):
             balance += points
             order_id = order["orderId"]
             if kind == "earn":
-                entries.append({"user_id": uid, "type": "earn", "points": points, "balance_after": balance,
-                                "order_id": order_id, "reference": None, "at": at,
-                                "description": f"Earned {points} points on order {order_id}"})
-                earned_rows.append({"order_id": order_id, "user_id": uid, "amount": Decimal(str(order["total"])),
-                                    "points": points, "balance_after": balance, "tier": tier,
-                                    "previous_tier": tier, "at": at})
+                entries.append(
+                    {
+                        "user_id": uid,
+                        "type": "earn",
+                        "points": points,
+                        "balance_after": balance,
+                        "order_id": order_id,
+                        "reference": None,
+                        "at": at,
+                        "description": f"Earned {points} points on order {order_id}",
+                    }
+                )
+                earned_rows.append(
+                    {
+                        "order_id": order_id,
+                        "user_id": uid,
+                        "amount": Decimal(str(order["total"])),
+                        "points": points,
+                        "balance_after": balance,
+                        "tier": tier,
+                        "previous_tier": tier,
+                        "at": at,
+                    }
+                )
             else:
-                entries.append({"user_id": uid, "type": "reverse", "points": points, "balance_after": balance,
-                                "order_id": order_id, "reference": None, "at": at,
-                                "description": f"Reversed {-points} points: order {order_id} was cancelled"})
-                reversal_rows.append({"order_id": order_id, "user_id": uid, "reason": "order cancelled",
-                                      "points_reversed": -points, "points_restored": 0, "points_shortfall": 0,
-                                      "coupons_released": "[]", "balance_after": balance,
-                                      "lifetime_after": member["lifetimePoints"], "tier": tier,
-                                      "previous_tier": tier, "at": at})
+                entries.append(
+                    {
+                        "user_id": uid,
+                        "type": "reverse",
+                        "points": points,
+                        "balance_after": balance,
+                        "order_id": order_id,
+                        "reference": None,
+                        "at": at,
+                        "description": f"Reversed {-points} points: order {order_id} was cancelled",
+                    }
+                )
+                reversal_rows.append(
+                    {
+                        "order_id": order_id,
+                        "user_id": uid,
+                        "reason": "order cancelled",
+                        "points_reversed": -points,
+                        "points_restored": 0,
+                        "points_shortfall": 0,
+                        "coupons_released": "[]",
+                        "balance_after": balance,
+                        "lifetime_after": member["lifetimePoints"],
+                        "tier": tier,
+                        "previous_tier": tier,
+                        "at": at,
+                    }
+                )
             if kind == "earn" and order.get("couponCode"):
                 code = order["couponCode"].upper()
                 used = order["status"] != "cancelled"
-                use_rows.append({"code": code, "user_id": uid, "order_reference": order_id,
-                                 "cart_amount": Decimal(str(order["subtotal"])),
-                                 "discount_amount": Decimal(str(order["discount"])),
-                                 "status": "active" if used else "released", "at": at})
+                use_rows.append(
+                    {
+                        "code": code,
+                        "user_id": uid,
+                        "order_reference": order_id,
+                        "cart_amount": Decimal(str(order["subtotal"])),
+                        "discount_amount": Decimal(str(order["discount"])),
+                        "status": "active" if used else "released",
+                        "at": at,
+                    }
+                )
                 if used:
                     uses_per_code[code] = uses_per_code.get(code, 0) + 1
                     if single_use.get(code):
@@ -270,6 +384,7 @@ def _seed_history(conn: Connection, member_specs: list[dict], past_orders: list[
 
 
 # --- reads -------------------------------------------------------------------------------------
+
 
 def _row(result) -> dict[str, Any] | None:
     row = result.first()
@@ -311,15 +426,27 @@ def claims_of(conn: Connection, user_id: str) -> dict[str, dict[str, Any]]:
 
 
 def coupon_use(conn: Connection, code: str, user_id: str, order_reference: str) -> dict[str, Any] | None:
-    return _row(conn.execute(sa.select(coupon_uses).where(
-        coupon_uses.c.code == code, coupon_uses.c.user_id == user_id,
-        coupon_uses.c.order_reference == order_reference)))
+    return _row(
+        conn.execute(
+            sa.select(coupon_uses).where(
+                coupon_uses.c.code == code,
+                coupon_uses.c.user_id == user_id,
+                coupon_uses.c.order_reference == order_reference,
+            )
+        )
+    )
 
 
 def active_uses_for_reference(conn: Connection, user_id: str, order_reference: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(coupon_uses).where(
-        coupon_uses.c.user_id == user_id, coupon_uses.c.order_reference == order_reference,
-        coupon_uses.c.status == "active").order_by(coupon_uses.c.id))
+    rows = conn.execute(
+        sa.select(coupon_uses)
+        .where(
+            coupon_uses.c.user_id == user_id,
+            coupon_uses.c.order_reference == order_reference,
+            coupon_uses.c.status == "active",
+        )
+        .order_by(coupon_uses.c.id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
@@ -339,22 +466,34 @@ def redemption(conn: Connection, redemption_id: str) -> dict[str, Any] | None:
 
 
 def active_redemptions_for_reference(conn: Connection, user_id: str, order_reference: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(redemptions).where(
-        redemptions.c.user_id == user_id, redemptions.c.order_reference == order_reference,
-        redemptions.c.status == "active").order_by(redemptions.c.at, redemptions.c.redemption_id))
+    rows = conn.execute(
+        sa.select(redemptions)
+        .where(
+            redemptions.c.user_id == user_id,
+            redemptions.c.order_reference == order_reference,
+            redemptions.c.status == "active",
+        )
+        .order_by(redemptions.c.at, redemptions.c.redemption_id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
 def recent_ledger(conn: Connection, user_id: str, limit: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(ledger).where(ledger.c.user_id == user_id)
-                        .order_by(ledger.c.at.desc(), ledger.c.id.desc()).limit(limit))
+    rows = conn.execute(
+        sa.select(ledger)
+        .where(ledger.c.user_id == user_id)
+        .order_by(ledger.c.at.desc(), ledger.c.id.desc())
+        .limit(limit)
+    )
     return [dict(r._mapping) for r in rows]
 
 
 # --- writes ------------------------------------------------------------------------------------
 
-def add_points(conn: Connection, user_id: str, points: int, *, lifetime: int = 0,
-               tier: str | None = None) -> dict[str, Any] | None:
+
+def add_points(
+    conn: Connection, user_id: str, points: int, *, lifetime: int = 0, tier: str | None = None
+) -> dict[str, Any] | None:
     """Change the balance by ``points`` in one guarded UPDATE; None when it would go below zero."""
     values: dict[str, Any] = {"points_balance": members.c.points_balance + points}
     if lifetime:
@@ -363,17 +502,40 @@ def add_points(conn: Connection, user_id: str, points: int, *, lifetime: int = 0
         values["tier"] = tier
     guard = members.c.points_balance >= -points if points < 0 else sa.true()
     lifetime_guard = members.c.lifetime_points >= -lifetime if lifetime < 0 else sa.true()
-    return _row(conn.execute(
-        members.update().where(members.c.user_id == user_id, guard, lifetime_guard).values(**values)
-        .returning(members.c.points_balance, members.c.lifetime_points, members.c.tier)
-    ))
+    return _row(
+        conn.execute(
+            members.update()
+            .where(members.c.user_id == user_id, guard, lifetime_guard)
+            .values(**values)
+            .returning(members.c.points_balance, members.c.lifetime_points, members.c.tier)
+        )
+    )
 
 
-def write_ledger(conn: Connection, user_id: str, kind: str, points: int, balance_after: int, description: str,
-                 *, order_id: str | None = None, reference: str | None = None, at: str | None = None) -> None:
-    conn.execute(ledger.insert().values(
-        user_id=user_id, type=kind, points=points, balance_after=balance_after, order_id=order_id,
-        reference=reference, description=description[:300], at=at or clock.now_iso()))
+def write_ledger(
+    conn: Connection,
+    user_id: str,
+    kind: str,
+    points: int,
+    balance_after: int,
+    description: str,
+    *,
+    order_id: str | None = None,
+    reference: str | None = None,
+    at: str | None = None,
+) -> None:
+    conn.execute(
+        ledger.insert().values(
+            user_id=user_id,
+            type=kind,
+            points=points,
+            balance_after=balance_after,
+            order_id=order_id,
+            reference=reference,
+            description=description[:300],
+            at=at or clock.now_iso(),
+        )
+    )
 
 
 def insert_once(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
@@ -390,8 +552,10 @@ def take_coupon_use(conn: Connection, code: str) -> bool:
     """Count one use of a coupon unless its usage limit is reached: one guarded UPDATE."""
     result = conn.execute(
         coupons.update()
-        .where(coupons.c.code == code,
-               sa.or_(coupons.c.usage_limit.is_(None), coupons.c.times_used < coupons.c.usage_limit))
+        .where(
+            coupons.c.code == code,
+            sa.or_(coupons.c.usage_limit.is_(None), coupons.c.times_used < coupons.c.usage_limit),
+        )
         .values(times_used=coupons.c.times_used + 1)
     )
     return result.rowcount == 1
@@ -399,22 +563,37 @@ def take_coupon_use(conn: Connection, code: str) -> bool:
 
 def give_back_coupon_use(conn: Connection, use: dict[str, Any]) -> bool:
     """Release one recorded use (an order was cancelled): the single-use claim and the count come back."""
-    moved = conn.execute(
-        coupon_uses.update().where(coupon_uses.c.id == use["id"], coupon_uses.c.status == "active")
-        .values(status="released")
-    ).rowcount == 1
+    moved = (
+        conn.execute(
+            coupon_uses.update()
+            .where(coupon_uses.c.id == use["id"], coupon_uses.c.status == "active")
+            .values(status="released")
+        ).rowcount
+        == 1
+    )
     if moved:
-        conn.execute(coupons.update().where(coupons.c.code == use["code"], coupons.c.times_used > 0)
-                     .values(times_used=coupons.c.times_used - 1))
-        conn.execute(coupon_claims.delete().where(
-            coupon_claims.c.code == use["code"], coupon_claims.c.user_id == use["user_id"],
-            coupon_claims.c.order_reference == use["order_reference"]))
+        conn.execute(
+            coupons.update()
+            .where(coupons.c.code == use["code"], coupons.c.times_used > 0)
+            .values(times_used=coupons.c.times_used - 1)
+        )
+        conn.execute(
+            coupon_claims.delete().where(
+                coupon_claims.c.code == use["code"],
+                coupon_claims.c.user_id == use["user_id"],
+                coupon_claims.c.order_reference == use["order_reference"],
+            )
+        )
     return moved
 
 
 def cancel_redemption(conn: Connection, redemption_id: str) -> bool:
     """Mark a redemption cancelled only if it is still active: exactly one caller wins."""
-    return conn.execute(
-        redemptions.update().where(redemptions.c.redemption_id == redemption_id, redemptions.c.status == "active")
-        .values(status="cancelled", cancelled_at=clock.now_iso())
-    ).rowcount == 1
+    return (
+        conn.execute(
+            redemptions.update()
+            .where(redemptions.c.redemption_id == redemption_id, redemptions.c.status == "active")
+            .values(status="cancelled", cancelled_at=clock.now_iso())
+        ).rowcount
+        == 1
+    )

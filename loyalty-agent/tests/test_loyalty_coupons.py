@@ -1,4 +1,5 @@
 """Coupons and offers: each refusal with its code and reason, the offers list, and committed uses."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,6 +46,7 @@ def times_used(app, code):
 
 # --- applyCoupon: one test per refusal -----------------------------------------------------------
 
+
 def test_unknown_coupon_is_404(client):
     error = refusal(apply(client, userId="U1001", couponCode="NOPE123", cartAmount=5000), 404, "coupon_not_found")
     assert error["details"][0]["field"] == "couponCode"
@@ -65,15 +67,21 @@ def test_tier_not_eligible(client):
 
 
 def test_expired_coupon(client):
-    error = refusal(apply(client, userId="U1001", couponCode="DIWALI25", cartAmount=9000, categories=["ethnicwear"]),
-                    422, "coupon_expired")
+    error = refusal(
+        apply(client, userId="U1001", couponCode="DIWALI25", cartAmount=9000, categories=["ethnicwear"]),
+        422,
+        "coupon_expired",
+    )
     assert "Expired on 2025-11-05" in error["message"]
 
 
 def test_not_yet_valid_coupon(app, client):
     with app.db.write() as conn:
-        conn.execute(storage.coupons.update().where(storage.coupons.c.code == "FLAT500")
-                     .values(valid_from="2027-01-01T00:00:00Z"))
+        conn.execute(
+            storage.coupons.update()
+            .where(storage.coupons.c.code == "FLAT500")
+            .values(valid_from="2027-01-01T00:00:00Z")
+        )
     error = refusal(apply(client, userId="U1001", couponCode="FLAT500", cartAmount=5000), 422, "coupon_not_yet_valid")
     assert "Starts on 2027-01-01" in error["message"]
 
@@ -86,8 +94,11 @@ def test_usage_limit_reached(app, client):
 
 
 def test_category_not_eligible(client):
-    error = refusal(apply(client, userId="U1002", couponCode="RUN15", cartAmount=5000, categories=["jackets"]),
-                    422, "category_not_eligible")
+    error = refusal(
+        apply(client, userId="U1002", couponCode="RUN15", cartAmount=5000, categories=["jackets"]),
+        422,
+        "category_not_eligible",
+    )
     assert "Only on activewear and footwear; your cart has none" in error["message"]
     assert error["details"][0]["field"] == "categories"
     # Without the cart's categories a category rule cannot be checked, so it is refused with that reason.
@@ -98,15 +109,28 @@ def test_category_not_eligible(client):
 
 
 def test_single_use_coupon_refused_on_second_committed_use(app, client):
-    first = apply(client, userId="U1004", couponCode="WELCOME10", cartAmount=2000, orderReference="ORD-900001",
-                  commit=True)
+    first = apply(
+        client, userId="U1004", couponCode="WELCOME10", cartAmount=2000, orderReference="ORD-900001", commit=True
+    )
     assert first.status_code == 200, first.get_json()
     assert first.get_json() | {"committedAt": None} == {
-        "couponCode": "WELCOME10", "userId": "U1004", "description": "10% off your first order, up to Rs 500.",
-        "cartAmount": 2000, "discountAmount": 200, "finalAmount": 1800, "committed": True,
-        "orderReference": "ORD-900001", "committedAt": None}
-    error = refusal(apply(client, userId="U1004", couponCode="welcome10", cartAmount=2000,
-                          orderReference="ORD-900002", commit=True), 422, "coupon_already_used")
+        "couponCode": "WELCOME10",
+        "userId": "U1004",
+        "description": "10% off your first order, up to Rs 500.",
+        "cartAmount": 2000,
+        "discountAmount": 200,
+        "finalAmount": 1800,
+        "committed": True,
+        "orderReference": "ORD-900001",
+        "committedAt": None,
+    }
+    error = refusal(
+        apply(
+            client, userId="U1004", couponCode="welcome10", cartAmount=2000, orderReference="ORD-900002", commit=True
+        ),
+        422,
+        "coupon_already_used",
+    )
     assert "Already used" in error["message"]
     # Pricing without commit is refused too, and another member can still use it.
     refusal(apply(client, userId="U1004", couponCode="WELCOME10", cartAmount=2000), 422, "coupon_already_used")
@@ -115,6 +139,7 @@ def test_single_use_coupon_refused_on_second_committed_use(app, client):
 
 
 # --- applyCoupon: pricing and committing ---------------------------------------------------------
+
 
 def test_code_is_case_insensitive_and_pricing_records_nothing(app, client):
     for _ in range(3):
@@ -144,17 +169,29 @@ def test_commit_needs_an_order_reference(client):
 
 
 def test_category_discount_counts_only_its_own_lines(client):
-    jackets_short = apply(client, userId="U1001", couponCode="WINTER20", cartAmount=5000,
-                          items=[{"category": "jackets", "amount": 2000}, {"category": "tops", "amount": 3000}])
+    jackets_short = apply(
+        client,
+        userId="U1001",
+        couponCode="WINTER20",
+        cartAmount=5000,
+        items=[{"category": "jackets", "amount": 2000}, {"category": "tops", "amount": 3000}],
+    )
     error = refusal(jackets_short, 422, "min_cart_not_met")
     assert "Needs at least ₹2,499 of jackets or accessories; your cart has ₹2,000 of them" in error["message"]
-    ok = apply(client, userId="U1001", couponCode="WINTER20", cartAmount=5000,
-               items=[{"productId": "P1001", "category": "jackets", "amount": 3000}, {"category": "tops", "amount": 2000}])
+    ok = apply(
+        client,
+        userId="U1001",
+        couponCode="WINTER20",
+        cartAmount=5000,
+        items=[{"productId": "P1001", "category": "jackets", "amount": 3000}, {"category": "tops", "amount": 2000}],
+    )
     assert ok.get_json()["discountAmount"] == 600  # 20% of the ₹3,000 of jackets, not of the whole cart
 
 
 def test_items_cannot_add_up_to_more_than_the_cart(client):
-    reply = apply(client, userId="U1001", couponCode="FLAT500", cartAmount=3000, items=[{"category": "tops", "amount": 4000}])
+    reply = apply(
+        client, userId="U1001", couponCode="FLAT500", cartAmount=3000, items=[{"category": "tops", "amount": 4000}]
+    )
     assert reply.status_code == 400 and reply.get_json()["error"]["details"][0]["field"] == "items"
 
 
@@ -164,6 +201,7 @@ def test_unknown_member_is_404(client):
 
 
 # --- getApplicableOffers -------------------------------------------------------------------------
+
 
 def test_offers_list_gives_the_reason_each_offer_does_not_apply(client):
     report = offers(client, userId="U1003", cartAmount=1500, categories=["tops"])

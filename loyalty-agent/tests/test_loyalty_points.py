@@ -1,4 +1,5 @@
 """Points: redeeming, earning (idempotent per order), tier promotion, reversals and surviving a restart."""
+
 from __future__ import annotations
 
 import threading
@@ -32,12 +33,24 @@ def post(client, path, status, **body):
 
 # --- getMember -----------------------------------------------------------------------------------
 
+
 def test_member_shows_tier_points_value_and_next_tier(client):
     gold = member(client, "U1001")
     assert gold | {"recentActivity": []} == {
-        "userId": "U1001", "name": "Priya Sharma", "tier": "gold", "pointsBalance": 6120, "pointValue": 0.25,
-        "pointsValue": 1530, "lifetimePoints": 8450, "earnRate": 3, "nextTier": "platinum", "pointsToNextTier": 1550,
-        "minimumRedeemablePoints": 100, "joinedAt": "2022-03-14", "recentActivity": []}
+        "userId": "U1001",
+        "name": "Priya Sharma",
+        "tier": "gold",
+        "pointsBalance": 6120,
+        "pointValue": 0.25,
+        "pointsValue": 1530,
+        "lifetimePoints": 8450,
+        "earnRate": 3,
+        "nextTier": "platinum",
+        "pointsToNextTier": 1550,
+        "minimumRedeemablePoints": 100,
+        "joinedAt": "2022-03-14",
+        "recentActivity": [],
+    }
     assert gold["recentActivity"][0]["type"] == "earn"  # the seeded order ORD-100007
     top = member(client, "U1007")
     assert top["tier"] == "platinum" and top["nextTier"] is None and top["pointsToNextTier"] is None
@@ -51,6 +64,7 @@ def test_seeded_ledger_adds_up_to_the_balance(client):
 
 
 # --- redeem --------------------------------------------------------------------------------------
+
 
 def test_redeem_deducts_and_the_balance_is_lower_after(client):
     body = post(client, "/redeem-loyalty-points", 200, userId="U1001", points=500, orderReference="ORD-900001")
@@ -89,7 +103,9 @@ def test_the_same_redemption_for_an_order_is_not_deducted_twice(client):
     first = post(client, "/redeem-loyalty-points", 200, userId="U1001", points=300, orderReference="ORD-900002")
     again = post(client, "/redeem-loyalty-points", 200, userId="U1001", points=300, orderReference="ORD-900002")
     assert again == first and member(client, "U1001")["pointsBalance"] == 6120 - 300
-    reply = client.post("/redeem-loyalty-points", json={"userId": "U1001", "points": 400, "orderReference": "ORD-900002"})
+    reply = client.post(
+        "/redeem-loyalty-points", json={"userId": "U1001", "points": 400, "orderReference": "ORD-900002"}
+    )
     assert reply.status_code == 409 and reply.get_json()["error"]["code"] == "already_redeemed_for_order"
 
 
@@ -104,15 +120,25 @@ def test_a_retried_redemption_with_the_same_idempotency_key_deducts_once(client)
 
 def test_cancel_redemption_gives_the_points_back_once(client):
     redeemed = post(client, "/redeem-loyalty-points", 200, userId="U1003", points=1000)
-    first = post(client, "/cancel-redemption", 200, userId="U1003", redemptionId=redeemed["redemptionId"],
-                 reason="payment failed")
+    first = post(
+        client,
+        "/cancel-redemption",
+        200,
+        userId="U1003",
+        redemptionId=redeemed["redemptionId"],
+        reason="payment failed",
+    )
     assert first["pointsRestored"] == 1000 and first["pointsBalance"] == 1870 and first["alreadyCancelled"] is False
     second = post(client, "/cancel-redemption", 200, userId="U1003", redemptionId=redeemed["redemptionId"])
     assert second["alreadyCancelled"] is True and second["pointsBalance"] == 1870
     assert member(client, "U1003")["pointsBalance"] == 1870
     # somebody else's redemption is not found
-    assert client.post("/cancel-redemption", json={"userId": "U1001", "redemptionId": redeemed["redemptionId"]}
-                       ).status_code == 404
+    assert (
+        client.post(
+            "/cancel-redemption", json={"userId": "U1001", "redemptionId": redeemed["redemptionId"]}
+        ).status_code
+        == 404
+    )
 
 
 def test_concurrent_redemptions_never_overdraw(app):
@@ -133,6 +159,7 @@ def test_concurrent_redemptions_never_overdraw(app):
 
 
 # --- earn ----------------------------------------------------------------------------------------
+
 
 def test_earn_uses_the_tier_rate_and_the_same_order_earns_once(client):
     first = post(client, "/earn-points", 201, userId="U1001", orderId="ORD-900003", amount=2599.99)
@@ -176,6 +203,7 @@ def test_one_point_short_of_a_tier_is_no_promotion(client):
 
 # --- reverse -------------------------------------------------------------------------------------
 
+
 def test_reverse_takes_back_earned_points_and_is_idempotent(client):
     post(client, "/earn-points", 201, userId="U1001", orderId="ORD-900008", amount=5000)
     first = post(client, "/reverse-points", 200, userId="U1001", orderId="ORD-900008", reason="order cancelled")
@@ -197,8 +225,16 @@ def test_reversing_the_order_that_promoted_a_member_takes_the_tier_back(client):
 
 
 def test_reverse_restores_redeemed_points_and_releases_the_coupon(client):
-    post(client, "/apply-coupon", 200, userId="U1004", couponCode="WELCOME10", cartAmount=3000,
-         orderReference="ORD-900012", commit=True)
+    post(
+        client,
+        "/apply-coupon",
+        200,
+        userId="U1004",
+        couponCode="WELCOME10",
+        cartAmount=3000,
+        orderReference="ORD-900012",
+        commit=True,
+    )
     post(client, "/redeem-loyalty-points", 200, userId="U1004", points=300, orderReference="ORD-900012")
     post(client, "/earn-points", 201, userId="U1004", orderId="ORD-900012", amount=2625)  # 26 points
     assert member(client, "U1004")["pointsBalance"] == 340 - 300 + 26
@@ -206,8 +242,16 @@ def test_reverse_restores_redeemed_points_and_releases_the_coupon(client):
     assert undone["pointsRestored"] == 300 and undone["pointsReversed"] == 26 and undone["pointsShortfall"] == 0
     assert undone["couponsReleased"] == ["WELCOME10"] and undone["pointsBalance"] == 340
     # the single-use coupon can be used again on a new order
-    post(client, "/apply-coupon", 200, userId="U1004", couponCode="WELCOME10", cartAmount=3000,
-         orderReference="ORD-900013", commit=True)
+    post(
+        client,
+        "/apply-coupon",
+        200,
+        userId="U1004",
+        couponCode="WELCOME10",
+        cartAmount=3000,
+        orderReference="ORD-900013",
+        commit=True,
+    )
 
 
 def test_reverse_never_takes_the_balance_below_zero(client):
@@ -225,15 +269,19 @@ def test_reverse_of_an_order_that_never_earned_changes_nothing(client):
 
 # --- every operation: unknown member -------------------------------------------------------------
 
-@pytest.mark.parametrize("path,body", [
-    ("/get-member", {}),
-    ("/get-applicable-offers", {"cartAmount": 100}),
-    ("/apply-coupon", {"couponCode": "FLAT500", "cartAmount": 5000}),
-    ("/redeem-loyalty-points", {"points": 100}),
-    ("/cancel-redemption", {"redemptionId": "RDM-ABCDEF1234"}),
-    ("/earn-points", {"orderId": "ORD-900016", "amount": 100}),
-    ("/reverse-points", {"orderId": "ORD-900016", "reason": "cancelled"}),
-])
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/get-member", {}),
+        ("/get-applicable-offers", {"cartAmount": 100}),
+        ("/apply-coupon", {"couponCode": "FLAT500", "cartAmount": 5000}),
+        ("/redeem-loyalty-points", {"points": 100}),
+        ("/cancel-redemption", {"redemptionId": "RDM-ABCDEF1234"}),
+        ("/earn-points", {"orderId": "ORD-900016", "amount": 100}),
+        ("/reverse-points", {"orderId": "ORD-900016", "reason": "cancelled"}),
+    ],
+)
 def test_unknown_member_is_404_everywhere(client, path, body):
     reply = client.post(path, json={"userId": "U9999", **body})
     error = reply.get_json()["error"]
@@ -243,11 +291,20 @@ def test_unknown_member_is_404_everywhere(client, path, body):
 
 # --- restart -------------------------------------------------------------------------------------
 
+
 def test_points_and_coupon_uses_survive_a_restart(app, client):
     post(client, "/redeem-loyalty-points", 200, userId="U1001", points=1000, orderReference="ORD-900017")
     post(client, "/earn-points", 201, userId="U1002", orderId="ORD-900018", amount=10000)
-    post(client, "/apply-coupon", 200, userId="U1003", couponCode="WELCOME10", cartAmount=1500,
-         orderReference="ORD-900019", commit=True)
+    post(
+        client,
+        "/apply-coupon",
+        200,
+        userId="U1003",
+        couponCode="WELCOME10",
+        cartAmount=1500,
+        orderReference="ORD-900019",
+        commit=True,
+    )
     app.db.dispose()
 
     restarted = import_app_factory("loyalty")(database_url=app.db.url)
@@ -257,8 +314,16 @@ def test_points_and_coupon_uses_survive_a_restart(app, client):
         assert member(again, "U1001")["pointsBalance"] == 5120
         assert member(again, "U1002")["pointsBalance"] == 14250 + 500
         assert post(again, "/earn-points", 200, userId="U1002", orderId="ORD-900018", amount=10000)["replayed"] is True
-        reply = again.post("/apply-coupon", json={"userId": "U1003", "couponCode": "WELCOME10", "cartAmount": 1500,
-                                                  "orderReference": "ORD-900020", "commit": True})
+        reply = again.post(
+            "/apply-coupon",
+            json={
+                "userId": "U1003",
+                "couponCode": "WELCOME10",
+                "cartAmount": 1500,
+                "orderReference": "ORD-900020",
+                "commit": True,
+            },
+        )
         assert reply.status_code == 422 and reply.get_json()["error"]["code"] == "coupon_already_used"
     finally:
         restarted.db.dispose()

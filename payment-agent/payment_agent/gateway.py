@@ -11,6 +11,7 @@ Cards (the number must pass the Luhn check, which the domain verifies first):
 UPI ids: ``<name>@okfail`` -> ``upi_declined``; ``<name>@timeout`` -> ``processing_error`` (retryable);
 any other well-formed id -> success.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,13 +57,18 @@ SUGGESTIONS = {
 }
 
 _CARD_DECLINES = {
-    "1111": Decline("insufficient_funds", "The card was declined: insufficient funds.",
-                    SUGGESTIONS["insufficient_funds"]),
-    "2222": Decline("expired_card", "The card was declined: the bank says it has expired.",
-                    SUGGESTIONS["expired_card"]),
-    "3333": Decline("processing_error", "The card could not be charged: a network error at the bank. "
-                    "Nothing was charged; the payment can be retried.", SUGGESTIONS["card_processing_error"],
-                    retryable=True),
+    "1111": Decline(
+        "insufficient_funds", "The card was declined: insufficient funds.", SUGGESTIONS["insufficient_funds"]
+    ),
+    "2222": Decline(
+        "expired_card", "The card was declined: the bank says it has expired.", SUGGESTIONS["expired_card"]
+    ),
+    "3333": Decline(
+        "processing_error",
+        "The card could not be charged: a network error at the bank. Nothing was charged; the payment can be retried.",
+        SUGGESTIONS["card_processing_error"],
+        retryable=True,
+    ),
 }
 
 
@@ -78,8 +84,9 @@ def is_expired(exp_month: int, exp_year: int, today: datetime) -> bool:
 
 def decide_card(last4: str, exp_month: int, exp_year: int, today: datetime) -> Decline | None:
     if is_expired(exp_month, exp_year, today):
-        return Decline("expired_card", f"The card expired at the end of {exp_month:02d}/{exp_year}.",
-                       SUGGESTIONS["expired_card"])
+        return Decline(
+            "expired_card", f"The card expired at the end of {exp_month:02d}/{exp_year}.", SUGGESTIONS["expired_card"]
+        )
     return _CARD_DECLINES.get(last4)
 
 
@@ -88,9 +95,13 @@ def decide_upi(upi_id: str) -> Decline | None:
     if handle == "okfail":
         return Decline("upi_declined", "The UPI payment was declined by the payer's bank.", SUGGESTIONS["upi_declined"])
     if handle == "timeout":
-        return Decline("processing_error", "The UPI payment timed out before the payer's app answered. "
-                       "Nothing was charged; the payment can be retried.", SUGGESTIONS["upi_processing_error"],
-                       retryable=True)
+        return Decline(
+            "processing_error",
+            "The UPI payment timed out before the payer's app answered. "
+            "Nothing was charged; the payment can be retried.",
+            SUGGESTIONS["upi_processing_error"],
+            retryable=True,
+        )
     return None
 
 

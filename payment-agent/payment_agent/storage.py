@@ -4,6 +4,7 @@ What is stored about a card is its brand and last four digits, nothing else: the
 full card number, an expiry or a CVC could go into. UPI ids are stored masked ("pr***@okaxis").
 Refunds change a payment in one guarded UPDATE, so concurrent refunds can never exceed what was paid.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,8 @@ metadata = sa.MetaData()
 MONEY = sa.Numeric(12, 2)
 
 checkout_sessions = sa.Table(
-    "checkout_sessions", metadata,
+    "checkout_sessions",
+    metadata,
     sa.Column("checkout_session_id", sa.String(24), primary_key=True),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
     sa.Column("amount", MONEY, nullable=False),
@@ -35,7 +37,8 @@ checkout_sessions = sa.Table(
 )
 
 payments = sa.Table(
-    "payments", metadata,
+    "payments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # insertion order, for stable listings
     sa.Column("payment_id", sa.String(24), nullable=False, unique=True),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
@@ -56,7 +59,8 @@ payments = sa.Table(
 )
 
 refunds = sa.Table(
-    "refunds", metadata,
+    "refunds",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("refund_id", sa.String(24), nullable=False, unique=True),
     sa.Column("payment_id", sa.String(24), sa.ForeignKey("payments.payment_id"), nullable=False, index=True),
@@ -75,30 +79,53 @@ def _utc(timestamp: str | None) -> str | None:
 
 def load_seed(conn: Connection) -> None:
     seeded = json.loads((SEED_DIR / "payments.json").read_text())["payments"]
-    conn.execute(payments.insert(), [
-        {"payment_id": p["paymentId"], "user_id": p["userId"], "amount": Decimal(str(p["amount"])),
-         "currency": p["currency"], "method": p["method"], "card_brand": p["cardBrand"], "card_last4": p["cardLast4"],
-         "upi_id_masked": p["upiId"], "status": p["status"], "decline_code": None, "checkout_session_id": None,
-         "order_reference": p["orderId"],
-         "refunded_amount": Decimal(str(p["amount"])) if p["status"] == "refunded" else Decimal("0"),
-         "created_at": _utc(p["createdAt"]), "refunded_at": _utc(p["refundedAt"])}
-        for p in seeded
-    ])
+    conn.execute(
+        payments.insert(),
+        [
+            {
+                "payment_id": p["paymentId"],
+                "user_id": p["userId"],
+                "amount": Decimal(str(p["amount"])),
+                "currency": p["currency"],
+                "method": p["method"],
+                "card_brand": p["cardBrand"],
+                "card_last4": p["cardLast4"],
+                "upi_id_masked": p["upiId"],
+                "status": p["status"],
+                "decline_code": None,
+                "checkout_session_id": None,
+                "order_reference": p["orderId"],
+                "refunded_amount": Decimal(str(p["amount"])) if p["status"] == "refunded" else Decimal("0"),
+                "created_at": _utc(p["createdAt"]),
+                "refunded_at": _utc(p["refundedAt"]),
+            }
+            for p in seeded
+        ],
+    )
     refunded = [p for p in seeded if p["status"] == "refunded"]
     if refunded:
-        conn.execute(refunds.insert(), [
-            {"refund_id": "RFD-" + p["paymentId"].removeprefix("PAY-"), "payment_id": p["paymentId"],
-             "amount": Decimal(str(p["amount"])), "reason": f"order {p['orderId']} cancelled",
-             "created_at": _utc(p["refundedAt"])}
-            for p in refunded
-        ])
+        conn.execute(
+            refunds.insert(),
+            [
+                {
+                    "refund_id": "RFD-" + p["paymentId"].removeprefix("PAY-"),
+                    "payment_id": p["paymentId"],
+                    "amount": Decimal(str(p["amount"])),
+                    "reason": f"order {p['orderId']} cancelled",
+                    "created_at": _utc(p["refundedAt"]),
+                }
+                for p in refunded
+            ],
+        )
 
 
 # --- reads -------------------------------------------------------------------------------------
 
+
 def checkout_session(conn: Connection, session_id: str) -> dict[str, Any] | None:
     row = conn.execute(
-        sa.select(checkout_sessions).where(checkout_sessions.c.checkout_session_id == session_id)).first()
+        sa.select(checkout_sessions).where(checkout_sessions.c.checkout_session_id == session_id)
+    ).first()
     return dict(row._mapping) if row else None
 
 
@@ -116,8 +143,8 @@ def refunds_of(conn: Connection, payment_ids: list[str]) -> dict[str, list[dict[
     if not payment_ids:
         return by_payment
     rows = conn.execute(
-        sa.select(refunds).where(refunds.c.payment_id.in_(payment_ids))
-        .order_by(refunds.c.created_at, refunds.c.id))
+        sa.select(refunds).where(refunds.c.payment_id.in_(payment_ids)).order_by(refunds.c.created_at, refunds.c.id)
+    )
     for row in rows:
         by_payment[row.payment_id].append(dict(row._mapping))
     return by_payment
@@ -127,8 +154,10 @@ def payments_of_user(conn: Connection, user_id: str, status: str | None, limit: 
     query = sa.select(payments).where(payments.c.user_id == user_id)
     if status:
         query = query.where(payments.c.status == status)
-    rows = [dict(r._mapping) for r in conn.execute(
-        query.order_by(payments.c.created_at.desc(), payments.c.id.desc()).limit(limit))]
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(query.order_by(payments.c.created_at.desc(), payments.c.id.desc()).limit(limit))
+    ]
     found = refunds_of(conn, [r["payment_id"] for r in rows])
     for row in rows:
         row["refunds"] = found[row["payment_id"]]
@@ -136,6 +165,7 @@ def payments_of_user(conn: Connection, user_id: str, status: str | None, limit: 
 
 
 # --- writes ------------------------------------------------------------------------------------
+
 
 def insert_checkout_session(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(checkout_sessions.insert().values(**row))
@@ -149,8 +179,11 @@ def mark_session_paid(conn: Connection, session_id: str, payment_id: str, now_is
     """Open and unexpired -> paid, in one guarded UPDATE: of two concurrent payments exactly one wins."""
     result = conn.execute(
         checkout_sessions.update()
-        .where(checkout_sessions.c.checkout_session_id == session_id, checkout_sessions.c.status == "open",
-               checkout_sessions.c.expires_at > now_iso)
+        .where(
+            checkout_sessions.c.checkout_session_id == session_id,
+            checkout_sessions.c.status == "open",
+            checkout_sessions.c.expires_at > now_iso,
+        )
         .values(status="paid", payment_id=payment_id)
     )
     return result.rowcount == 1
@@ -166,9 +199,11 @@ def apply_refund(conn: Connection, payment_id: str, amount: Decimal, now_iso: st
     left_in_paise = sa.func.round((payments.c.amount - payments.c.refunded_amount) * 100)
     result = conn.execute(
         payments.update()
-        .where(payments.c.payment_id == payment_id,
-               payments.c.status.in_(["succeeded", "partially_refunded"]),
-               left_in_paise >= paise)
+        .where(
+            payments.c.payment_id == payment_id,
+            payments.c.status.in_(["succeeded", "partially_refunded"]),
+            left_in_paise >= paise,
+        )
         .values(
             refunded_amount=sa.func.round(payments.c.refunded_amount + amount, 2),
             status=sa.case((left_in_paise <= paise, "refunded"), else_="partially_refunded"),

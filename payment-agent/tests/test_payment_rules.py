@@ -1,4 +1,5 @@
 """Payment agent business rules: the mock gateway, checkout sessions and refunds."""
+
 from __future__ import annotations
 
 import re
@@ -64,6 +65,7 @@ def fields(reply) -> list[str]:
 
 # --- cards -------------------------------------------------------------------------------------
 
+
 def test_luhn_failure_is_a_400_naming_card_number_and_records_nothing(client):
     reply = pay(client, card=card("4242424242424241"), userId="U1099")
     assert reply.status_code == 400
@@ -108,8 +110,12 @@ def test_any_other_valid_card_succeeds(client):
 
 
 DECLINES = [
-    ("1111", "insufficient_funds", False,
-     ["Try another card", "Pay by UPI instead", "Use fewer items or redeem loyalty points to lower the total"]),
+    (
+        "1111",
+        "insufficient_funds",
+        False,
+        ["Try another card", "Pay by UPI instead", "Use fewer items or redeem loyalty points to lower the total"],
+    ),
     ("2222", "expired_card", False, list(gateway.SUGGESTIONS["expired_card"])),
     ("3333", "processing_error", True, list(gateway.SUGGESTIONS["card_processing_error"])),
 ]
@@ -151,11 +157,25 @@ def test_an_expiry_in_the_past_is_declined_expired_card(client):
     assert this_month.status_code == 201, "a card is good through the end of its expiry month"
 
 
-@pytest.mark.parametrize("prefix,brand", [
-    ("4", "visa"), ("51", "mastercard"), ("55", "mastercard"), ("2221", "mastercard"), ("2720", "mastercard"),
-    ("34", "amex"), ("37", "amex"), ("60", "rupay"), ("65", "rupay"), ("81", "rupay"), ("82", "rupay"),
-    ("508", "rupay"), ("35", "unknown"), ("2721", "unknown"),
-])
+@pytest.mark.parametrize(
+    "prefix,brand",
+    [
+        ("4", "visa"),
+        ("51", "mastercard"),
+        ("55", "mastercard"),
+        ("2221", "mastercard"),
+        ("2720", "mastercard"),
+        ("34", "amex"),
+        ("37", "amex"),
+        ("60", "rupay"),
+        ("65", "rupay"),
+        ("81", "rupay"),
+        ("82", "rupay"),
+        ("508", "rupay"),
+        ("35", "unknown"),
+        ("2721", "unknown"),
+    ],
+)
 def test_brand_comes_from_the_bin(client, prefix, brand):
     number = luhn_complete(prefix + "12345678", 15 if brand == "amex" else 16)
     assert number[-4:] not in {"1111", "2222", "3333"}
@@ -173,6 +193,7 @@ def test_amounts_have_at_most_two_decimals(client):
 
 # --- UPI ---------------------------------------------------------------------------------------
 
+
 def test_upi_success_is_stored_masked(client):
     reply = pay(client, upiId="priya.sharma@okaxis", amount=2599)
     assert reply.status_code == 201
@@ -181,9 +202,13 @@ def test_upi_success_is_stored_masked(client):
     assert "priya.sharma" not in reply.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("upi_id,decline_code,retryable", [
-    ("ananya@okfail", "upi_declined", False), ("rohan.k@timeout", "processing_error", True),
-])
+@pytest.mark.parametrize(
+    "upi_id,decline_code,retryable",
+    [
+        ("ananya@okfail", "upi_declined", False),
+        ("rohan.k@timeout", "processing_error", True),
+    ],
+)
 def test_upi_declines(client, upi_id, decline_code, retryable):
     reply = pay(client, upiId=upi_id, userId="U1003")
     assert reply.status_code == 402
@@ -192,8 +217,11 @@ def test_upi_declines(client, upi_id, decline_code, retryable):
     assert error["suggestions"] and all(isinstance(s, str) and s for s in error["suggestions"])
     assert error["details"] == [{"field": "upiId", "message": decline_code}]
     attempt = status_of(client, recorded_attempt(error))
-    assert (attempt["status"], attempt["declineCode"], attempt["upiId"]) == ("failed", decline_code,
-                                                                           gateway.mask_upi(upi_id))
+    assert (attempt["status"], attempt["declineCode"], attempt["upiId"]) == (
+        "failed",
+        decline_code,
+        gateway.mask_upi(upi_id),
+    )
 
 
 @pytest.mark.parametrize("upi_id", ["priya", "p@okaxis", "priya@ok-axis", "priya@okaxis1", "pri ya@okaxis"])
@@ -203,6 +231,7 @@ def test_malformed_upi_ids_are_a_400_naming_upi_id(client, upi_id):
 
 
 # --- checkout sessions -------------------------------------------------------------------------
+
 
 def open_session(client, amount=4999, user="U1001", **extra):
     reply = client.post("/initiate-checkout", json={"userId": user, "amount": amount, **extra})
@@ -229,8 +258,9 @@ def test_the_amount_must_equal_the_sessions(client):
     still = client.post("/get-checkout-session", json={"checkoutSessionId": session["checkoutSessionId"]}).get_json()
     assert still["status"] == "open"
     listed = client.post("/list-payments", json={"userId": "U1001", "limit": 100}).get_json()["payments"]
-    assert all(p["checkoutSessionId"] != session["checkoutSessionId"] for p in listed), \
+    assert all(p["checkoutSessionId"] != session["checkoutSessionId"] for p in listed), (
         "a mismatch is refused before the gateway: no attempt is recorded"
+    )
 
 
 def test_paying_a_session_marks_it_paid_once(client):
@@ -264,15 +294,18 @@ def test_an_expired_session_cannot_be_paid(app, client):
     session = open_session(client)
     sid = session["checkoutSessionId"]
     with app.db.write() as conn:
-        conn.execute(storage.checkout_sessions.update()
-                     .where(storage.checkout_sessions.c.checkout_session_id == sid)
-                     .values(expires_at=clock.later_iso(-1)))
+        conn.execute(
+            storage.checkout_sessions.update()
+            .where(storage.checkout_sessions.c.checkout_session_id == sid)
+            .values(expires_at=clock.later_iso(-1))
+        )
     assert client.post("/get-checkout-session", json={"checkoutSessionId": sid}).get_json()["status"] == "expired"
     reply = pay(client, checkoutSessionId=sid, amount=4999, upiId="priya@okaxis")
     assert reply.status_code == 409 and reply.get_json()["error"]["code"] == "checkout_expired"
 
 
 # --- refunds -----------------------------------------------------------------------------------
+
 
 def refund(client, payment_id, amount=None, reason="return accepted", key=None):
     body = {"paymentId": payment_id, "reason": reason}
@@ -287,8 +320,12 @@ def test_refunds_never_exceed_what_was_paid(client):
     assert first.status_code == 201
     receipt = first.get_json()
     assert receipt["refundId"].startswith("RFD-")
-    assert (receipt["amount"], receipt["status"], receipt["paymentStatus"], receipt["refundedAmount"]) == \
-        (400, "succeeded", "partially_refunded", 400)
+    assert (receipt["amount"], receipt["status"], receipt["paymentStatus"], receipt["refundedAmount"]) == (
+        400,
+        "succeeded",
+        "partially_refunded",
+        400,
+    )
 
     too_much = refund(client, payment_id, 600.01)
     assert too_much.status_code == 422
@@ -297,8 +334,11 @@ def test_refunds_never_exceed_what_was_paid(client):
 
     rest = refund(client, payment_id)  # no amount: everything that is left
     assert rest.status_code == 201
-    assert (rest.get_json()["amount"], rest.get_json()["paymentStatus"], rest.get_json()["refundedAmount"]) == \
-        (600, "refunded", 1000)
+    assert (rest.get_json()["amount"], rest.get_json()["paymentStatus"], rest.get_json()["refundedAmount"]) == (
+        600,
+        "refunded",
+        1000,
+    )
     assert refund(client, payment_id, 1).status_code == 422
     assert refund(client, payment_id).get_json()["error"]["code"] == "refund_exceeds_payment"
 
@@ -359,8 +399,9 @@ def test_concurrent_refunds_cannot_exceed_the_amount(app):
     final = status_of(app.test_client(), payment_id)
     assert (final["refundedAmount"], final["status"], len(final["refunds"])) == (900, "partially_refunded", 3)
     with app.db.read() as conn:
-        total = conn.execute(sa.select(sa.func.sum(storage.refunds.c.amount))
-                             .where(storage.refunds.c.payment_id == payment_id)).scalar()
+        total = conn.execute(
+            sa.select(sa.func.sum(storage.refunds.c.amount)).where(storage.refunds.c.payment_id == payment_id)
+        ).scalar()
     assert float(total) == 900
 
 

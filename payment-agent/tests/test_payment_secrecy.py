@@ -1,4 +1,5 @@
 """Card numbers and CVCs never reach the database, an answer or a log line; data survives a restart."""
+
 from __future__ import annotations
 
 import logging
@@ -13,7 +14,7 @@ from agentkit.logs import JsonFormatter
 from payment_agent import gateway
 from payment_agent.app import create_app
 
-PAN = "4539148803436467"          # a valid Visa number: succeeds
+PAN = "4539148803436467"  # a valid Visa number: succeeds
 DECLINED_PAN = "4539148803281111"  # ends in 1111: insufficient funds
 CVC = "9731"
 CVC_ALONE = re.compile(r"(?<![0-9A-Fa-f])9731(?![0-9A-Fa-f])")  # not inside a random hex id
@@ -26,9 +27,13 @@ def test_the_test_cards_are_what_they_claim():
 
 
 def pay(client, number=PAN, cvc=CVC, **body):
-    body = {"userId": "U1001", "amount": 1999, "method": "card",
-            "card": {"number": number, "expMonth": 11, "expYear": 2031, "cvc": cvc, "holderName": "Priya Sharma"},
-            **body}
+    body = {
+        "userId": "U1001",
+        "amount": 1999,
+        "method": "card",
+        "card": {"number": number, "expMonth": 11, "expYear": 2031, "cvc": cvc, "holderName": "Priya Sharma"},
+        **body,
+    }
     return client.post("/process-payment", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
 
 
@@ -52,12 +57,18 @@ def test_the_database_never_holds_a_card_number_or_cvc(app):
     assert pay(client, number=DECLINED_PAN).status_code == 402
     assert pay(client, number=PAN[:-1] + "0").status_code == 400  # fails Luhn
     payment_id = ok.get_json()["paymentId"]
-    assert client.post("/refund-payment", json={"paymentId": payment_id, "amount": 100, "reason": "goodwill"}
-                       ).status_code == 201
+    assert (
+        client.post("/refund-payment", json={"paymentId": payment_id, "amount": 100, "reason": "goodwill"}).status_code
+        == 201
+    )
 
     with app.db.read() as conn:
-        cells = [str(value) for table in app.db.metadata.sorted_tables
-                 for row in conn.execute(sa.select(table)) for value in row]
+        cells = [
+            str(value)
+            for table in app.db.metadata.sorted_tables
+            for row in conn.execute(sa.select(table))
+            for value in row
+        ]
     assert payment_id in cells and PAN[-4:] in cells  # the scan sees the data: only last4 is kept
     everything = "\n".join(cells)
     assert_no_card_data(everything)
@@ -97,8 +108,14 @@ def test_a_400_never_repeats_the_card_number_or_cvc(app, label, change):
 
 
 def test_a_non_object_body_with_card_data_is_not_echoed(app):
-    body = [{"userId": "U1001", "amount": 1999, "method": "card",
-             "card": {"number": PAN, "expMonth": 11, "expYear": 2031, "cvc": CVC}}]
+    body = [
+        {
+            "userId": "U1001",
+            "amount": 1999,
+            "method": "card",
+            "card": {"number": PAN, "expMonth": 11, "expYear": 2031, "cvc": CVC},
+        }
+    ]
     reply = app.test_client().post("/process-payment", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
     assert reply.status_code == 400
     assert_no_card_data(reply.get_data(as_text=True))
@@ -128,8 +145,11 @@ def test_log_lines_never_carry_card_data(app):
         pay(client)
         pay(client, number=DECLINED_PAN)
         pay(client, number=PAN[:-1] + "0")
-        client.post("/process-payment", json={"userId": "U1001", "amount": 1, "method": "card", "card": PAN},
-                    headers={"Idempotency-Key": uuid.uuid4().hex})
+        client.post(
+            "/process-payment",
+            json={"userId": "U1001", "amount": 1, "method": "card", "card": PAN},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -142,11 +162,17 @@ def test_payments_refunds_and_sessions_survive_a_restart(make_app):
     client = first.test_client()
     session = client.post("/initiate-checkout", json={"userId": "U1002", "amount": 1999}).get_json()
     key = "restart-pay-000001"
-    body = {"checkoutSessionId": session["checkoutSessionId"], "userId": "U1002", "amount": 1999, "method": "card",
-            "card": {"number": PAN, "expMonth": 11, "expYear": 2031, "cvc": CVC}}
+    body = {
+        "checkoutSessionId": session["checkoutSessionId"],
+        "userId": "U1002",
+        "amount": 1999,
+        "method": "card",
+        "card": {"number": PAN, "expMonth": 11, "expYear": 2031, "cvc": CVC},
+    }
     paid = client.post("/process-payment", json=body, headers={"Idempotency-Key": key}).get_json()
-    refunded = client.post("/refund-payment", json={"paymentId": paid["paymentId"], "amount": 500,
-                                                    "reason": "size exchange"}).get_json()
+    refunded = client.post(
+        "/refund-payment", json={"paymentId": paid["paymentId"], "amount": 500, "reason": "size exchange"}
+    ).get_json()
     first.db.dispose()
 
     second = create_app(database_url=first.db.url)
@@ -156,8 +182,9 @@ def test_payments_refunds_and_sessions_survive_a_restart(make_app):
         payment = again.post("/check-payment-status", json={"paymentId": paid["paymentId"]}).get_json()
         assert (payment["status"], payment["refundedAmount"]) == ("partially_refunded", 500)
         assert [r["refundId"] for r in payment["refunds"]] == [refunded["refundId"]]
-        stored_session = again.post("/get-checkout-session",
-                                    json={"checkoutSessionId": session["checkoutSessionId"]}).get_json()
+        stored_session = again.post(
+            "/get-checkout-session", json={"checkoutSessionId": session["checkoutSessionId"]}
+        ).get_json()
         assert (stored_session["status"], stored_session["paymentId"]) == ("paid", paid["paymentId"])
         replay = again.post("/process-payment", json=body, headers={"Idempotency-Key": key})
         assert replay.status_code == 201 and replay.get_json()["paymentId"] == paid["paymentId"]

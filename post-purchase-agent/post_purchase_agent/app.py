@@ -3,6 +3,7 @@
 It calls the fulfillment agent (orders), the payment agent (refunds) and the inventory agent
 (exchange holds); tests inject other clients through ``clients``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,9 @@ from agentkit import AgentApp, AgentClient, Database, create_agent_app
 from . import domain, storage
 
 
-def create_app(database_url: str | None = None, config: dict | None = None,
-               clients: dict[str, AgentClient] | None = None) -> AgentApp:
+def create_app(
+    database_url: str | None = None, config: dict | None = None, clients: dict[str, AgentClient] | None = None
+) -> AgentApp:
     domain.return_window_days()  # a malformed RETURN_WINDOW_DAYS stops the start, not the first return
     clients = clients or {}
     fulfillment = clients.get("fulfillment") or AgentClient("fulfillment")

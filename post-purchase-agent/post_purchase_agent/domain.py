@@ -7,6 +7,7 @@ Payment agent down during a return: the return is recorded as ``refund_pending``
 money moves, so the return id (the refund's idempotency key) exists before the first attempt and
 a retry (``retryRefund``) can never pay twice. The shopper gets a 201 with ``refund_pending``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentkit import (AgentCallError, AgentClient, ApiError, BusinessRuleViolation, Conflict, Database,
-                      DependencyUnavailable, NotFound, ValidationFailed, clock)
+from agentkit import (
+    AgentCallError,
+    AgentClient,
+    ApiError,
+    BusinessRuleViolation,
+    Conflict,
+    Database,
+    DependencyUnavailable,
+    NotFound,
+    ValidationFailed,
+    clock,
+)
 from agentkit.logs import get_logger, log
 
 from . import storage
@@ -41,6 +52,7 @@ TRACKING_URLS = {
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4).upper()}"
@@ -72,14 +84,26 @@ def _window_end(order: dict[str, Any]) -> datetime | None:
 
 def _dependency_error(error: AgentCallError, what: str) -> ApiError:
     if error.unavailable:
-        return DependencyUnavailable(f"The {error.agent} service is not answering, so {what} cannot be done right now. "
-                                     "Please try again in a minute.",
-                                     details=[{"field": "", "message": f"{error.agent}: {error.code}"}], retryAfter=5)
-    log(logger, logging.ERROR, "unexpected dependency answer", agent=error.agent, operation=error.operation,
-        status=error.status, code=error.code)
-    return DependencyUnavailable(f"The {error.agent} service gave an unexpected answer, so {what} cannot be done "
-                                 "right now.", code="dependency_error",
-                                 details=[{"field": "", "message": f"{error.agent}: {error.code}: {error.message}"}])
+        return DependencyUnavailable(
+            f"The {error.agent} service is not answering, so {what} cannot be done right now. "
+            "Please try again in a minute.",
+            details=[{"field": "", "message": f"{error.agent}: {error.code}"}],
+            retryAfter=5,
+        )
+    log(
+        logger,
+        logging.ERROR,
+        "unexpected dependency answer",
+        agent=error.agent,
+        operation=error.operation,
+        status=error.status,
+        code=error.code,
+    )
+    return DependencyUnavailable(
+        f"The {error.agent} service gave an unexpected answer, so {what} cannot be done right now.",
+        code="dependency_error",
+        details=[{"field": "", "message": f"{error.agent}: {error.code}: {error.message}"}],
+    )
 
 
 def _fetch_order(fulfillment: AgentClient, order_id: str, user_id: str, what: str) -> dict[str, Any]:
@@ -102,9 +126,12 @@ def _lines(order: dict[str, Any]) -> list[dict[str, Any]]:
         line = merged.get(item["sku"])
         if line is None:
             merged[item["sku"]] = {
-                "sku": item["sku"], "product_id": item.get("productId") or item["sku"].split("-")[0],
-                "name": item.get("name") or item["sku"], "size": item.get("size") or "",
-                "color": item.get("color") or "", "quantity": item["quantity"],
+                "sku": item["sku"],
+                "product_id": item.get("productId") or item["sku"].split("-")[0],
+                "name": item.get("name") or item["sku"],
+                "size": item.get("size") or "",
+                "color": item.get("color") or "",
+                "quantity": item["quantity"],
                 "unit_price": _money(item["unitPrice"]),
             }
         else:
@@ -124,7 +151,9 @@ def _check_returnable(order: dict[str, Any], action: str) -> datetime:
     if order.get("status") != "delivered" or not order.get("deliveredAt"):
         raise BusinessRuleViolation(
             f"{order['orderId']} is {order.get('status')}; items can be {action} once it has been delivered.",
-            code="not_delivered", details=[{"field": "orderId", "message": "not delivered yet"}])
+            code="not_delivered",
+            details=[{"field": "orderId", "message": "not delivered yet"}],
+        )
     ends = _window_end(order)
     if clock.now() > ends:
         delivered = clock.parse(order["deliveredAt"])
@@ -132,12 +161,16 @@ def _check_returnable(order: dict[str, Any], action: str) -> datetime:
             f"The return window for {order['orderId']} closed on {_day(ends)} "
             f"({return_window_days()} days after delivery on {_day(delivered)}).",
             code="return_window_closed",
-            details=[{"field": "orderId", "message": f"return window closed on {ends.astimezone(IST).date().isoformat()}"}],
-            suggestions=["Contact customer care if the item is faulty; a warranty claim may still be possible."])
+            details=[
+                {"field": "orderId", "message": f"return window closed on {ends.astimezone(IST).date().isoformat()}"}
+            ],
+            suggestions=["Contact customer care if the item is faulty; a warranty claim may still be possible."],
+        )
     return ends
 
 
 # --- views -------------------------------------------------------------------------------------
+
 
 def _return_view(row: dict[str, Any]) -> dict[str, Any]:
     amount = storage.money(row["refund_amount"])
@@ -148,16 +181,35 @@ def _return_view(row: dict[str, Any]) -> dict[str, Any]:
     if row["status"] == "refunded":
         money = f"₹{amount:.2f} has been refunded to the original payment."
     else:
-        money = (f"The refund of ₹{amount:.2f} is accepted but could not reach the payment service yet; "
-                 "it will be sent again (retryRefund) and never twice.")
+        money = (
+            f"The refund of ₹{amount:.2f} is accepted but could not reach the payment service yet; "
+            "it will be sent again (retryRefund) and never twice."
+        )
     return {
-        "returnId": row["return_id"], "orderId": row["order_id"], "userId": row["user_id"], "status": row["status"],
-        "reason": row["reason"], "comment": row["comment"],
-        "items": [{"sku": i["sku"], "productId": i["product_id"], "name": i["name"], "quantity": i["quantity"],
-                   "unitPrice": storage.money(i["unit_price"])} for i in row["items"]],
-        "refundAmount": amount, "refundId": row["refund_id"], "paymentId": row["payment_id"],
-        "returnMethod": row["return_method"], "pickupDate": row["pickup_date"], "storeId": row["store_id"],
-        "createdAt": row["created_at"], "refundedAt": row["refunded_at"],
+        "returnId": row["return_id"],
+        "orderId": row["order_id"],
+        "userId": row["user_id"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "comment": row["comment"],
+        "items": [
+            {
+                "sku": i["sku"],
+                "productId": i["product_id"],
+                "name": i["name"],
+                "quantity": i["quantity"],
+                "unitPrice": storage.money(i["unit_price"]),
+            }
+            for i in row["items"]
+        ],
+        "refundAmount": amount,
+        "refundId": row["refund_id"],
+        "paymentId": row["payment_id"],
+        "returnMethod": row["return_method"],
+        "pickupDate": row["pickup_date"],
+        "storeId": row["store_id"],
+        "createdAt": row["created_at"],
+        "refundedAt": row["refunded_at"],
         "message": f"Return accepted. {where} {money}",
     }
 
@@ -165,18 +217,31 @@ def _return_view(row: dict[str, Any]) -> dict[str, Any]:
 def _exchange_view(row: dict[str, Any]) -> dict[str, Any]:
     until = clock.parse(row["hold_expires_at"]).astimezone(IST).date().isoformat()
     return {
-        "exchangeId": row["exchange_id"], "orderId": row["order_id"], "userId": row["user_id"],
-        "fromSku": row["from_sku"], "toSku": row["to_sku"], "status": row["status"], "reason": row["reason"],
-        "holdId": row["hold_id"], "holdExpiresAt": row["hold_expires_at"], "createdAt": row["created_at"],
+        "exchangeId": row["exchange_id"],
+        "orderId": row["order_id"],
+        "userId": row["user_id"],
+        "fromSku": row["from_sku"],
+        "toSku": row["to_sku"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "holdId": row["hold_id"],
+        "holdExpiresAt": row["hold_expires_at"],
+        "createdAt": row["created_at"],
         "message": f"{row['to_sku']} is held for you until {until}. "
-                   f"A courier will collect {row['from_sku']} and bring the new one.",
+        f"A courier will collect {row['from_sku']} and bring the new one.",
     }
 
 
 def _feedback_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"feedbackId": row["feedback_id"], "orderId": row["order_id"], "userId": row["user_id"],
-            "productId": row["product_key"] or None, "rating": row["rating"], "comment": row["comment"],
-            "createdAt": row["created_at"]}
+    return {
+        "feedbackId": row["feedback_id"],
+        "orderId": row["order_id"],
+        "userId": row["user_id"],
+        "productId": row["product_key"] or None,
+        "rating": row["rating"],
+        "comment": row["comment"],
+        "createdAt": row["created_at"],
+    }
 
 
 def status_label(order: dict[str, Any]) -> str:
@@ -220,6 +285,7 @@ def tracking_url(carrier: str | None, number: str | None) -> str | None:
 
 # --- operations --------------------------------------------------------------------------------
 
+
 def get_order_status(db: Database, body: dict[str, Any], *, fulfillment: AgentClient) -> dict[str, Any]:
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "the order status")
     lines = _lines(order)
@@ -234,16 +300,34 @@ def get_order_status(db: Database, body: dict[str, Any], *, fulfillment: AgentCl
         used = counts.get(line["sku"], {})
         return max(line["quantity"] - used.get("returned_qty", 0) - used.get("exchanged_qty", 0), 0)
 
-    items = [{"sku": l["sku"], "productId": l["product_id"], "name": l["name"], "size": l["size"],
-              "color": l["color"], "quantity": l["quantity"], "unitPrice": storage.money(l["unit_price"]),
-              "returnableQuantity": left(l) if open_window else 0} for l in lines]
+    items = [
+        {
+            "sku": ln["sku"],
+            "productId": ln["product_id"],
+            "name": ln["name"],
+            "size": ln["size"],
+            "color": ln["color"],
+            "quantity": ln["quantity"],
+            "unitPrice": storage.money(ln["unit_price"]),
+            "returnableQuantity": left(ln) if open_window else 0,
+        }
+        for ln in lines
+    ]
     history = order.get("statusHistory") or []
     return {
-        "orderId": order["orderId"], "userId": order["userId"], "status": order.get("status"),
-        "statusLabel": status_label(order), "fulfillmentType": order.get("fulfillmentType") or "ship_to_home",
-        "storeId": order.get("storeId"), "storeName": order.get("storeName"), "items": items, "total": storage.money(order.get("total") or 0),
-        "estimatedDelivery": order.get("estimatedDelivery"), "deliveredAt": order.get("deliveredAt"),
-        "carrier": order.get("carrier"), "trackingNumber": order.get("trackingNumber"),
+        "orderId": order["orderId"],
+        "userId": order["userId"],
+        "status": order.get("status"),
+        "statusLabel": status_label(order),
+        "fulfillmentType": order.get("fulfillmentType") or "ship_to_home",
+        "storeId": order.get("storeId"),
+        "storeName": order.get("storeName"),
+        "items": items,
+        "total": storage.money(order.get("total") or 0),
+        "estimatedDelivery": order.get("estimatedDelivery"),
+        "deliveredAt": order.get("deliveredAt"),
+        "carrier": order.get("carrier"),
+        "trackingNumber": order.get("trackingNumber"),
         "trackingUrl": tracking_url(order.get("carrier"), order.get("trackingNumber")),
         "timeline": [{"status": h["status"], "at": h["at"]} for h in history],
         "returnEligible": open_window and any(item["returnableQuantity"] > 0 for item in items),
@@ -253,7 +337,9 @@ def get_order_status(db: Database, body: dict[str, Any], *, fulfillment: AgentCl
     }
 
 
-def _wanted_items(body: dict[str, Any], lines: list[dict[str, Any]], counts: dict[str, dict[str, Any]]) -> dict[str, int]:
+def _wanted_items(
+    body: dict[str, Any], lines: list[dict[str, Any]], counts: dict[str, dict[str, Any]]
+) -> dict[str, int]:
     by_sku = {line["sku"]: line for line in lines}
     if "items" not in body:
         wanted = {}
@@ -263,16 +349,20 @@ def _wanted_items(body: dict[str, Any], lines: list[dict[str, Any]], counts: dic
             if left > 0:
                 wanted[line["sku"]] = left
         if not wanted:
-            raise BusinessRuleViolation("Every item of this order has already been returned or exchanged.",
-                                        code="exceeds_purchased",
-                                        details=[{"field": "items", "message": "nothing left to return"}])
+            raise BusinessRuleViolation(
+                "Every item of this order has already been returned or exchanged.",
+                code="exceeds_purchased",
+                details=[{"field": "items", "message": "nothing left to return"}],
+            )
         return wanted
     wanted: dict[str, int] = {}
     for index, item in enumerate(body["items"]):
         if item["sku"] not in by_sku:
             raise BusinessRuleViolation(
                 f"{item['sku']} is not part of {body['orderId']}; it has {', '.join(by_sku)}.",
-                code="not_in_order", details=[{"field": f"items.{index}.sku", "message": "not in this order"}])
+                code="not_in_order",
+                details=[{"field": f"items.{index}.sku", "message": "not in this order"}],
+            )
         wanted[item["sku"]] = wanted.get(item["sku"], 0) + item["quantity"]
     return wanted
 
@@ -283,11 +373,14 @@ def _exceeds(order_id: str, sku: str, line: dict[str, Any], used: dict[str, Any]
     return BusinessRuleViolation(
         f"{order_id} has {line['quantity']} of {sku} and {done} already returned or exchanged, "
         f"so at most {left} can go back (asked for {asked}).",
-        code="exceeds_purchased", details=[{"field": field, "message": f"at most {left} left"}])
+        code="exceeds_purchased",
+        details=[{"field": field, "message": f"at most {left} left"}],
+    )
 
 
-def initiate_return(db: Database, body: dict[str, Any], *, fulfillment: AgentClient,
-                    payment: AgentClient) -> tuple[dict[str, Any], int]:
+def initiate_return(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, payment: AgentClient
+) -> tuple[dict[str, Any], int]:
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "a return")
     _check_returnable(order, "returned")
     order_id = order["orderId"]
@@ -303,8 +396,9 @@ def initiate_return(db: Database, body: dict[str, Any], *, fulfillment: AgentCli
         storage.ensure_order_lines(conn, order_id, lines)
         counts = storage.order_line_counts(conn, order_id, lock=True)
         wanted = _wanted_items(body, lines, counts)
-        returned_value_before = sum((by_sku[s]["unit_price"] * c["returned_qty"]
-                                     for s, c in counts.items() if s in by_sku), Decimal(0))
+        returned_value_before = sum(
+            (by_sku[s]["unit_price"] * c["returned_qty"] for s, c in counts.items() if s in by_sku), Decimal(0)
+        )
         for index, (sku, quantity) in enumerate(wanted.items()):
             if not storage.take_units(conn, order_id, sku, quantity, "returned_qty"):
                 field = f"items.{index}.quantity" if "items" in body else "items"
@@ -314,18 +408,37 @@ def initiate_return(db: Database, body: dict[str, Any], *, fulfillment: AgentCli
         ratio = (paid_for_goods / subtotal) if subtotal else Decimal(0)
         refund = _money((returned_value_before + value) * ratio) - _money(returned_value_before * ratio)
         row = {
-            "return_id": return_id, "order_id": order_id, "user_id": order["userId"], "status": "refund_pending",
-            "reason": body["reason"], "comment": body.get("comment"), "payment_id": order["paymentId"],
-            "refund_amount": refund, "refund_id": None,
+            "return_id": return_id,
+            "order_id": order_id,
+            "user_id": order["userId"],
+            "status": "refund_pending",
+            "reason": body["reason"],
+            "comment": body.get("comment"),
+            "payment_id": order["paymentId"],
+            "refund_amount": refund,
+            "refund_id": None,
             "return_method": "store_drop_off" if collect else "pickup",
             "pickup_date": None if collect else (now.astimezone(IST) + timedelta(days=1)).date().isoformat(),
             "store_id": order.get("storeId") if collect else None,
             "store_name": order.get("storeName") if collect else None,
-            "created_at": clock.iso(now), "updated_at": clock.iso(now), "refunded_at": None,
+            "created_at": clock.iso(now),
+            "updated_at": clock.iso(now),
+            "refunded_at": None,
         }
-        storage.insert_return(conn, row, [
-            {"sku": s, "product_id": by_sku[s]["product_id"], "name": by_sku[s]["name"], "quantity": q,
-             "unit_price": by_sku[s]["unit_price"]} for s, q in wanted.items()])
+        storage.insert_return(
+            conn,
+            row,
+            [
+                {
+                    "sku": s,
+                    "product_id": by_sku[s]["product_id"],
+                    "name": by_sku[s]["name"],
+                    "quantity": q,
+                    "unit_price": by_sku[s]["unit_price"],
+                }
+                for s, q in wanted.items()
+            ],
+        )
 
     # 2. Refund through the payment agent, keyed by the return id.
     _send_refund(db, return_id, payment, undo_on_refusal=True)
@@ -350,15 +463,19 @@ def _send_refund(db: Database, return_id: str, payment: AgentClient, *, undo_on_
         with db.write() as conn:
             storage.mark_refunded(conn, return_id, None, clock.now_iso())
         return
-    request = {"paymentId": row["payment_id"], "amount": amount,
-               "reason": f"return {return_id} of {row['order_id']} accepted ({row['reason']})"}
+    request = {
+        "paymentId": row["payment_id"],
+        "amount": amount,
+        "reason": f"return {return_id} of {row['order_id']} accepted ({row['reason']})",
+    }
     try:
         result = payment.call("refundPayment", request, idempotency_key=return_id)
     except AgentCallError as error:
         refused = error.status in REFUSED
         if not refused and error.code not in NOT_SENT:
-            log(logger, logging.WARNING, "refund left pending", returnId=return_id, status=error.status,
-                code=error.code)
+            log(
+                logger, logging.WARNING, "refund left pending", returnId=return_id, status=error.status, code=error.code
+            )
             return
         if undo_on_refusal:
             _undo_return(db, return_id)
@@ -367,7 +484,9 @@ def _send_refund(db: Database, return_id: str, payment: AgentClient, *, undo_on_
         raise BusinessRuleViolation(
             f"The payment service refused the refund of ₹{amount:.2f} for {row['order_id']}: {error.message}"
             + (" Nothing was returned." if undo_on_refusal else " The return stays pending; customer care will help."),
-            code="refund_refused", details=[{"field": "orderId", "message": f"payment: {error.code}"}]) from None
+            code="refund_refused",
+            details=[{"field": "orderId", "message": f"payment: {error.code}"}],
+        ) from None
     with db.write() as conn:
         storage.mark_refunded(conn, return_id, result["refundId"], clock.now_iso())
 
@@ -391,9 +510,12 @@ def retry_refund(db: Database, body: dict[str, Any], *, payment: AgentClient) ->
     with db.read() as conn:
         row = storage.get_return(conn, body["returnId"])
     if row["status"] == "refund_pending":
-        raise DependencyUnavailable("The payment service is still not answering; the refund stays pending and "
-                                    "will not be paid twice. Please try again in a few minutes.",
-                                    details=[{"field": "returnId", "message": "refund still pending"}], retryAfter=30)
+        raise DependencyUnavailable(
+            "The payment service is still not answering; the refund stays pending and "
+            "will not be paid twice. Please try again in a few minutes.",
+            details=[{"field": "returnId", "message": "refund still pending"}],
+            retryAfter=30,
+        )
     return _return_view(row)
 
 
@@ -415,6 +537,7 @@ def get_exchange_status(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 # --- exchanges ---------------------------------------------------------------------------------
 
+
 def _hold_seconds(inventory: AgentClient) -> int:
     """Seven days, or the longest hold the inventory contract allows if that is shorter."""
     spec = inventory.contract.operation("createHold").request_schema["properties"].get("ttlSeconds", {})
@@ -425,25 +548,32 @@ def _same(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
 
 
-def initiate_exchange(db: Database, body: dict[str, Any], *, fulfillment: AgentClient,
-                      inventory: AgentClient) -> tuple[dict[str, Any], int]:
+def initiate_exchange(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, inventory: AgentClient
+) -> tuple[dict[str, Any], int]:
     if "newSize" not in body and "newColor" not in body:
-        raise ValidationFailed("Say which size or colour you want instead.",
-                               details=[{"field": "newSize", "message": "give newSize, newColor or both"}])
+        raise ValidationFailed(
+            "Say which size or colour you want instead.",
+            details=[{"field": "newSize", "message": "give newSize, newColor or both"}],
+        )
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "an exchange")
     _check_returnable(order, "exchanged")
     order_id, sku = order["orderId"], body["sku"]
     lines = {line["sku"]: line for line in _lines(order)}
     line = lines.get(sku)
     if line is None:
-        raise BusinessRuleViolation(f"{sku} is not part of {order_id}; it has {', '.join(lines)}.",
-                                    code="not_in_order", details=[{"field": "sku", "message": "not in this order"}])
+        raise BusinessRuleViolation(
+            f"{sku} is not part of {order_id}; it has {', '.join(lines)}.",
+            code="not_in_order",
+            details=[{"field": "sku", "message": "not in this order"}],
+        )
     size, color = body.get("newSize", line["size"]), body.get("newColor", line["color"])
     if _same(size, line["size"]) and _same(color, line["color"]):
-        raise BusinessRuleViolation(f"{sku} is already {line['color']} in size {line['size']}; "
-                                    "choose another size or colour.", code="same_variant",
-                                    details=[{"field": "newSize" if "newSize" in body else "newColor",
-                                              "message": "same as the item bought"}])
+        raise BusinessRuleViolation(
+            f"{sku} is already {line['color']} in size {line['size']}; choose another size or colour.",
+            code="same_variant",
+            details=[{"field": "newSize" if "newSize" in body else "newColor", "message": "same as the item bought"}],
+        )
     with db.read() as conn:
         used = storage.order_line_counts(conn, order_id).get(sku, {})
     if line["quantity"] - used.get("returned_qty", 0) - used.get("exchanged_qty", 0) < 1:
@@ -465,9 +595,14 @@ def initiate_exchange(db: Database, body: dict[str, Any], *, fulfillment: AgentC
 
     exchange_id = _new_id("EXC")
     try:
-        hold = inventory.call("createHold", {
-            "items": [{"productId": product_id, "size": target["size"], "color": target["color"], "quantity": 1}],
-            "ttlSeconds": _hold_seconds(inventory), "reference": exchange_id})
+        hold = inventory.call(
+            "createHold",
+            {
+                "items": [{"productId": product_id, "size": target["size"], "color": target["color"], "quantity": 1}],
+                "ttlSeconds": _hold_seconds(inventory),
+                "reference": exchange_id,
+            },
+        )
     except AgentCallError as error:
         if error.status == 409:
             raise _unavailable(target, line, variants) from None
@@ -481,9 +616,18 @@ def initiate_exchange(db: Database, body: dict[str, Any], *, fulfillment: AgentC
             storage.order_line_counts(conn, order_id, lock=True)
             if not storage.take_units(conn, order_id, sku, 1, "exchanged_qty"):
                 raise _exceeds(order_id, sku, line, storage.order_line_counts(conn, order_id).get(sku, {}), 1, "sku")
-            row = {"exchange_id": exchange_id, "order_id": order_id, "user_id": order["userId"],
-                   "status": "reserved", "reason": body["reason"], "from_sku": sku, "to_sku": target["sku"],
-                   "hold_id": hold["holdId"], "hold_expires_at": hold["expiresAt"], "created_at": clock.now_iso()}
+            row = {
+                "exchange_id": exchange_id,
+                "order_id": order_id,
+                "user_id": order["userId"],
+                "status": "reserved",
+                "reason": body["reason"],
+                "from_sku": sku,
+                "to_sku": target["sku"],
+                "hold_id": hold["holdId"],
+                "hold_expires_at": hold["expiresAt"],
+                "created_at": clock.now_iso(),
+            }
             storage.insert_exchange(conn, row)
     except BaseException:
         _release_hold(inventory, hold["holdId"])
@@ -502,23 +646,34 @@ def _no_variant(product_id: str, size: str, color: str, variants: list[dict[str,
     sizes = sorted({v["size"] for v in variants})
     colors = sorted({v["color"] for v in variants})
     offer = f" Sizes: {', '.join(sizes)}. Colours: {', '.join(colors)}." if variants else ""
-    return BusinessRuleViolation(f"{product_id} does not come in {color}, size {size}.{offer}",
-                                 code="variant_not_found",
-                                 details=[{"field": "newSize" if color in colors else "newColor",
-                                           "message": "no such variant"}])
+    return BusinessRuleViolation(
+        f"{product_id} does not come in {color}, size {size}.{offer}",
+        code="variant_not_found",
+        details=[{"field": "newSize" if color in colors else "newColor", "message": "no such variant"}],
+    )
 
 
 def _unavailable(target: dict[str, Any], line: dict[str, Any], variants: list[dict[str, Any]]) -> ApiError:
-    in_stock = [v for v in variants if v["onlineStockLevel"] > 0 and v["sku"] != line["sku"]
-                and (_same(v["color"], target["color"]) or _same(v["size"], target["size"]))]
+    in_stock = [
+        v
+        for v in variants
+        if v["onlineStockLevel"] > 0
+        and v["sku"] != line["sku"]
+        and (_same(v["color"], target["color"]) or _same(v["size"], target["size"]))
+    ]
     suggestions = [f"{v['color']} in size {v['size']} is in stock ({v['sku']})" for v in in_stock[:5]]
     suggestions.append(f"Return {line['sku']} for a refund instead (initiateReturn).")
-    return Conflict(f"{target['sku']} ({target['color']}, size {target['size']}) is out of stock online, "
-                    "so it cannot be exchanged right now.", code="exchange_unavailable",
-                    details=[{"field": "newSize", "message": f"{target['sku']} out of stock"}], suggestions=suggestions)
+    return Conflict(
+        f"{target['sku']} ({target['color']}, size {target['size']}) is out of stock online, "
+        "so it cannot be exchanged right now.",
+        code="exchange_unavailable",
+        details=[{"field": "newSize", "message": f"{target['sku']} out of stock"}],
+        suggestions=suggestions,
+    )
 
 
 # --- feedback ----------------------------------------------------------------------------------
+
 
 def submit_feedback(db: Database, body: dict[str, Any], *, fulfillment: AgentClient) -> tuple[dict[str, Any], int]:
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "feedback")
@@ -526,16 +681,28 @@ def submit_feedback(db: Database, body: dict[str, Any], *, fulfillment: AgentCli
     if product_id:
         products = {line["product_id"] for line in _lines(order)}
         if product_id not in products:
-            raise BusinessRuleViolation(f"{product_id} is not part of {order['orderId']}; it has "
-                                        f"{', '.join(sorted(products))}.", code="not_in_order",
-                                        details=[{"field": "productId", "message": "not in this order"}])
+            raise BusinessRuleViolation(
+                f"{product_id} is not part of {order['orderId']}; it has {', '.join(sorted(products))}.",
+                code="not_in_order",
+                details=[{"field": "productId", "message": "not in this order"}],
+            )
         if order.get("status") != "delivered":
-            raise BusinessRuleViolation(f"{order['orderId']} is {order.get('status')}; products can be rated once "
-                                        "they have arrived. Feedback about the order itself is welcome now.",
-                                        code="not_delivered", details=[{"field": "productId", "message": "not delivered yet"}])
+            raise BusinessRuleViolation(
+                f"{order['orderId']} is {order.get('status')}; products can be rated once "
+                "they have arrived. Feedback about the order itself is welcome now.",
+                code="not_delivered",
+                details=[{"field": "productId", "message": "not delivered yet"}],
+            )
     key = product_id or ""
-    row = {"feedback_id": _new_id("FBK"), "order_id": order["orderId"], "user_id": order["userId"],
-           "product_key": key, "rating": body["rating"], "comment": body.get("comment"), "created_at": clock.now_iso()}
+    row = {
+        "feedback_id": _new_id("FBK"),
+        "order_id": order["orderId"],
+        "user_id": order["userId"],
+        "product_key": key,
+        "rating": body["rating"],
+        "comment": body.get("comment"),
+        "created_at": clock.now_iso(),
+    }
     try:
         with db.write() as conn:
             existing = storage.find_feedback(conn, order["orderId"], key)
@@ -546,7 +713,9 @@ def submit_feedback(db: Database, body: dict[str, Any], *, fulfillment: AgentCli
             existing = storage.find_feedback(conn, order["orderId"], key)
     if existing is not None:
         about = f"{product_id} in {order['orderId']}" if product_id else order["orderId"]
-        raise Conflict(f"Feedback for {about} was already given on {existing['created_at'][:10]}.",
-                       code="feedback_exists",
-                       details=[{"field": "productId" if product_id else "orderId", "message": "feedback exists"}])
+        raise Conflict(
+            f"Feedback for {about} was already given on {existing['created_at'][:10]}.",
+            code="feedback_exists",
+            details=[{"field": "productId" if product_id else "orderId", "message": "feedback exists"}],
+        )
     return _feedback_view(row), 201

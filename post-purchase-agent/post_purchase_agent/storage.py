@@ -4,6 +4,7 @@ Orders themselves live in the fulfillment agent. This agent keeps, per order lin
 were already returned or exchanged (``order_lines``), so that the same unit is never refunded or
 exchanged twice: the count only moves through one guarded UPDATE.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,8 @@ from sqlalchemy.engine import Connection
 metadata = sa.MetaData()
 
 order_lines = sa.Table(
-    "order_lines", metadata,
+    "order_lines",
+    metadata,
     sa.Column("order_id", sa.String(16), primary_key=True),
     sa.Column("sku", sa.String(40), primary_key=True),
     sa.Column("unit_price", sa.Numeric(12, 2), nullable=False),
@@ -29,7 +31,8 @@ order_lines = sa.Table(
 )
 
 returns = sa.Table(
-    "returns", metadata,
+    "returns",
+    metadata,
     sa.Column("return_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(16), nullable=False, index=True),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
@@ -49,7 +52,8 @@ returns = sa.Table(
 )
 
 return_items = sa.Table(
-    "return_items", metadata,
+    "return_items",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("return_id", sa.String(24), sa.ForeignKey("returns.return_id"), nullable=False, index=True),
     sa.Column("sku", sa.String(40), nullable=False),
@@ -60,7 +64,8 @@ return_items = sa.Table(
 )
 
 exchanges = sa.Table(
-    "exchanges", metadata,
+    "exchanges",
+    metadata,
     sa.Column("exchange_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(16), nullable=False, index=True),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
@@ -74,7 +79,8 @@ exchanges = sa.Table(
 )
 
 feedback = sa.Table(
-    "feedback", metadata,
+    "feedback",
+    metadata,
     sa.Column("feedback_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(16), nullable=False),
     sa.Column("user_id", sa.String(8), nullable=False, index=True),
@@ -93,9 +99,15 @@ SEED_DIR = Path(__file__).parent / "seed"
 def load_seed(conn: Connection) -> None:
     data = json.loads((SEED_DIR / "post_purchase.json").read_text())
     rows = [
-        {"feedback_id": f["feedbackId"], "order_id": f["orderId"], "user_id": f["userId"],
-         "product_key": f.get("productId") or "", "rating": f["rating"], "comment": f.get("comment"),
-         "created_at": f["createdAt"]}
+        {
+            "feedback_id": f["feedbackId"],
+            "order_id": f["orderId"],
+            "user_id": f["userId"],
+            "product_key": f.get("productId") or "",
+            "rating": f["rating"],
+            "comment": f.get("comment"),
+            "created_at": f["createdAt"],
+        }
         for f in data.get("feedback", [])
     ]
     if rows:
@@ -108,6 +120,7 @@ def money(value: Decimal | float | int | None) -> float | None:
 
 # --- order lines -------------------------------------------------------------------------------
 
+
 def ensure_order_lines(conn: Connection, order_id: str, lines: Iterable[dict[str, Any]]) -> None:
     """Record an order's lines the first time we act on it (the fulfillment agent owns the order)."""
     known = {r.sku for r in conn.execute(sa.select(order_lines.c.sku).where(order_lines.c.order_id == order_id))}
@@ -115,9 +128,16 @@ def ensure_order_lines(conn: Connection, order_id: str, lines: Iterable[dict[str
     for line in fresh:
         try:
             with conn.begin_nested():
-                conn.execute(order_lines.insert().values(
-                    order_id=order_id, sku=line["sku"], unit_price=line["unit_price"],
-                    purchased_qty=line["quantity"], returned_qty=0, exchanged_qty=0))
+                conn.execute(
+                    order_lines.insert().values(
+                        order_id=order_id,
+                        sku=line["sku"],
+                        unit_price=line["unit_price"],
+                        purchased_qty=line["quantity"],
+                        returned_qty=0,
+                        exchanged_qty=0,
+                    )
+                )
         except sa.exc.IntegrityError:
             pass  # another request recorded the same line first; its row is identical
 
@@ -135,14 +155,18 @@ def take_units(conn: Connection, order_id: str, sku: str, quantity: int, column:
     col = order_lines.c[column]
     result = conn.execute(
         order_lines.update()
-        .where(order_lines.c.order_id == order_id, order_lines.c.sku == sku,
-               order_lines.c.returned_qty + order_lines.c.exchanged_qty + quantity <= order_lines.c.purchased_qty)
+        .where(
+            order_lines.c.order_id == order_id,
+            order_lines.c.sku == sku,
+            order_lines.c.returned_qty + order_lines.c.exchanged_qty + quantity <= order_lines.c.purchased_qty,
+        )
         .values({column: col + quantity})
     )
     return result.rowcount == 1
 
 
 # --- returns -----------------------------------------------------------------------------------
+
 
 def insert_return(conn: Connection, row: dict[str, Any], items: list[dict[str, Any]]) -> None:
     conn.execute(returns.insert().values(**row))
@@ -152,7 +176,8 @@ def insert_return(conn: Connection, row: dict[str, Any], items: list[dict[str, A
 def mark_refunded(conn: Connection, return_id: str, refund_id: str | None, at: str) -> bool:
     """refund_pending -> refunded, once."""
     result = conn.execute(
-        returns.update().where(returns.c.return_id == return_id, returns.c.status == "refund_pending")
+        returns.update()
+        .where(returns.c.return_id == return_id, returns.c.status == "refund_pending")
         .values(status="refunded", refund_id=refund_id, refunded_at=at, updated_at=at)
     )
     return result.rowcount == 1
@@ -166,18 +191,20 @@ def delete_return(conn: Connection, return_id: str) -> None:
 def give_back_units(conn: Connection, order_id: str, items: Iterable[dict[str, Any]], column: str) -> None:
     col = order_lines.c[column]
     for item in items:
-        conn.execute(order_lines.update()
-                     .where(order_lines.c.order_id == order_id, order_lines.c.sku == item["sku"],
-                            col >= item["quantity"])
-                     .values({column: col - item["quantity"]}))
+        conn.execute(
+            order_lines.update()
+            .where(order_lines.c.order_id == order_id, order_lines.c.sku == item["sku"], col >= item["quantity"])
+            .values({column: col - item["quantity"]})
+        )
 
 
 def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return rows
     by_id = {row["return_id"]: {**row, "items": []} for row in rows}
-    lines = conn.execute(sa.select(return_items).where(return_items.c.return_id.in_(list(by_id)))
-                         .order_by(return_items.c.id))
+    lines = conn.execute(
+        sa.select(return_items).where(return_items.c.return_id.in_(list(by_id))).order_by(return_items.c.id)
+    )
     for line in lines:
         by_id[line.return_id]["items"].append(dict(line._mapping))
     return list(by_id.values())
@@ -189,12 +216,14 @@ def get_return(conn: Connection, return_id: str) -> dict[str, Any] | None:
 
 
 def returns_for_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(returns).where(returns.c.order_id == order_id)
-                        .order_by(returns.c.created_at, returns.c.return_id))
+    rows = conn.execute(
+        sa.select(returns).where(returns.c.order_id == order_id).order_by(returns.c.created_at, returns.c.return_id)
+    )
     return _with_items(conn, [dict(r._mapping) for r in rows])
 
 
 # --- exchanges ---------------------------------------------------------------------------------
+
 
 def insert_exchange(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(exchanges.insert().values(**row))
@@ -206,18 +235,23 @@ def get_exchange(conn: Connection, exchange_id: str) -> dict[str, Any] | None:
 
 
 def exchanges_for_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(exchanges).where(exchanges.c.order_id == order_id)
-                        .order_by(exchanges.c.created_at, exchanges.c.exchange_id))
+    rows = conn.execute(
+        sa.select(exchanges)
+        .where(exchanges.c.order_id == order_id)
+        .order_by(exchanges.c.created_at, exchanges.c.exchange_id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
 # --- feedback ----------------------------------------------------------------------------------
+
 
 def insert_feedback(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(feedback.insert().values(**row))
 
 
 def find_feedback(conn: Connection, order_id: str, product_key: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(feedback).where(feedback.c.order_id == order_id,
-                                                 feedback.c.product_key == product_key)).first()
+    row = conn.execute(
+        sa.select(feedback).where(feedback.c.order_id == order_id, feedback.c.product_key == product_key)
+    ).first()
     return dict(row._mapping) if row else None

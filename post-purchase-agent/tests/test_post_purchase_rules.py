@@ -3,6 +3,7 @@
 Time is frozen at 2026-11-21 10:00 IST (the seed's "today"), so the return window tests do not depend on
 the date the suite runs.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,6 @@ import pytest
 
 from agentkit import AgentClient, clock
 from agentkit.registry import import_app_factory
-
 from support import WiredSystem
 
 NOW = datetime(2026, 11, 21, 4, 30, tzinfo=timezone.utc)  # 10:00 in India
@@ -48,8 +48,11 @@ def refunded_amount(system, payment_id):
 
 
 def online_level(system, product_id, size, color):
-    status, body = call(system.client("inventory"), "/check-inventory",
-                        {"productId": product_id, "attributes": {"size": size, "color": color}})
+    status, body = call(
+        system.client("inventory"),
+        "/check-inventory",
+        {"productId": product_id, "attributes": {"size": size, "color": color}},
+    )
     assert status == 200, body
     return body["onlineStockLevel"]
 
@@ -68,6 +71,7 @@ def unreachable(agent):
 
 # --- where is my order -------------------------------------------------------------------------
 
+
 def test_order_status_for_its_owner(system):
     status, body = call(post_purchase(system), "/get-order-status", {"orderId": "ORD-100001", "userId": "U1002"})
     assert status == 200, body
@@ -79,7 +83,9 @@ def test_order_status_for_its_owner(system):
     delivered = clock.parse(body["deliveredAt"])
     assert clock.parse(body["returnWindowEndsAt"]) == delivered + timedelta(days=30)
     assert [(i["sku"], i["returnableQuantity"]) for i in body["items"]] == [
-        ("P1001-BLACK-L", 1), ("P1045-GREY-ONESIZE", 1)]
+        ("P1001-BLACK-L", 1),
+        ("P1045-GREY-ONESIZE", 1),
+    ]
     assert body["returns"] == [] and body["exchanges"] == []
 
 
@@ -96,14 +102,25 @@ def test_order_status_labels_and_windows(system):
     assert collected["trackingUrl"] is None
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/get-order-status", {"orderId": "ORD-100001", "userId": "U1001"}),
-    ("/initiate-return", {"orderId": "ORD-100001", "userId": "U1001", "reason": "damaged"}),
-    ("/initiate-exchange", {"orderId": "ORD-100001", "userId": "U1001", "sku": "P1001-BLACK-L", "newSize": "M",
-                            "reason": "wrong_size"}),
-    ("/submit-feedback", {"orderId": "ORD-100001", "userId": "U1001", "rating": 1}),
-    ("/get-order-status", {"orderId": "ORD-999999", "userId": "U1002"}),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/get-order-status", {"orderId": "ORD-100001", "userId": "U1001"}),
+        ("/initiate-return", {"orderId": "ORD-100001", "userId": "U1001", "reason": "damaged"}),
+        (
+            "/initiate-exchange",
+            {
+                "orderId": "ORD-100001",
+                "userId": "U1001",
+                "sku": "P1001-BLACK-L",
+                "newSize": "M",
+                "reason": "wrong_size",
+            },
+        ),
+        ("/submit-feedback", {"orderId": "ORD-100001", "userId": "U1001", "rating": 1}),
+        ("/get-order-status", {"orderId": "ORD-999999", "userId": "U1002"}),
+    ],
+)
 def test_another_shoppers_order_is_unknown(system, path, body):
     status, reply = call(post_purchase(system), path, body)
     assert status == 404, reply
@@ -123,10 +140,15 @@ def test_fulfillment_down_is_503(system):
 
 # --- returns -----------------------------------------------------------------------------------
 
+
 def test_return_refunds_the_item_value_once(system):
     client = post_purchase(system)
-    request = {"orderId": "ORD-100001", "userId": "U1002", "reason": "wrong_size",
-               "items": [{"sku": "P1001-BLACK-L", "quantity": 1}]}
+    request = {
+        "orderId": "ORD-100001",
+        "userId": "U1002",
+        "reason": "wrong_size",
+        "items": [{"sku": "P1001-BLACK-L", "quantity": 1}],
+    }
     status, body = call(client, "/initiate-return", request)
     assert status == 201, body
     # 4999 of a 5898 subtotal, less its share of the 1180 discount: 4999 * 4718 / 5898.
@@ -149,19 +171,29 @@ def test_return_refunds_the_item_value_once(system):
 
 def test_partial_returns_add_up_to_exactly_what_was_paid(system):
     client = post_purchase(system)
-    _, first = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged",
-                                                 "items": [{"sku": "P1045-GREY-ONESIZE", "quantity": 1}]})
+    _, first = call(
+        client,
+        "/initiate-return",
+        {
+            "orderId": "ORD-100001",
+            "userId": "U1002",
+            "reason": "damaged",
+            "items": [{"sku": "P1045-GREY-ONESIZE", "quantity": 1}],
+        },
+    )
     assert first["refundAmount"] == 719.14  # 899 * 4718 / 5898
-    status, rest = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002",
-                                                     "reason": "changed_mind"})
+    status, rest = call(
+        client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "changed_mind"}
+    )
     assert status == 201, rest
     assert [(i["sku"], i["quantity"]) for i in rest["items"]] == [("P1001-BLACK-L", 1)]
     assert round(first["refundAmount"] + rest["refundAmount"], 2) == 4718
     amount, refunds = refunded_amount(system, "PAY-7K3M9Q2X")
     assert amount == 4718 and len(refunds) == 2
 
-    status, nothing_left = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002",
-                                                             "reason": "other"})
+    status, nothing_left = call(
+        client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "other"}
+    )
     assert status == 422 and nothing_left["error"]["code"] == "exceeds_purchased"
     _, order = call(client, "/get-order-status", {"orderId": "ORD-100001", "userId": "U1002"})
     assert order["returnEligible"] is False
@@ -170,19 +202,38 @@ def test_partial_returns_add_up_to_exactly_what_was_paid(system):
 
 def test_more_than_bought_and_items_not_in_the_order(system):
     client = post_purchase(system)
-    status, body = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged",
-                                                     "items": [{"sku": "P1001-BLACK-L", "quantity": 2}]})
+    status, body = call(
+        client,
+        "/initiate-return",
+        {
+            "orderId": "ORD-100001",
+            "userId": "U1002",
+            "reason": "damaged",
+            "items": [{"sku": "P1001-BLACK-L", "quantity": 2}],
+        },
+    )
     assert status == 422 and body["error"]["code"] == "exceeds_purchased"
     assert body["error"]["details"][0]["field"] == "items.0.quantity"
-    status, body = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged",
-                                                     "items": [{"sku": "P1001-BLACK-M", "quantity": 1}]})
+    status, body = call(
+        client,
+        "/initiate-return",
+        {
+            "orderId": "ORD-100001",
+            "userId": "U1002",
+            "reason": "damaged",
+            "items": [{"sku": "P1001-BLACK-M", "quantity": 1}],
+        },
+    )
     assert status == 422 and body["error"]["code"] == "not_in_order"
     assert refunded_amount(system, "PAY-7K3M9Q2X")[0] == 0
 
 
 def test_outside_the_window_says_when_it_closed(system):
-    status, body = call(post_purchase(system), "/initiate-return",
-                        {"orderId": "ORD-100002", "userId": "U1001", "reason": "changed_mind"})
+    status, body = call(
+        post_purchase(system),
+        "/initiate-return",
+        {"orderId": "ORD-100002", "userId": "U1001", "reason": "changed_mind"},
+    )
     assert status == 422, body
     assert body["error"]["code"] == "return_window_closed"
     assert "11 Nov 2026" in body["error"]["message"]
@@ -214,8 +265,12 @@ def test_the_window_length_comes_from_the_environment(system, monkeypatch):
 
 def test_concurrent_returns_of_the_same_item_refund_once(system):
     client_app = system.apps["post-purchase"]
-    request = {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged",
-               "items": [{"sku": "P1001-BLACK-L", "quantity": 1}]}
+    request = {
+        "orderId": "ORD-100001",
+        "userId": "U1002",
+        "reason": "damaged",
+        "items": [{"sku": "P1001-BLACK-L", "quantity": 1}],
+    }
     statuses = []
     start = threading.Barrier(6)
 
@@ -235,16 +290,26 @@ def test_concurrent_returns_of_the_same_item_refund_once(system):
 
 
 def test_not_delivered(system):
-    status, body = call(post_purchase(system), "/initiate-return",
-                        {"orderId": "ORD-100007", "userId": "U1001", "reason": "late_delivery"})
+    status, body = call(
+        post_purchase(system),
+        "/initiate-return",
+        {"orderId": "ORD-100007", "userId": "U1001", "reason": "late_delivery"},
+    )
     assert status == 422 and body["error"]["code"] == "not_delivered"
     assert refunded_amount(system, "PAY-3N7W5B1T")[0] == 0
 
 
 def test_click_and_collect_goes_back_to_its_store(system):
-    status, body = call(post_purchase(system), "/initiate-return",
-                        {"orderId": "ORD-100009", "userId": "U1008", "reason": "not_as_described",
-                         "items": [{"sku": "P1047-BROWN-ONESIZE", "quantity": 1}]})
+    status, body = call(
+        post_purchase(system),
+        "/initiate-return",
+        {
+            "orderId": "ORD-100009",
+            "userId": "U1008",
+            "reason": "not_as_described",
+            "items": [{"sku": "P1047-BROWN-ONESIZE", "quantity": 1}],
+        },
+    )
     assert status == 201, body
     assert body["returnMethod"] == "store_drop_off" and body["storeId"] == "ST-DEL-01"
     assert body["pickupDate"] is None
@@ -289,13 +354,24 @@ def test_a_refund_whose_answer_was_lost_is_never_paid_twice(system):
         path = urlsplit(request.url).path
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
         payment_app.test_client().open(path, method="POST", data=request.body, headers=headers)
-        return 504, {"Content-Type": "application/json"}, b'{"error": {"code": "gateway_timeout", "message": "lost", "details": []}}'
+        return (
+            504,
+            {"Content-Type": "application/json"},
+            b'{"error": {"code": "gateway_timeout", "message": "lost", "details": []}}',
+        )
 
     system.rsps.add_callback("POST", re.compile(re.escape(base) + r"/.*"), callback=refund_then_lose_the_answer)
     flaky = sibling_app(system, payment=AgentClient("payment", base_url=base, retries=2, backoff=0))
-    status, body = call(flaky.test_client(), "/initiate-return",
-                        {"orderId": "ORD-100003", "userId": "U1003", "reason": "wrong_size",
-                         "items": [{"sku": "P1017-WHITE-S", "quantity": 1}]})
+    status, body = call(
+        flaky.test_client(),
+        "/initiate-return",
+        {
+            "orderId": "ORD-100003",
+            "userId": "U1003",
+            "reason": "wrong_size",
+            "items": [{"sku": "P1017-WHITE-S", "quantity": 1}],
+        },
+    )
     assert status == 201 and body["status"] == "refund_pending", body
     amount, refunds = refunded_amount(system, "PAY-9B5R1C7Z")
     assert len(refunds) == 1  # three attempts with the same key: one refund
@@ -309,8 +385,11 @@ def test_a_refund_whose_answer_was_lost_is_never_paid_twice(system):
 
 def test_a_refused_refund_leaves_nothing_behind(system):
     # Someone refunds the whole payment directly first; the payment agent then refuses ours.
-    status, _ = call(system.client("payment"), "/refund-payment",
-                     {"paymentId": "PAY-7K3M9Q2X", "reason": "goodwill refund by customer care"})
+    status, _ = call(
+        system.client("payment"),
+        "/refund-payment",
+        {"paymentId": "PAY-7K3M9Q2X", "reason": "goodwill refund by customer care"},
+    )
     assert status == 201
     client = post_purchase(system)
     status, body = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged"})
@@ -323,8 +402,12 @@ def test_a_refused_refund_leaves_nothing_behind(system):
 
 def test_the_same_idempotency_key_replays_the_return(system):
     client = post_purchase(system)
-    request = {"orderId": "ORD-100001", "userId": "U1002", "reason": "wrong_size",
-               "items": [{"sku": "P1001-BLACK-L", "quantity": 1}]}
+    request = {
+        "orderId": "ORD-100001",
+        "userId": "U1002",
+        "reason": "wrong_size",
+        "items": [{"sku": "P1001-BLACK-L", "quantity": 1}],
+    }
     first = client.post("/initiate-return", json=request, headers={"Idempotency-Key": "shopper-retry-0001"})
     second = client.post("/initiate-return", json=request, headers={"Idempotency-Key": "shopper-retry-0001"})
     assert first.status_code == second.status_code == 201
@@ -334,8 +417,9 @@ def test_the_same_idempotency_key_replays_the_return(system):
 
 
 def test_returns_survive_a_restart(system):
-    status, body = call(post_purchase(system), "/initiate-return",
-                        {"orderId": "ORD-100003", "userId": "U1003", "reason": "other"})
+    status, body = call(
+        post_purchase(system), "/initiate-return", {"orderId": "ORD-100003", "userId": "U1003", "reason": "other"}
+    )
     assert status == 201
     system.apps["post-purchase"].db.dispose()
     again = sibling_app(system)
@@ -346,11 +430,15 @@ def test_returns_survive_a_restart(system):
 
 # --- exchanges ---------------------------------------------------------------------------------
 
+
 def test_exchange_holds_one_unit_of_the_new_size(system):
     before = online_level(system, "P1017", "M", "White")
     client = post_purchase(system)
-    status, body = call(client, "/initiate-exchange", {"orderId": "ORD-100003", "userId": "U1003",
-                                                       "sku": "P1017-WHITE-S", "newSize": "M", "reason": "wrong_size"})
+    status, body = call(
+        client,
+        "/initiate-exchange",
+        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "newSize": "M", "reason": "wrong_size"},
+    )
     assert status == 201, body
     assert body["toSku"] == "P1017-WHITE-M" and body["status"] == "reserved"
     assert online_level(system, "P1017", "M", "White") == before - 1
@@ -358,17 +446,30 @@ def test_exchange_holds_one_unit_of_the_new_size(system):
     status, hold = call(system.client("inventory"), "/get-hold", {"holdId": body["holdId"]})
     assert status == 200 and hold["status"] == "active" and hold["reference"] == body["exchangeId"]
     assert hold["expiresAt"] == body["holdExpiresAt"]
-    ttl_max = system.apps["inventory"].contract.operation("createHold").request_schema["properties"]["ttlSeconds"]["maximum"]
+    ttl_max = (
+        system.apps["inventory"].contract.operation("createHold").request_schema["properties"]["ttlSeconds"]["maximum"]
+    )
     assert clock.parse(hold["expiresAt"]) == NOW + timedelta(seconds=min(7 * 24 * 3600, ttl_max))
 
     status, same = call(client, "/get-exchange-status", {"exchangeId": body["exchangeId"], "userId": "U1003"})
     assert status == 200 and same == body
     # The exchanged unit can be neither exchanged again nor returned for money.
-    status, again = call(client, "/initiate-exchange", {"orderId": "ORD-100003", "userId": "U1003",
-                                                        "sku": "P1017-WHITE-S", "newSize": "L", "reason": "wrong_size"})
+    status, again = call(
+        client,
+        "/initiate-exchange",
+        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "newSize": "L", "reason": "wrong_size"},
+    )
     assert status == 422 and again["error"]["code"] == "exceeds_purchased"
-    status, refund = call(client, "/initiate-return", {"orderId": "ORD-100003", "userId": "U1003", "reason": "other",
-                                                       "items": [{"sku": "P1017-WHITE-S", "quantity": 1}]})
+    status, refund = call(
+        client,
+        "/initiate-return",
+        {
+            "orderId": "ORD-100003",
+            "userId": "U1003",
+            "reason": "other",
+            "items": [{"sku": "P1017-WHITE-S", "quantity": 1}],
+        },
+    )
     assert status == 422 and refund["error"]["code"] == "exceeds_purchased"
     _, order = call(client, "/get-order-status", {"orderId": "ORD-100003", "userId": "U1003"})
     assert [x["exchangeId"] for x in order["exchanges"]] == [body["exchangeId"]]
@@ -377,12 +478,18 @@ def test_exchange_holds_one_unit_of_the_new_size(system):
 def test_exchange_out_of_stock_suggests_a_return(system):
     level = online_level(system, "P1017", "M", "White")
     chunks = [20] * (level // 20) + ([level % 20] if level % 20 else [])
-    status, _ = call(system.client("inventory"), "/create-hold", {"items": [
-        {"productId": "P1017", "size": "M", "color": "White", "quantity": n} for n in chunks]})
+    status, _ = call(
+        system.client("inventory"),
+        "/create-hold",
+        {"items": [{"productId": "P1017", "size": "M", "color": "White", "quantity": n} for n in chunks]},
+    )
     assert status == 201 and online_level(system, "P1017", "M", "White") == 0
     client = post_purchase(system)
-    status, body = call(client, "/initiate-exchange", {"orderId": "ORD-100003", "userId": "U1003",
-                                                       "sku": "P1017-WHITE-S", "newSize": "M", "reason": "wrong_size"})
+    status, body = call(
+        client,
+        "/initiate-exchange",
+        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "newSize": "M", "reason": "wrong_size"},
+    )
     assert status == 409, body
     assert body["error"]["code"] == "exchange_unavailable"
     assert any("initiateReturn" in s for s in body["error"]["suggestions"])
@@ -390,31 +497,46 @@ def test_exchange_out_of_stock_suggests_a_return(system):
     assert order["exchanges"] == [] and order["items"][0]["returnableQuantity"] == 1
 
 
-@pytest.mark.parametrize("change,code", [
-    ({"newSize": "S"}, "same_variant"),
-    ({"newSize": "XXXL"}, "variant_not_found"),
-    ({"newColor": "Purple"}, "variant_not_found"),
-])
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        ({"newSize": "S"}, "same_variant"),
+        ({"newSize": "XXXL"}, "variant_not_found"),
+        ({"newColor": "Purple"}, "variant_not_found"),
+    ],
+)
 def test_exchange_needs_another_real_variant(system, change, code):
-    status, body = call(post_purchase(system), "/initiate-exchange",
-                        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "reason": "wrong_size",
-                         **change})
+    status, body = call(
+        post_purchase(system),
+        "/initiate-exchange",
+        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "reason": "wrong_size", **change},
+    )
     assert status == 422, body
     assert body["error"]["code"] == code
 
 
 def test_exchange_follows_the_return_window(system):
-    status, body = call(post_purchase(system), "/initiate-exchange",
-                        {"orderId": "ORD-100002", "userId": "U1001", "sku": "P1051-GOLD-ONESIZE",
-                         "newColor": "Silver", "reason": "changed_mind"})
+    status, body = call(
+        post_purchase(system),
+        "/initiate-exchange",
+        {
+            "orderId": "ORD-100002",
+            "userId": "U1001",
+            "sku": "P1051-GOLD-ONESIZE",
+            "newColor": "Silver",
+            "reason": "changed_mind",
+        },
+    )
     assert status == 422 and body["error"]["code"] == "return_window_closed"
 
 
 def test_exchange_with_inventory_down_is_503_and_writes_nothing(system):
     app = sibling_app(system, inventory=unreachable("inventory"))
-    status, body = call(app.test_client(), "/initiate-exchange",
-                        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "newSize": "M",
-                         "reason": "wrong_size"})
+    status, body = call(
+        app.test_client(),
+        "/initiate-exchange",
+        {"orderId": "ORD-100003", "userId": "U1003", "sku": "P1017-WHITE-S", "newSize": "M", "reason": "wrong_size"},
+    )
     assert status == 503, body
     _, order = call(post_purchase(system), "/get-order-status", {"orderId": "ORD-100003", "userId": "U1003"})
     assert order["exchanges"] == [] and order["items"][0]["returnableQuantity"] == 1
@@ -422,6 +544,7 @@ def test_exchange_with_inventory_down_is_503_and_writes_nothing(system):
 
 
 # --- feedback ----------------------------------------------------------------------------------
+
 
 def test_one_feedback_per_order_and_product(system):
     client = post_purchase(system)
@@ -439,15 +562,19 @@ def test_one_feedback_per_order_and_product(system):
 
 def test_feedback_rules(system):
     client = post_purchase(system)
-    status, body = call(client, "/submit-feedback", {"orderId": "ORD-100003", "userId": "U1003", "rating": 3,
-                                                     "productId": "P1001"})
+    status, body = call(
+        client, "/submit-feedback", {"orderId": "ORD-100003", "userId": "U1003", "rating": 3, "productId": "P1001"}
+    )
     assert status == 422 and body["error"]["code"] == "not_in_order"
-    status, body = call(client, "/submit-feedback", {"orderId": "ORD-100007", "userId": "U1001", "rating": 3,
-                                                     "productId": "P1031"})
+    status, body = call(
+        client, "/submit-feedback", {"orderId": "ORD-100007", "userId": "U1001", "rating": 3, "productId": "P1031"}
+    )
     assert status == 422 and body["error"]["code"] == "not_delivered"
-    status, body = call(client, "/submit-feedback", {"orderId": "ORD-100007", "userId": "U1001", "rating": 2,
-                                                     "comment": "Slow to ship"})
+    status, body = call(
+        client, "/submit-feedback", {"orderId": "ORD-100007", "userId": "U1001", "rating": 2, "comment": "Slow to ship"}
+    )
     assert status == 201 and body["productId"] is None
-    status, body = call(client, "/submit-feedback", {"orderId": "ORD-100009", "userId": "U1008", "rating": 1,
-                                                     "productId": "P1004"})
+    status, body = call(
+        client, "/submit-feedback", {"orderId": "ORD-100009", "userId": "U1008", "rating": 1, "productId": "P1004"}
+    )
     assert status == 409  # the seeded feedback

@@ -1,4 +1,5 @@
 """Recommendation agent: the contract's operations mapped to the rules in domain.py."""
+
 import functools
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
@@ -18,7 +19,9 @@ NEEDS_INVENTORY = ("getRecommendations", "getAlternatives")
 
 def create_app(database_url: str | None = None, config: dict | None = None, clients: dict | None = None) -> AgentApp:
     clients = clients or {"inventory": AgentClient("inventory")}
-    handlers = {**HANDLERS, **{op_id: functools.partial(HANDLERS[op_id], inventory=clients["inventory"])
-                               for op_id in NEEDS_INVENTORY}}
+    handlers = {
+        **HANDLERS,
+        **{op_id: functools.partial(HANDLERS[op_id], inventory=clients["inventory"]) for op_id in NEEDS_INVENTORY},
+    }
     db = Database("recommendation", storage.metadata, storage.load_seed, url=database_url)
     return create_agent_app("recommendation", db, handlers, config)

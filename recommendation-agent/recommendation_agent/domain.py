@@ -1,5 +1,6 @@
 """Recommendation rules: tolerant search, real filters, profile-aware ranking with reasons, bundles
 with honest arithmetic, and in-stock alternatives checked with the inventory agent."""
+
 from __future__ import annotations
 
 import difflib
@@ -26,20 +27,99 @@ IST = timezone(timedelta(hours=5, minutes=30))
 # --- text matching -----------------------------------------------------------------------------
 
 STOPWORDS = {
-    "a", "an", "the", "and", "or", "for", "with", "in", "on", "of", "to", "me", "my", "i", "im", "show", "find",
-    "some", "any", "want", "need", "looking", "look", "like", "please", "something", "under", "below", "over",
-    "above", "less", "than", "more", "around", "between", "from", "rs", "inr", "rupee", "that", "this", "is",
-    "are", "it", "its", "by", "at", "as", "be", "good", "nice", "best", "new", "buy", "get", "pair", "can", "you",
-    "do", "have", "got", "which", "what", "our",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "for",
+    "with",
+    "in",
+    "on",
+    "of",
+    "to",
+    "me",
+    "my",
+    "i",
+    "im",
+    "show",
+    "find",
+    "some",
+    "any",
+    "want",
+    "need",
+    "looking",
+    "look",
+    "like",
+    "please",
+    "something",
+    "under",
+    "below",
+    "over",
+    "above",
+    "less",
+    "than",
+    "more",
+    "around",
+    "between",
+    "from",
+    "rs",
+    "inr",
+    "rupee",
+    "that",
+    "this",
+    "is",
+    "are",
+    "it",
+    "its",
+    "by",
+    "at",
+    "as",
+    "be",
+    "good",
+    "nice",
+    "best",
+    "new",
+    "buy",
+    "get",
+    "pair",
+    "can",
+    "you",
+    "do",
+    "have",
+    "got",
+    "which",
+    "what",
+    "our",
 }
 SYNONYMS = {
-    "tee": ["tshirt"], "tshirt": ["tee"], "shoe": ["sneaker", "footwear", "boot"], "sneaker": ["shoe"],
-    "trouser": ["pant"], "pant": ["trouser"], "coat": ["jacket", "parka", "overcoat"], "jacket": ["coat"],
-    "sweater": ["knit", "turtleneck"], "jumper": ["sweater", "knit"], "scarf": ["stole", "muffler"],
-    "bag": ["tote", "backpack", "potli"], "gym": ["activewear"], "sunglass": ["aviator"], "ethnic": ["ethnicwear"],
+    "tee": ["tshirt"],
+    "tshirt": ["tee"],
+    "shoe": ["sneaker", "footwear", "boot"],
+    "sneaker": ["shoe"],
+    "trouser": ["pant"],
+    "pant": ["trouser"],
+    "coat": ["jacket", "parka", "overcoat"],
+    "jacket": ["coat"],
+    "sweater": ["knit", "turtleneck"],
+    "jumper": ["sweater", "knit"],
+    "scarf": ["stole", "muffler"],
+    "bag": ["tote", "backpack", "potli"],
+    "gym": ["activewear"],
+    "sunglass": ["aviator"],
+    "ethnic": ["ethnicwear"],
 }
-FIELD_WEIGHTS = {"name": 3.0, "subcategory": 2.5, "category": 2.5, "tags": 2.0, "season": 2.0, "brand": 2.0,
-                 "colors": 1.5, "gender": 1.0, "description": 1.0}
+FIELD_WEIGHTS = {
+    "name": 3.0,
+    "subcategory": 2.5,
+    "category": 2.5,
+    "tags": 2.0,
+    "season": 2.0,
+    "brand": 2.0,
+    "colors": 1.5,
+    "gender": 1.0,
+    "description": 1.0,
+}
 FUZZY_CUTOFF = 0.8
 
 
@@ -131,8 +211,11 @@ def rank_by_query(products: list[dict[str, Any]], query: str) -> dict[str, float
     for pid, fields in indexed.items():
         strong, covered, total = 0, 0, 0.0
         for matcher in matchers:
-            hits = {name: FIELD_WEIGHTS[name] * max(strength for word, strength in matcher.items() if word in field_words)
-                    for name, field_words in fields.items() if any(word in field_words for word in matcher)}
+            hits = {
+                name: FIELD_WEIGHTS[name] * max(strength for word, strength in matcher.items() if word in field_words)
+                for name, field_words in fields.items()
+                if any(word in field_words for word in matcher)
+            }
             if hits:
                 covered += 1
                 strong += any(name != "description" for name in hits)
@@ -150,8 +233,16 @@ def rank_by_query(products: list[dict[str, Any]], query: str) -> dict[str, float
 
 # --- filters -----------------------------------------------------------------------------------
 
-SIZE_ALIASES = {"SMALL": "S", "MEDIUM": "M", "LARGE": "L", "EXTRALARGE": "XL", "XXLARGE": "XXL", "2XL": "XXL",
-                "FREESIZE": "ONESIZE", "ONE": "ONESIZE"}
+SIZE_ALIASES = {
+    "SMALL": "S",
+    "MEDIUM": "M",
+    "LARGE": "L",
+    "EXTRALARGE": "XL",
+    "XXLARGE": "XXL",
+    "2XL": "XXL",
+    "FREESIZE": "ONESIZE",
+    "ONE": "ONESIZE",
+}
 COLOR_ALIASES = {"gray": "grey", "golden": "gold", "offwhite": "ivory", "creme": "cream"}
 
 
@@ -198,16 +289,20 @@ def category_matcher(products: list[dict[str, Any]], category: str, field: str) 
         return by_subcategory
     names = sorted({p["category"] for p in products})
     raise BusinessRuleViolation(
-        f"There is no category {category!r}. Categories: {', '.join(names)}.", code="unknown_category",
-        details=[{"field": field, "message": f"unknown category; use one of {', '.join(names)}"}])
+        f"There is no category {category!r}. Categories: {', '.join(names)}.",
+        code="unknown_category",
+        details=[{"field": field, "message": f"unknown category; use one of {', '.join(names)}"}],
+    )
 
 
 def apply_filters(products: list[dict[str, Any]], filters: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
     """Only products that truly satisfy every filter: sizes and colours they come in, prices inside the range."""
     low, high = filters.get("minPrice"), filters.get("maxPrice")
     if low is not None and high is not None and low > high:
-        raise ValidationFailed("minPrice is larger than maxPrice.",
-                               details=[{"field": prefix + "minPrice", "message": "must not exceed maxPrice"}])
+        raise ValidationFailed(
+            "minPrice is larger than maxPrice.",
+            details=[{"field": prefix + "minPrice", "message": "must not exceed maxPrice"}],
+        )
     tests: list[Callable[[dict[str, Any]], bool]] = []
     if filters.get("category") is not None:
         tests.append(category_matcher(products, filters["category"], prefix + "category"))
@@ -235,9 +330,18 @@ def apply_filters(products: list[dict[str, Any]], filters: dict[str, Any], prefi
 
 def summary(p: dict[str, Any]) -> dict[str, Any]:
     return {
-        "productId": p["product_id"], "name": p["name"], "brand": p["brand"], "category": p["category"],
-        "subcategory": p["subcategory"], "price": p["price"], "tags": list(p["tags"]), "season": p["season"],
-        "gender": p["gender"], "sizes": list(p["sizes"]), "colors": list(p["colors"]), "rating": p["rating"],
+        "productId": p["product_id"],
+        "name": p["name"],
+        "brand": p["brand"],
+        "category": p["category"],
+        "subcategory": p["subcategory"],
+        "price": p["price"],
+        "tags": list(p["tags"]),
+        "season": p["season"],
+        "gender": p["gender"],
+        "sizes": list(p["sizes"]),
+        "colors": list(p["colors"]),
+        "rating": p["rating"],
         "giftable": p["giftable"],
     }
 
@@ -253,12 +357,13 @@ def _load(db, user_id: str | None = None) -> tuple[list[dict[str, Any]], dict[st
 
 # --- availability (the inventory agent) --------------------------------------------------------
 
+
 def fetch_availability(inventory, product_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Availability per product id from the inventory agent; ids it does not know are absent."""
     wanted = list(dict.fromkeys(product_ids))
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), AVAILABILITY_BATCH):
-        answer = inventory.call("getAvailability", {"productIds": wanted[start:start + AVAILABILITY_BATCH]})
+        answer = inventory.call("getAvailability", {"productIds": wanted[start : start + AVAILABILITY_BATCH]})
         found.update({row["productId"]: row for row in answer["products"]})
     return found
 
@@ -280,6 +385,7 @@ def availability_label(entry: dict[str, Any] | None) -> str:
 
 
 # --- search, product, categories, profile ------------------------------------------------------
+
 
 def search_products(db, body: dict[str, Any]) -> dict[str, Any]:
     products, _ = _load(db)
@@ -311,8 +417,11 @@ def get_product(db, body: dict[str, Any]) -> dict[str, Any]:
         "description": product["description"],
         "currency": "INR",
         "variants": [dict(v) for v in product["variants"]],
-        "complements": [{"productId": c, "name": by_id[c]["name"], "price": by_id[c]["price"]}
-                        for c in product["complements"] if c in by_id],
+        "complements": [
+            {"productId": c, "name": by_id[c]["name"], "price": by_id[c]["price"]}
+            for c in product["complements"]
+            if c in by_id
+        ],
     }
 
 
@@ -321,20 +430,29 @@ def list_categories(db, body: dict[str, Any]) -> dict[str, Any]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for p in products:
         grouped.setdefault(p["category"], []).append(p)
-    return {"categories": [
-        {"category": name, "productCount": len(items),
-         "priceRange": {"min": min(p["price"] for p in items), "max": max(p["price"] for p in items)},
-         "subcategories": sorted({p["subcategory"] for p in items})}
-        for name, items in grouped.items()
-    ]}
+    return {
+        "categories": [
+            {
+                "category": name,
+                "productCount": len(items),
+                "priceRange": {"min": min(p["price"] for p in items), "max": max(p["price"] for p in items)},
+                "subcategories": sorted({p["subcategory"] for p in items}),
+            }
+            for name, items in grouped.items()
+        ]
+    }
 
 
 def get_shopper_profile(db, body: dict[str, Any]) -> dict[str, Any]:
     products, profile = _load(db, body["userId"])
     names = {p["product_id"]: p["name"] for p in products}
     return {
-        "userId": profile["user_id"], "name": profile["name"], "email": profile["email"], "city": profile["city"],
-        "tier": profile["tier"], "preferences": profile["preferences"],
+        "userId": profile["user_id"],
+        "name": profile["name"],
+        "email": profile["email"],
+        "city": profile["city"],
+        "tier": profile["tier"],
+        "preferences": profile["preferences"],
         "purchaseHistory": [{"productId": pid, "name": names.get(pid, pid)} for pid in profile["purchases"]],
         "address": profile["address"],
     }
@@ -342,10 +460,23 @@ def get_shopper_profile(db, body: dict[str, Any]) -> dict[str, Any]:
 
 # --- recommendations ---------------------------------------------------------------------------
 
+
 def season_now() -> str:
     month = clock.now().astimezone(IST).month
-    return {11: "winter", 12: "winter", 1: "winter", 2: "winter", 3: "summer", 4: "summer", 5: "summer",
-            6: "monsoon", 7: "monsoon", 8: "monsoon", 9: "monsoon", 10: "festive"}[month]
+    return {
+        11: "winter",
+        12: "winter",
+        1: "winter",
+        2: "winter",
+        3: "summer",
+        4: "summer",
+        5: "summer",
+        6: "monsoon",
+        7: "monsoon",
+        8: "monsoon",
+        9: "monsoon",
+        10: "festive",
+    }[month]
 
 
 def shopper_size(profile: dict[str, Any] | None, product: dict[str, Any]) -> str | None:
@@ -361,7 +492,7 @@ def shopper_size(profile: dict[str, Any] | None, product: dict[str, Any]) -> str
 
 
 def _gender_lean(profile: dict[str, Any] | None, by_id: dict[str, dict[str, Any]]) -> str | None:
-    """"men" or "women" when everything gendered the shopper bought was for one of them."""
+    """ "men" or "women" when everything gendered the shopper bought was for one of them."""
     if not profile:
         return None
     genders = {by_id[pid]["gender"] for pid in profile["purchases"] if pid in by_id} - {"unisex"}
@@ -391,9 +522,18 @@ def _fallback_reason(p: dict[str, Any], max_price: float | None) -> str:
     return text + (f" under {inr(max_price)}" if max_price is not None else f" (rated {p['rating']}/5)")
 
 
-def _score(p: dict[str, Any], *, context: str, anchor: dict[str, Any] | None, profile: dict[str, Any] | None,
-           by_id: dict[str, dict[str, Any]], relevance: float | None, query: str, color_filter: str | None,
-           season: str) -> Signals:
+def _score(
+    p: dict[str, Any],
+    *,
+    context: str,
+    anchor: dict[str, Any] | None,
+    profile: dict[str, Any] | None,
+    by_id: dict[str, dict[str, Any]],
+    relevance: float | None,
+    query: str,
+    color_filter: str | None,
+    season: str,
+) -> Signals:
     s = Signals(p["rating"] * 0.4)
     pid = p["product_id"]
     if anchor is not None:
@@ -487,11 +627,15 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
         lean = anchor["gender"] if anchor is not None and anchor["gender"] != "unisex" else _gender_lean(profile, by_id)
 
     def suitable(p: dict[str, Any]) -> bool:
-        return (p["product_id"] not in bought and (lean is None or gender_fits(p["gender"], lean))
-                and (context != "gift" or p["giftable"]))
+        return (
+            p["product_id"] not in bought
+            and (lean is None or gender_fits(p["gender"], lean))
+            and (context != "gift" or p["giftable"])
+        )
 
-    candidates = [p for p in apply_filters(products, filters, "filters.")
-                  if suitable(p) and p["product_id"] != anchor_id]
+    candidates = [
+        p for p in apply_filters(products, filters, "filters.") if suitable(p) and p["product_id"] != anchor_id
+    ]
     query = (body.get("query") or "").strip()
     relevance: dict[str, float] = {}
     if query_words(query):
@@ -501,21 +645,41 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
         else:
             notes.append(f'Nothing matched "{query[:60]}", so these are the best picks for the other criteria.')
     season = season_now()
-    scored = [(_score(p, context=context, anchor=anchor, profile=profile, by_id=by_id,
-                      relevance=relevance.get(p["product_id"]), query=query, color_filter=filters.get("color"),
-                      season=season), p) for p in candidates]
+    scored = [
+        (
+            _score(
+                p,
+                context=context,
+                anchor=anchor,
+                profile=profile,
+                by_id=by_id,
+                relevance=relevance.get(p["product_id"]),
+                query=query,
+                color_filter=filters.get("color"),
+                season=season,
+            ),
+            p,
+        )
+        for p in candidates
+    ]
     scored.sort(key=lambda sp: (-sp[0].score, -sp[1]["rating"], sp[1]["position"]))
     shortlist = scored[:AVAILABILITY_BATCH]
 
     def may_bundle(p: dict[str, Any]) -> bool:
         """Bundle items come from other categories, so only price, gender and the shopper's history apply."""
-        return (suitable(p) and (max_price is None or p["price"] <= max_price)
-                and (filters.get("gender") is None or gender_fits(p["gender"], filters["gender"])))
+        return (
+            suitable(p)
+            and (max_price is None or p["price"] <= max_price)
+            and (filters.get("gender") is None or gender_fits(p["gender"], filters["gender"]))
+        )
 
     stock: dict[str, dict[str, Any]] | None = None
     if inventory is not None and (shortlist or anchor is not None):
-        ids = ([anchor_id, *anchor["complements"]] if anchor is not None else []) + \
-            [p["product_id"] for _, p in shortlist] + [c for _, p in shortlist[: count + 3] for c in p["complements"]]
+        ids = (
+            ([anchor_id, *anchor["complements"]] if anchor is not None else [])
+            + [p["product_id"] for _, p in shortlist]
+            + [c for _, p in shortlist[: count + 3] for c in p["complements"]]
+        )
         try:
             stock = fetch_availability(inventory, ids)
         except AgentCallError as exc:
@@ -531,8 +695,11 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
         if not in_stock(p["product_id"], filters.get("size"), filters.get("color")):
             continue
         view = summary(p)
-        view.update(reason=signals.reason(_fallback_reason(p, max_price)), score=round(max(signals.score, 0.0), 2),
-                    availability=availability_label(stock.get(p["product_id"]) if checked else None))
+        view.update(
+            reason=signals.reason(_fallback_reason(p, max_price)),
+            score=round(max(signals.score, 0.0), 2),
+            availability=availability_label(stock.get(p["product_id"]) if checked else None),
+        )
         picked.append(view)
         if len(picked) == count:
             break
@@ -548,19 +715,32 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
             continue
         members, kinds = [], {a["category"]}
         for c in a["complements"]:  # one item per category, so a set never holds two jackets
-            if (c in by_id and c not in (a["product_id"], anchor_id) and by_id[c]["category"] not in kinds
-                    and may_bundle(by_id[c]) and in_stock(c) and len(members) < 2):
+            if (
+                c in by_id
+                and c not in (a["product_id"], anchor_id)
+                and by_id[c]["category"] not in kinds
+                and may_bundle(by_id[c])
+                and in_stock(c)
+                and len(members) < 2
+            ):
                 members.append(by_id[c])
                 kinds.add(by_id[c]["category"])
         key = frozenset([a["product_id"]] + [m["product_id"] for m in members])
         if members and key not in seen:
             seen.add(key)
             bundles.append(_bundle(a, members, "Gift set" if context == "gift" else "Complete the look"))
-    return {"userId": user_id, "context": context, "products": picked, "bundles": bundles,
-            "availabilityChecked": checked, "note": " ".join(notes) or None}
+    return {
+        "userId": user_id,
+        "context": context,
+        "products": picked,
+        "bundles": bundles,
+        "availabilityChecked": checked,
+        "note": " ".join(notes) or None,
+    }
 
 
 # --- alternatives ------------------------------------------------------------------------------
+
 
 def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]:
     products, _ = _load(db)
@@ -571,21 +751,36 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
     size, color, count = body.get("size"), body.get("color"), body.get("count", 3)
     price = Decimal(str(original["price"]))
     low, high = price * (1 - ALTERNATIVE_PRICE_BAND), price * (1 + ALTERNATIVE_PRICE_BAND)
-    candidates = [p for p in products
-                  if p["category"] == original["category"] and p["product_id"] != original["product_id"]
-                  and low <= Decimal(str(p["price"])) <= high
-                  and (original["gender"] == "unisex" or gender_fits(p["gender"], original["gender"]))]
+    candidates = [
+        p
+        for p in products
+        if p["category"] == original["category"]
+        and p["product_id"] != original["product_id"]
+        and low <= Decimal(str(p["price"])) <= high
+        and (original["gender"] == "unisex" or gender_fits(p["gender"], original["gender"]))
+    ]
     if size is not None:
         candidates = [p for p in candidates if has_size(p["sizes"], size)]
     band = f"{inr(low.quantize(Decimal('1'), ROUND_HALF_UP))}–{inr(high.quantize(Decimal('1'), ROUND_HALF_UP))}"
-    answer = {"productId": original["product_id"], "name": original["name"], "category": original["category"],
-              "size": size, "color": color, "priceRange": {"min": round(float(low), 2), "max": round(float(high), 2)}}
+    answer = {
+        "productId": original["product_id"],
+        "name": original["name"],
+        "category": original["category"],
+        "size": size,
+        "color": color,
+        "priceRange": {"min": round(float(low), 2), "max": round(float(high), 2)},
+    }
     if not candidates:
-        return {**answer, "alternatives": [],
-                "note": f"No other {original['category']} between {band}" + (f" come in size {size}." if size else ".")}
+        return {
+            **answer,
+            "alternatives": [],
+            "note": f"No other {original['category']} between {band}" + (f" come in size {size}." if size else "."),
+        }
     if inventory is None:
-        raise DependencyUnavailable("Stock levels cannot be checked, so alternatives cannot be offered right now.",
-                                    details=[{"field": "inventory", "message": "no inventory client configured"}])
+        raise DependencyUnavailable(
+            "Stock levels cannot be checked, so alternatives cannot be offered right now.",
+            details=[{"field": "inventory", "message": "no inventory client configured"}],
+        )
     try:
         stock = fetch_availability(inventory, [p["product_id"] for p in candidates])
     except AgentCallError as exc:
@@ -594,7 +789,9 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
             "The inventory agent is unavailable, so we can't confirm which alternatives are in stock. "
             "Please try again in a moment.",
             details=[{"field": "inventory", "message": f"{exc.code}: {exc.message}"}],
-            retryable=True, retryAfter=5) from None
+            retryable=True,
+            retryAfter=5,
+        ) from None
     available = [p for p in candidates if is_available(stock.get(p["product_id"]), size)]
     available.sort(key=lambda p: (abs(Decimal(str(p["price"])) - price), -p["rating"], p["position"]))
     alternatives = []
@@ -606,14 +803,26 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
         if size:
             reason += f", available in size {size}"
         if color:
-            reason += (f", also in {color}" if has_color(entry["availableColors"], color)
-                       else f"; not in {color}, comes in {', '.join(entry['availableColors'])}")
-        alternatives.append({**summary(p), "reason": reason, "availability": {
-            "status": availability_label(entry), "onlineStatus": entry["onlineStatus"],
-            "onlineStockLevel": entry["onlineStockLevel"], "storeStockLevel": entry["storeStockLevel"],
-            "availableSizes": entry["availableSizes"], "availableColors": entry["availableColors"]}})
+            reason += (
+                f", also in {color}"
+                if has_color(entry["availableColors"], color)
+                else f"; not in {color}, comes in {', '.join(entry['availableColors'])}"
+            )
+        alternatives.append(
+            {
+                **summary(p),
+                "reason": reason,
+                "availability": {
+                    "status": availability_label(entry),
+                    "onlineStatus": entry["onlineStatus"],
+                    "onlineStockLevel": entry["onlineStockLevel"],
+                    "storeStockLevel": entry["storeStockLevel"],
+                    "availableSizes": entry["availableSizes"],
+                    "availableColors": entry["availableColors"],
+                },
+            }
+        )
     note = None
     if not alternatives:
-        note = (f"No similar {original['category']} between {band} are in stock"
-                + (f" in size {size}." if size else "."))
+        note = f"No similar {original['category']} between {band} are in stock" + (f" in size {size}." if size else ".")
     return {**answer, "alternatives": alternatives, "note": note}

@@ -3,6 +3,7 @@
 The catalog is read-only at runtime and small (tens of products), so the rules load it whole per
 request and rank in Python: no free text from a request ever reaches SQL.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,8 @@ from sqlalchemy.engine import Connection
 metadata = sa.MetaData()
 
 products = sa.Table(
-    "products", metadata,
+    "products",
+    metadata,
     sa.Column("product_id", sa.String(8), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("name", sa.String(120), nullable=False, unique=True),
@@ -33,14 +35,16 @@ products = sa.Table(
 )
 
 product_tags = sa.Table(
-    "product_tags", metadata,
+    "product_tags",
+    metadata,
     sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("tag", sa.String(40), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
 
 variants = sa.Table(
-    "variants", metadata,
+    "variants",
+    metadata,
     sa.Column("sku", sa.String(40), primary_key=True),
     sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), nullable=False, index=True),
     sa.Column("size", sa.String(12), nullable=False),
@@ -50,14 +54,16 @@ variants = sa.Table(
 )
 
 complements = sa.Table(
-    "complements", metadata,
+    "complements",
+    metadata,
     sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("complement_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
 
 shoppers = sa.Table(
-    "shoppers", metadata,
+    "shoppers",
+    metadata,
     sa.Column("user_id", sa.String(8), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("email", sa.String(200), nullable=False),
@@ -69,7 +75,8 @@ shoppers = sa.Table(
 )
 
 purchases = sa.Table(
-    "purchases", metadata,
+    "purchases",
+    metadata,
     sa.Column("user_id", sa.String(8), sa.ForeignKey("shoppers.user_id"), primary_key=True),
     sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
@@ -80,46 +87,96 @@ SEED_DIR = Path(__file__).parent / "seed"
 
 def sku_for(product_id: str, color: str, size: str) -> str:
     """P1001-BLACK-M; "One Size" becomes ONESIZE, as in the inventory agent."""
+
     def part(text: str) -> str:
         return "".join(ch for ch in text.upper() if ch.isalnum())
+
     return f"{product_id}-{part(color)}-{part(size)}"
 
 
 def load_seed(conn: Connection) -> None:
     catalog = json.loads((SEED_DIR / "catalog.json").read_text())["products"]
     people = json.loads((SEED_DIR / "shoppers.json").read_text())["shoppers"]
-    conn.execute(products.insert(), [
-        {"product_id": p["productId"], "position": i, "name": p["name"], "brand": p["brand"],
-         "category": p["category"], "subcategory": p["subcategory"], "description": p["description"],
-         "price": Decimal(str(p["price"])), "season": p["season"], "gender": p["gender"],
-         "rating": Decimal(str(p["rating"])), "giftable": bool(p.get("giftable", True))}
-        for i, p in enumerate(catalog)
-    ])
-    conn.execute(product_tags.insert(), [
-        {"product_id": p["productId"], "tag": tag, "position": i}
-        for p in catalog for i, tag in enumerate(dict.fromkeys(p["tags"]))
-    ])
-    conn.execute(variants.insert(), [
-        {"sku": sku_for(p["productId"], color, size), "product_id": p["productId"], "size": size, "color": color,
-         "size_position": si, "color_position": ci}
-        for p in catalog for ci, color in enumerate(p["colors"]) for si, size in enumerate(p["sizes"])
-    ])
-    conn.execute(complements.insert(), [
-        {"product_id": p["productId"], "complement_id": other, "position": i}
-        for p in catalog for i, other in enumerate(dict.fromkeys(p["complements"]))
-    ])
-    conn.execute(shoppers.insert(), [
-        {"user_id": s["userId"], "name": s["name"], "email": s["email"], "phone": s.get("phone"),
-         "city": s["city"], "tier": s["tier"], "preferences": s["preferences"], "address": s["address"]}
-        for s in people
-    ])
-    conn.execute(purchases.insert(), [
-        {"user_id": s["userId"], "product_id": pid, "position": i}
-        for s in people for i, pid in enumerate(dict.fromkeys(s["purchaseHistory"]))
-    ])
+    conn.execute(
+        products.insert(),
+        [
+            {
+                "product_id": p["productId"],
+                "position": i,
+                "name": p["name"],
+                "brand": p["brand"],
+                "category": p["category"],
+                "subcategory": p["subcategory"],
+                "description": p["description"],
+                "price": Decimal(str(p["price"])),
+                "season": p["season"],
+                "gender": p["gender"],
+                "rating": Decimal(str(p["rating"])),
+                "giftable": bool(p.get("giftable", True)),
+            }
+            for i, p in enumerate(catalog)
+        ],
+    )
+    conn.execute(
+        product_tags.insert(),
+        [
+            {"product_id": p["productId"], "tag": tag, "position": i}
+            for p in catalog
+            for i, tag in enumerate(dict.fromkeys(p["tags"]))
+        ],
+    )
+    conn.execute(
+        variants.insert(),
+        [
+            {
+                "sku": sku_for(p["productId"], color, size),
+                "product_id": p["productId"],
+                "size": size,
+                "color": color,
+                "size_position": si,
+                "color_position": ci,
+            }
+            for p in catalog
+            for ci, color in enumerate(p["colors"])
+            for si, size in enumerate(p["sizes"])
+        ],
+    )
+    conn.execute(
+        complements.insert(),
+        [
+            {"product_id": p["productId"], "complement_id": other, "position": i}
+            for p in catalog
+            for i, other in enumerate(dict.fromkeys(p["complements"]))
+        ],
+    )
+    conn.execute(
+        shoppers.insert(),
+        [
+            {
+                "user_id": s["userId"],
+                "name": s["name"],
+                "email": s["email"],
+                "phone": s.get("phone"),
+                "city": s["city"],
+                "tier": s["tier"],
+                "preferences": s["preferences"],
+                "address": s["address"],
+            }
+            for s in people
+        ],
+    )
+    conn.execute(
+        purchases.insert(),
+        [
+            {"user_id": s["userId"], "product_id": pid, "position": i}
+            for s in people
+            for i, pid in enumerate(dict.fromkeys(s["purchaseHistory"]))
+        ],
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
+
 
 def _money(value: Decimal) -> float:
     return round(float(value), 2)
@@ -136,8 +193,9 @@ def catalog(conn: Connection) -> list[dict[str, Any]]:
         found[item["product_id"]] = item
     for row in conn.execute(sa.select(product_tags).order_by(product_tags.c.product_id, product_tags.c.position)):
         found[row.product_id]["tags"].append(row.tag)
-    rows = conn.execute(sa.select(variants).order_by(
-        variants.c.product_id, variants.c.color_position, variants.c.size_position))
+    rows = conn.execute(
+        sa.select(variants).order_by(variants.c.product_id, variants.c.color_position, variants.c.size_position)
+    )
     for row in rows:
         item = found[row.product_id]
         item["variants"].append({"sku": row.sku, "size": row.size, "color": row.color})
@@ -156,6 +214,10 @@ def shopper(conn: Connection, user_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     found = dict(row._mapping)
-    found["purchases"] = [r.product_id for r in conn.execute(
-        sa.select(purchases.c.product_id).where(purchases.c.user_id == user_id).order_by(purchases.c.position))]
+    found["purchases"] = [
+        r.product_id
+        for r in conn.execute(
+            sa.select(purchases.c.product_id).where(purchases.c.user_id == user_id).order_by(purchases.c.position)
+        )
+    ]
     return found

@@ -3,6 +3,7 @@
 Time is frozen at 2026-11-21 (the seed's "today", winter) so seasonal ranking does not depend on the
 date the suite runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ import requests
 import responses
 
 from agentkit import AgentClient, clock
-
 from support import route_to_app
 
 INVENTORY_URL = "http://inventory.agent.test"
@@ -123,8 +123,9 @@ def test_every_recommended_and_searched_product_honours_the_filters(rec, filters
 
 def test_a_personal_list_honours_the_filters_too(rec):
     filters = {"size": "L", "color": "Navy", "maxPrice": 5000}
-    status, body = call(rec, "/get-recommendations", {"userId": "U1008", "context": "general", "count": 20,
-                                                      "filters": filters})
+    status, body = call(
+        rec, "/get-recommendations", {"userId": "U1008", "context": "general", "count": 20, "filters": filters}
+    )
     assert status == 200, body
     assert body["products"]
     for product in body["products"]:
@@ -133,8 +134,11 @@ def test_a_personal_list_honours_the_filters_too(rec):
 
 def test_size_and_colour_filters_use_real_stock_not_just_the_catalog(rec):
     """P1006 is made in Mustard but every Mustard P1006 is sold out; P1012 Mustard is in stock."""
-    status, body = call(rec, "/get-recommendations", {"context": "browse", "count": 20,
-                                                      "filters": {"category": "jackets", "color": "Mustard"}})
+    status, body = call(
+        rec,
+        "/get-recommendations",
+        {"context": "browse", "count": 20, "filters": {"category": "jackets", "color": "Mustard"}},
+    )
     assert status == 200, body
     ids = [p["productId"] for p in body["products"]]
     assert "P1012" in ids
@@ -149,7 +153,9 @@ def test_count_and_price_bounds(rec):
     status, body = call(rec, "/get-recommendations", {"context": "general", "filters": {"maxPrice": 1, "size": "M"}})
     assert status == 200 and body["products"] == [] and body["bundles"] == []
     assert "No products match" in body["note"]
-    status, body = call(rec, "/get-recommendations", {"context": "general", "filters": {"minPrice": 5000, "maxPrice": 100}})
+    status, body = call(
+        rec, "/get-recommendations", {"context": "general", "filters": {"minPrice": 5000, "maxPrice": 100}}
+    )
     assert status == 400 and body["error"]["details"][0]["field"] == "filters.minPrice"
 
 
@@ -161,8 +167,11 @@ def test_unknown_ids_and_categories(rec):
     status, body = call(rec, "/get-recommendations", {"context": "browse", "filters": {"category": "furniture"}})
     assert status == 422 and body["error"]["code"] == "unknown_category"
     assert body["error"]["details"][0]["field"] == "filters.category" and "jackets" in body["error"]["message"]
-    for path, field, value in (("/get-product", "productId", "P9999"), ("/get-alternatives", "productId", "P9999"),
-                               ("/get-shopper-profile", "userId", "U9999")):
+    for path, field, value in (
+        ("/get-product", "productId", "P9999"),
+        ("/get-alternatives", "productId", "P9999"),
+        ("/get-shopper-profile", "userId", "U9999"),
+    ):
         status, body = call(rec, path, {field: value})
         assert status == 404 and body["error"]["details"][0]["field"] == field, (path, body)
 
@@ -218,6 +227,7 @@ def test_the_context_product_anchors_the_first_bundle_with_its_complements(rec):
 
 # --- reasons and the shopper profile -----------------------------------------------------------
 
+
 def test_reasons_come_from_the_shopper_profile(rec):
     _, profile = call(rec, "/get-shopper-profile", {"userId": "U1002"})
     colours = [c.lower() for c in profile["preferences"]["colors"]]
@@ -237,8 +247,11 @@ def test_reasons_come_from_the_shopper_profile(rec):
 
 
 def test_a_colour_preference_names_the_colour(rec):
-    status, body = call(rec, "/get-recommendations", {"userId": "U1002", "context": "browse",
-                                                      "filters": {"color": "Olive", "category": "jackets"}})
+    status, body = call(
+        rec,
+        "/get-recommendations",
+        {"userId": "U1002", "context": "browse", "filters": {"color": "Olive", "category": "jackets"}},
+    )
     assert status == 200 and body["products"], body
     assert all("Olive" in p["colors"] for p in body["products"])
     assert any("Matches your preference for olive" in p["reason"] for p in body["products"])
@@ -255,7 +268,9 @@ def test_preferred_categories_and_budget_lead_the_list(rec):
 
 
 def test_complements_of_the_viewed_product_come_first_with_that_reason(rec):
-    status, body = call(rec, "/get-recommendations", {"context": "product_view", "contextProductId": "P1001", "count": 3})
+    status, body = call(
+        rec, "/get-recommendations", {"context": "product_view", "contextProductId": "P1001", "count": 3}
+    )
     assert status == 200, body
     assert body["products"][0]["reason"].startswith("Goes with the Alpine Puffer Jacket you viewed")
     assert all(p["productId"] != "P1001" for p in body["products"])
@@ -264,8 +279,11 @@ def test_complements_of_the_viewed_product_come_first_with_that_reason(rec):
 
 
 def test_anonymous_winter_picks_say_so(rec):
-    status, body = call(rec, "/get-recommendations", {"context": "browse", "filters": {
-        "category": "jackets", "maxPrice": 6000, "season": "winter"}})
+    status, body = call(
+        rec,
+        "/get-recommendations",
+        {"context": "browse", "filters": {"category": "jackets", "maxPrice": 6000, "season": "winter"}},
+    )
     assert status == 200 and body["userId"] is None
     assert {p["productId"] for p in body["products"]} <= {"P1001", "P1003", "P1005", "P1006", "P1011", "P1012"}
     assert any(p["reason"] == "Popular winter pick under ₹6,000" for p in body["products"])
@@ -297,18 +315,22 @@ def test_shopper_profile(rec):
 
 # --- search ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query,expected", [
-    ("puffer jaket", {"P1001", "P1006"}),
-    ("Alpine Puffer Jacket", {"P1001"}),
-    ("PUFFER JACKETS", {"P1001", "P1006"}),
-    ("sarees", {"P1059", "P1060", "P1061", "P1062"}),
-    ("saree", {"P1059", "P1060", "P1061", "P1062"}),
-    ("kurtha", {"P1017", "P1020", "P1063", "P1064", "P1066"}),
-    ("sneakrs", {"P1036", "P1037"}),
-    ("t-shirts", {"P1014", "P1015"}),
-    ("chelsea boot", {"P1038"}),
-    ("northline beanie", {"P1050"}),
-])
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("puffer jaket", {"P1001", "P1006"}),
+        ("Alpine Puffer Jacket", {"P1001"}),
+        ("PUFFER JACKETS", {"P1001", "P1006"}),
+        ("sarees", {"P1059", "P1060", "P1061", "P1062"}),
+        ("saree", {"P1059", "P1060", "P1061", "P1062"}),
+        ("kurtha", {"P1017", "P1020", "P1063", "P1064", "P1066"}),
+        ("sneakrs", {"P1036", "P1037"}),
+        ("t-shirts", {"P1014", "P1015"}),
+        ("chelsea boot", {"P1038"}),
+        ("northline beanie", {"P1050"}),
+    ],
+)
 def test_search_is_tolerant(rec, query, expected):
     status, body = call(rec, "/search-products", {"query": query, "limit": 50})
     assert status == 200, body
@@ -355,19 +377,25 @@ def test_product_details_and_categories(rec):
 
 # --- alternatives (real inventory) -------------------------------------------------------------
 
+
 def sell_out(inventory, product_id: str) -> None:
     """Hold every unit of a product, online and in every store, so the inventory agent reports it sold out."""
     status, report = call(inventory, "/check-inventory", {"productId": product_id})
     assert status == 200, report
     for variant in report["variants"]:
         item = {"productId": product_id, "size": variant["size"], "color": variant["color"]}
-        status, detail = call(inventory, "/check-inventory",
-                              {"productId": product_id, "attributes": {"size": variant["size"], "color": variant["color"]}})
-        places = [(None, detail["onlineStockLevel"])] + [(s["storeId"], s["stockLevel"]) for s in detail["availableStores"]]
+        status, detail = call(
+            inventory,
+            "/check-inventory",
+            {"productId": product_id, "attributes": {"size": variant["size"], "color": variant["color"]}},
+        )
+        places = [(None, detail["onlineStockLevel"])] + [
+            (s["storeId"], s["stockLevel"]) for s in detail["availableStores"]
+        ]
         for store_id, level in places:
             lines = [{**item, "quantity": min(20, level - start)} for start in range(0, level, 20)]
             for start in range(0, len(lines), 20):
-                hold = {"items": lines[start:start + 20], "ttlSeconds": 3600, "reference": "test-sell-out"}
+                hold = {"items": lines[start : start + 20], "ttlSeconds": 3600, "reference": "test-sell-out"}
                 if store_id:
                     hold["storeId"] = store_id
                 status, body = call(inventory, "/create-hold", hold)
@@ -402,7 +430,9 @@ def test_alternatives_exclude_a_product_that_is_sold_out(rec, inventory):
     assert status == 200, after
     ids = [a["productId"] for a in after["alternatives"]]
     assert "P1003" not in ids and ids == [a["productId"] for a in before["alternatives"] if a["productId"] != "P1003"]
-    status, recs = call(rec, "/get-recommendations", {"context": "browse", "count": 20, "filters": {"category": "jackets"}})
+    status, recs = call(
+        rec, "/get-recommendations", {"context": "browse", "count": 20, "filters": {"category": "jackets"}}
+    )
     assert "P1003" not in [p["productId"] for p in recs["products"]]
 
 
@@ -416,16 +446,25 @@ def test_no_alternatives_in_the_band_is_an_empty_list_with_a_note(rec):
 
 # --- a fake inventory: exact control over what is in stock -------------------------------------
 
+
 def fake_inventory(rsps, sold_out: set[str] = frozenset(), sizes: dict[str, list[str]] | None = None):
     """An inventory agent that has everything in every size except what the test says."""
+
     def answer(request):
         ids = json.loads(request.body)["productIds"]
-        rows = [{"productId": pid, "onlineStatus": "out_of_stock" if pid in sold_out else "in_stock",
-                 "onlineStockLevel": 0 if pid in sold_out else 50, "storeStockLevel": 0 if pid in sold_out else 5,
-                 "availableSizes": [] if pid in sold_out else (sizes or {}).get(pid, ["XS", "S", "M", "L", "XL", "XXL"]),
-                 "availableColors": [] if pid in sold_out else ["Black", "Navy", "Olive", "Beige", "Maroon"]}
-                for pid in ids]
+        rows = [
+            {
+                "productId": pid,
+                "onlineStatus": "out_of_stock" if pid in sold_out else "in_stock",
+                "onlineStockLevel": 0 if pid in sold_out else 50,
+                "storeStockLevel": 0 if pid in sold_out else 5,
+                "availableSizes": [] if pid in sold_out else (sizes or {}).get(pid, ["XS", "S", "M", "L", "XL", "XXL"]),
+                "availableColors": [] if pid in sold_out else ["Black", "Navy", "Olive", "Beige", "Maroon"],
+            }
+            for pid in ids
+        ]
         return 200, {}, json.dumps({"products": rows})
+
     rsps.add_callback(responses.POST, INVENTORY_URL + "/get-availability", callback=answer)
 
 
@@ -433,8 +472,10 @@ def test_out_of_stock_products_are_never_recommended(make_app, rsps):
     sold_out = {"P1045", "P1022", "P1003", "P1011"}
     fake_inventory(rsps, sold_out)
     rec = make_app("recommendation", clients={"inventory": inventory_client()}).test_client()
-    for request_body in ({"context": "product_view", "contextProductId": "P1001", "count": 20},
-                         {"context": "browse", "count": 20, "filters": {"category": "jackets"}}):
+    for request_body in (
+        {"context": "product_view", "contextProductId": "P1001", "count": 20},
+        {"context": "browse", "count": 20, "filters": {"category": "jackets"}},
+    ):
         status, body = call(rec, "/get-recommendations", request_body)
         assert status == 200, body
         assert not sold_out & {p["productId"] for p in body["products"]}
@@ -454,19 +495,27 @@ def test_an_alternative_must_have_the_requested_size_in_stock(make_app, rsps):
 
 # --- inventory down ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("failure", ["unreachable", "503", "broken answer"])
 def test_inventory_down_recommendations_still_work_alternatives_say_why(make_app, rsps, failure):
     if failure == "unreachable":
         rsps.add(responses.POST, INVENTORY_URL + "/get-availability", body=requests.ConnectionError("refused"))
     elif failure == "503":
-        rsps.add(responses.POST, INVENTORY_URL + "/get-availability", status=503, json={
-            "error": {"code": "unavailable", "message": "down for maintenance", "details": []}})
+        rsps.add(
+            responses.POST,
+            INVENTORY_URL + "/get-availability",
+            status=503,
+            json={"error": {"code": "unavailable", "message": "down for maintenance", "details": []}},
+        )
     else:
         rsps.add(responses.POST, INVENTORY_URL + "/get-availability", json={"products": "nope"})
     rec = make_app("recommendation", clients={"inventory": inventory_client()}).test_client()
 
-    status, body = call(rec, "/get-recommendations", {"userId": "U1002", "context": "product_view",
-                                                      "contextProductId": "P1011", "count": 4})
+    status, body = call(
+        rec,
+        "/get-recommendations",
+        {"userId": "U1002", "context": "product_view", "contextProductId": "P1011", "count": 4},
+    )
     assert status == 200, body
     assert body["availabilityChecked"] is False and len(body["products"]) == 4
     assert all(p["availability"] == "unknown" for p in body["products"])
@@ -479,12 +528,17 @@ def test_inventory_down_recommendations_still_work_alternatives_say_why(make_app
     assert "inventory" in body["error"]["message"] and body["error"]["details"][0]["field"] == "inventory"
     assert body["error"]["retryable"] is True and body["error"]["retryAfter"] == 5
 
-    for path, request_body in (("/search-products", {"query": "jacket"}), ("/get-product", {"productId": "P1001"}),
-                               ("/list-categories", {}), ("/get-shopper-profile", {"userId": "U1001"})):
+    for path, request_body in (
+        ("/search-products", {"query": "jacket"}),
+        ("/get-product", {"productId": "P1001"}),
+        ("/list-categories", {}),
+        ("/get-shopper-profile", {"userId": "U1001"}),
+    ):
         assert call(rec, path, request_body)[0] == 200, path
 
 
 # --- restart -----------------------------------------------------------------------------------
+
 
 def test_data_survives_a_restart_and_is_not_seeded_twice(make_app, rsps):
     from recommendation_agent import storage

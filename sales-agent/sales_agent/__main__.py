@@ -1,4 +1,5 @@
 """``python -m sales_agent chat | orders process FILE | serve``."""
+
 from __future__ import annotations
 
 import argparse

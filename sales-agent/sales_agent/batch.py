@@ -12,6 +12,7 @@ Each order runs the same CheckoutWorkflow as the chat (hold, price, pay, create 
 earn points), confirmed automatically; any failure is undone and reported. Exit code 0 when the file
 was processed (even if some orders failed), 2 when the file cannot be read.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,25 +92,58 @@ def process_orders(orders: list[Any], workflow: CheckoutWorkflow) -> list[dict[s
     for index, order in enumerate(orders, 1):
         problem = order_problem(order)
         if problem:
-            results.append({"index": index, "userId": (order or {}).get("userId") if isinstance(order, dict) else None,
-                            "ok": False, "reason": problem, "items": []})
+            results.append(
+                {
+                    "index": index,
+                    "userId": (order or {}).get("userId") if isinstance(order, dict) else None,
+                    "ok": False,
+                    "reason": problem,
+                    "items": [],
+                }
+            )
             continue
-        items = [{"productId": i["productId"].strip().upper(), "size": i["size"], "color": i["color"],
-                  "quantity": i.get("quantity", 1)} for i in order["items"]]
-        outcome = workflow.run(order["userId"], items, address=_address(order), card=order.get("card"),
-                               upi_id=order.get("upiId"), fulfillment=order.get("fulfillment", "ship_to_home"),
-                               store_id=order.get("storeId"), coupon=order.get("coupon"))
+        items = [
+            {
+                "productId": i["productId"].strip().upper(),
+                "size": i["size"],
+                "color": i["color"],
+                "quantity": i.get("quantity", 1),
+            }
+            for i in order["items"]
+        ]
+        outcome = workflow.run(
+            order["userId"],
+            items,
+            address=_address(order),
+            card=order.get("card"),
+            upi_id=order.get("upiId"),
+            fulfillment=order.get("fulfillment", "ship_to_home"),
+            store_id=order.get("storeId"),
+            coupon=order.get("coupon"),
+        )
         row: dict[str, Any] = {"index": index, "userId": order["userId"], "items": items}
         if "error" in outcome:
             error = outcome["error"]
             reason = error.get("message", error.get("code", "failed"))
             if error.get("declineCode"):
                 reason = f"declined ({error['declineCode']}): {reason}"
-            row.update(ok=False, reason=reason, code=error.get("code"), charged=outcome.get("charged", False),
-                       refunded=outcome.get("refunded", False), undo=outcome.get("undo", []))
+            row.update(
+                ok=False,
+                reason=reason,
+                code=error.get("code"),
+                charged=outcome.get("charged", False),
+                refunded=outcome.get("refunded", False),
+                undo=outcome.get("undo", []),
+            )
         else:
-            row.update(ok=True, orderId=outcome["orderId"], status=outcome["status"], total=outcome["total"],
-                       paymentId=outcome["paymentId"], pointsEarned=outcome.get("pointsEarned", 0))
+            row.update(
+                ok=True,
+                orderId=outcome["orderId"],
+                status=outcome["status"],
+                total=outcome["total"],
+                paymentId=outcome["paymentId"],
+                pointsEarned=outcome.get("pointsEarned", 0),
+            )
         results.append(row)
     return results
 
@@ -131,12 +165,20 @@ def render(results: list[dict[str, Any]], console: Console) -> None:
     placed = sum(1 for r in results if r["ok"])
     failed = len(results) - placed
     revenue = sum(r["total"] for r in results if r["ok"])
-    console.print(f"{len(results)} orders: [green]{placed} placed[/green] (₹{revenue:,.2f}), "
-                  f"[red]{failed} failed[/red]. Failed orders were undone: nothing held, nothing charged.")
+    console.print(
+        f"{len(results)} orders: [green]{placed} placed[/green] (₹{revenue:,.2f}), "
+        f"[red]{failed} failed[/red]. Failed orders were undone: nothing held, nothing charged."
+    )
 
 
-def main(path: str, *, as_json: bool = False, settings: Settings | None = None,
-         workflow: CheckoutWorkflow | None = None, console: Console | None = None) -> int:
+def main(
+    path: str,
+    *,
+    as_json: bool = False,
+    settings: Settings | None = None,
+    workflow: CheckoutWorkflow | None = None,
+    console: Console | None = None,
+) -> int:
     console = console or Console()
     try:
         orders = load_orders(path)

@@ -8,6 +8,7 @@ are cut out of the text and kept here, in process memory only, for a limited tim
 The vault is per process: after a restart (or on another worker) the shopper is asked to type the
 card again. That is the price of never writing a card number down.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,13 +21,16 @@ from agentkit.cards import card_brand
 from agentkit.cards import luhn_ok as kit_luhn_ok
 
 CARD_RE = re.compile(
-    r"(?<![\d-])(?:\d{13,19}"                          # 4242424242424242
-    r"|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}"                # 4242 4242 4242 4242, 4242-4242-4242-4242
-    r"|\d{4}[ -]\d{6}[ -]\d{4,5})(?![\d])")             # 3782 822463 10005 (Amex)
+    r"(?<![\d-])(?:\d{13,19}"  # 4242424242424242
+    r"|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}"  # 4242 4242 4242 4242, 4242-4242-4242-4242
+    r"|\d{4}[ -]\d{6}[ -]\d{4,5})(?![\d])"
+)  # 3782 822463 10005 (Amex)
 EXPIRY_RE = re.compile(
-    r"\b(?:exp(?:iry|ires|iration)?(?:\s*date)?\s*[:=-]?\s*)?(0?[1-9]|1[0-2])\s*/\s*(\d{4}|\d{2})\b", re.I)
-CVC_RE = re.compile(r"\b(?:cvc2?|cvv2?|csc|security\s+code|card\s+code)\s*(?:is|no\.?|number)?\s*[:=#-]?\s*(\d{3,4})\b",
-                    re.I)
+    r"\b(?:exp(?:iry|ires|iration)?(?:\s*date)?\s*[:=-]?\s*)?(0?[1-9]|1[0-2])\s*/\s*(\d{4}|\d{2})\b", re.I
+)
+CVC_RE = re.compile(
+    r"\b(?:cvc2?|cvv2?|csc|security\s+code|card\s+code)\s*(?:is|no\.?|number)?\s*[:=#-]?\s*(\d{3,4})\b", re.I
+)
 REF_RE = re.compile(r"card[ _-]?ending[ _-]?(?:in[ _-]?)?(\d{4})", re.I)
 DEFAULT_TTL = 30 * 60
 
@@ -44,9 +48,11 @@ def brand_of(number: str) -> str:
 
 def mask_numbers(text: str) -> str:
     """Mask anything that looks like a card number (for log lines): keep only the last four digits."""
+
     def _mask(match: re.Match) -> str:
         digits = re.sub(r"\D", "", match.group(0))
         return f"card ending {digits[-4:]}"
+
     return CVC_RE.sub("[cvc removed]", CARD_RE.sub(_mask, text))
 
 
@@ -83,8 +89,14 @@ class Card:
 
     def public(self) -> dict[str, Any]:
         """What may be shown, stored or logged: never the number or the CVC."""
-        return {"cardRef": self.ref, "brand": self.brand, "last4": self.last4, "validNumber": self.luhn_valid,
-                "hasExpiry": self.exp_month is not None, "hasCvc": self.cvc is not None}
+        return {
+            "cardRef": self.ref,
+            "brand": self.brand,
+            "last4": self.last4,
+            "validNumber": self.luhn_valid,
+            "hasExpiry": self.exp_month is not None,
+            "hasCvc": self.cvc is not None,
+        }
 
     def __repr__(self) -> str:  # a card must never be printed in full by accident
         return f"Card({self.ref}, brand={self.brand})"
@@ -101,8 +113,14 @@ class CardVault:
         self._lock = threading.Lock()
 
     # -- storing -------------------------------------------------------------------------------
-    def put(self, user_id: str, number: str, exp_month: int | None = None, exp_year: int | None = None,
-            cvc: str | None = None) -> Card:
+    def put(
+        self,
+        user_id: str,
+        number: str,
+        exp_month: int | None = None,
+        exp_year: int | None = None,
+        cvc: str | None = None,
+    ) -> Card:
         number = re.sub(r"\D", "", str(number))
         if exp_year is not None and exp_year < 100:
             exp_year += 2000
@@ -125,8 +143,13 @@ class CardVault:
             match = EXPIRY_RE.search(str(card["expiry"]))
             if match:
                 month, year = int(match.group(1)), int(match.group(2))
-        return self.put(user_id, str(card.get("number", "")), _int_or_none(month), _int_or_none(year),
-                        str(card["cvc"]) if card.get("cvc") is not None else None)
+        return self.put(
+            user_id,
+            str(card.get("number", "")),
+            _int_or_none(month),
+            _int_or_none(year),
+            str(card["cvc"]) if card.get("cvc") is not None else None,
+        )
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, user_id: str, card_ref: str | None = None) -> Card | None:

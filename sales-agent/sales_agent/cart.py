@@ -5,6 +5,7 @@ SQLite or PostgreSQL), so a cart survives a restart and is the same from every c
 ever holds a card number: a checkout keeps the card's reference (``card_ending_4242``), brand and last
 four digits only.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -18,7 +19,8 @@ from agentkit import Database, clock
 metadata = sa.MetaData()
 
 carts = sa.Table(
-    "sales_carts", metadata,
+    "sales_carts",
+    metadata,
     sa.Column("user_id", sa.String(16), primary_key=True),
     sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("coupon_code", sa.String(40)),
@@ -27,7 +29,8 @@ carts = sa.Table(
 )
 
 checkouts = sa.Table(
-    "sales_checkouts", metadata,
+    "sales_checkouts",
+    metadata,
     sa.Column("checkout_id", sa.String(24), primary_key=True),
     sa.Column("user_id", sa.String(16), nullable=False, index=True),
     sa.Column("status", sa.String(12), nullable=False),  # quoted|placing|placed|failed|cancelled|recovering
@@ -44,7 +47,8 @@ checkouts = sa.Table(
 )
 
 last_orders = sa.Table(
-    "sales_last_orders", metadata,
+    "sales_last_orders",
+    metadata,
     sa.Column("user_id", sa.String(16), primary_key=True),
     sa.Column("order_id", sa.String(16), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
@@ -52,7 +56,8 @@ last_orders = sa.Table(
 )
 
 identities = sa.Table(
-    "sales_identities", metadata,
+    "sales_identities",
+    metadata,
     sa.Column("channel", sa.String(16), primary_key=True),
     sa.Column("external_id", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.String(16), nullable=False, index=True),
@@ -60,7 +65,8 @@ identities = sa.Table(
 )
 
 guests = sa.Table(
-    "sales_guests", metadata,
+    "sales_guests",
+    metadata,
     sa.Column("user_id", sa.String(16), primary_key=True),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False),
@@ -78,9 +84,11 @@ def _empty_cart(user_id: str) -> dict[str, Any]:
 
 
 def _same_variant(line: dict[str, Any], product_id: str, size: str | None, color: str | None) -> bool:
-    return (line["productId"] == product_id
-            and (size is None or str(line.get("size", "")).lower() == str(size).lower())
-            and (color is None or str(line.get("color", "")).lower() == str(color).lower()))
+    return (
+        line["productId"] == product_id
+        and (size is None or str(line.get("size", "")).lower() == str(size).lower())
+        and (color is None or str(line.get("color", "")).lower() == str(color).lower())
+    )
 
 
 class SalesStore:
@@ -104,11 +112,16 @@ class SalesStore:
         if row is None:
             cart = _empty_cart(user_id)
         else:
-            cart = {"userId": user_id, "lines": list(row["lines"] or []), "couponCode": row["coupon_code"],
-                    "redeemPoints": int(row["redeem_points"] or 0)}
+            cart = {
+                "userId": user_id,
+                "lines": list(row["lines"] or []),
+                "couponCode": row["coupon_code"],
+                "redeemPoints": int(row["redeem_points"] or 0),
+            }
         cart["itemCount"] = sum(int(line.get("quantity", 0)) for line in cart["lines"])
-        cart["subtotal"] = round(sum(float(line.get("unitPrice") or 0) * int(line.get("quantity", 0))
-                                     for line in cart["lines"]), 2)
+        cart["subtotal"] = round(
+            sum(float(line.get("unitPrice") or 0) * int(line.get("quantity", 0)) for line in cart["lines"]), 2
+        )
         return cart
 
     def _save_cart(self, conn, user_id: str, lines: list, coupon: str | None, points: int) -> None:
@@ -127,6 +140,7 @@ class SalesStore:
 
     def add_line(self, user_id: str, line: dict[str, Any]) -> dict[str, Any]:
         """Add a variant; the same variant again raises its quantity (capped at 20)."""
+
         def change(cart):
             for existing in cart["lines"]:
                 if _same_variant(existing, line["productId"], line["size"], line["color"]):
@@ -136,10 +150,12 @@ class SalesStore:
                             existing[key] = line[key]
                     return
             cart["lines"].append(dict(line))
+
         return self._mutate(user_id, change)
 
-    def remove_lines(self, user_id: str, product_id: str, size: str | None = None,
-                     color: str | None = None) -> tuple[dict[str, Any], int]:
+    def remove_lines(
+        self, user_id: str, product_id: str, size: str | None = None, color: str | None = None
+    ) -> tuple[dict[str, Any], int]:
         removed = []
 
         def change(cart):
@@ -147,11 +163,13 @@ class SalesStore:
             for line in cart["lines"]:
                 (removed if _same_variant(line, product_id, size, color) else keep).append(line)
             cart["lines"] = keep
+
         cart = self._mutate(user_id, change)
         return cart, len(removed)
 
-    def set_quantity(self, user_id: str, product_id: str, quantity: int, size: str | None = None,
-                     color: str | None = None) -> tuple[dict[str, Any], int]:
+    def set_quantity(
+        self, user_id: str, product_id: str, quantity: int, size: str | None = None, color: str | None = None
+    ) -> tuple[dict[str, Any], int]:
         touched = []
 
         def change(cart):
@@ -164,6 +182,7 @@ class SalesStore:
                     line["quantity"] = min(20, int(quantity))
                 keep.append(line)
             cart["lines"] = keep
+
         cart = self._mutate(user_id, change)
         return cart, len(touched)
 
@@ -185,6 +204,7 @@ class SalesStore:
                 else:
                     line.pop("giftWrap", None)
                 first = False
+
         cart = self._mutate(user_id, change)
         return cart, len(touched)
 
@@ -196,9 +216,11 @@ class SalesStore:
 
     def remove_ordered(self, user_id: str, skus: set[str]) -> dict[str, Any]:
         """After an order: drop the ordered lines (anything added since stays) and the used coupon and points."""
+
         def change(cart):
             cart["lines"] = [line for line in cart["lines"] if line.get("sku") not in skus]
             cart["couponCode"], cart["redeemPoints"] = None, 0
+
         return self._mutate(user_id, change)
 
     def clear_cart(self, user_id: str) -> None:
@@ -206,15 +228,39 @@ class SalesStore:
             conn.execute(carts.delete().where(carts.c.user_id == user_id))
 
     # -- checkouts -----------------------------------------------------------------------------
-    def create_checkout(self, user_id: str, *, checkout_id: str, source: str, hold_id: str | None,
-                        items: list, quote: dict, payment: dict, fulfillment: dict, ttl: int) -> dict[str, Any]:
+    def create_checkout(
+        self,
+        user_id: str,
+        *,
+        checkout_id: str,
+        source: str,
+        hold_id: str | None,
+        items: list,
+        quote: dict,
+        payment: dict,
+        fulfillment: dict,
+        ttl: int,
+    ) -> dict[str, Any]:
         now = clock.now_iso()
         with self.db.write() as conn:
             # One pending checkout per shopper: an older quote is superseded (its hold is released by the caller).
-            conn.execute(checkouts.insert().values(
-                checkout_id=checkout_id, user_id=user_id, status="quoted", source=source, hold_id=hold_id,
-                items=items, quote=quote, payment=payment, fulfillment=fulfillment, result=None,
-                created_at=now, updated_at=now, expires_at=clock.later_iso(ttl)))
+            conn.execute(
+                checkouts.insert().values(
+                    checkout_id=checkout_id,
+                    user_id=user_id,
+                    status="quoted",
+                    source=source,
+                    hold_id=hold_id,
+                    items=items,
+                    quote=quote,
+                    payment=payment,
+                    fulfillment=fulfillment,
+                    result=None,
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=clock.later_iso(ttl),
+                )
+            )
         return self.checkout(checkout_id)
 
     def checkout(self, checkout_id: str) -> dict[str, Any] | None:
@@ -225,16 +271,25 @@ class SalesStore:
     def pending_checkout(self, user_id: str) -> dict[str, Any] | None:
         """The shopper's newest checkout still waiting for confirmation."""
         with self.db.read() as conn:
-            row = conn.execute(
-                sa.select(checkouts).where(checkouts.c.user_id == user_id, checkouts.c.status == "quoted")
-                .order_by(checkouts.c.created_at.desc(), checkouts.c.checkout_id.desc()).limit(1)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    sa.select(checkouts)
+                    .where(checkouts.c.user_id == user_id, checkouts.c.status == "quoted")
+                    .order_by(checkouts.c.created_at.desc(), checkouts.c.checkout_id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
         return self._checkout_view(row)
 
     def quoted_checkouts(self, user_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            rows = conn.execute(sa.select(checkouts).where(checkouts.c.user_id == user_id,
-                                                           checkouts.c.status == "quoted")).mappings().all()
+            rows = (
+                conn.execute(sa.select(checkouts).where(checkouts.c.user_id == user_id, checkouts.c.status == "quoted"))
+                .mappings()
+                .all()
+            )
         return [self._checkout_view(r) for r in rows]
 
     def placing_checkouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
@@ -254,37 +309,59 @@ class SalesStore:
     def _checkout_view(row: Any) -> dict[str, Any] | None:
         if row is None:
             return None
-        return {"checkoutId": row["checkout_id"], "userId": row["user_id"], "status": row["status"],
-                "source": row["source"], "holdId": row["hold_id"], "items": row["items"], "quote": row["quote"],
-                "payment": row["payment"], "fulfillment": row["fulfillment"], "result": row["result"],
-                "createdAt": row["created_at"], "updatedAt": row["updated_at"], "expiresAt": row["expires_at"]}
+        return {
+            "checkoutId": row["checkout_id"],
+            "userId": row["user_id"],
+            "status": row["status"],
+            "source": row["source"],
+            "holdId": row["hold_id"],
+            "items": row["items"],
+            "quote": row["quote"],
+            "payment": row["payment"],
+            "fulfillment": row["fulfillment"],
+            "result": row["result"],
+            "createdAt": row["created_at"],
+            "updatedAt": row["updated_at"],
+            "expiresAt": row["expires_at"],
+        }
 
-    def transition(self, checkout_id: str, from_status: str | tuple[str, ...], to_status: str,
-                   result: dict | None = None) -> bool:
+    def transition(
+        self, checkout_id: str, from_status: str | tuple[str, ...], to_status: str, result: dict | None = None
+    ) -> bool:
         """Move a checkout between states with a guarded UPDATE; False when it was not in ``from_status``."""
         allowed = (from_status,) if isinstance(from_status, str) else tuple(from_status)
         values: dict[str, Any] = {"status": to_status, "updated_at": clock.now_iso()}
         if result is not None:
             values["result"] = result
         with self.db.write() as conn:
-            changed = conn.execute(checkouts.update().where(checkouts.c.checkout_id == checkout_id,
-                                                            checkouts.c.status.in_(allowed)).values(**values)).rowcount
+            changed = conn.execute(
+                checkouts.update()
+                .where(checkouts.c.checkout_id == checkout_id, checkouts.c.status.in_(allowed))
+                .values(**values)
+            ).rowcount
         return bool(changed)
 
     def set_result(self, checkout_id: str, result: dict) -> None:
         with self.db.write() as conn:
-            conn.execute(checkouts.update().where(checkouts.c.checkout_id == checkout_id)
-                         .values(result=result, updated_at=clock.now_iso()))
+            conn.execute(
+                checkouts.update()
+                .where(checkouts.c.checkout_id == checkout_id)
+                .values(result=result, updated_at=clock.now_iso())
+            )
 
     # -- last order ----------------------------------------------------------------------------
     def set_last_order(self, user_id: str, order_id: str, summary: dict) -> None:
         now = clock.now_iso()
         with self.db.write() as conn:
-            changed = conn.execute(last_orders.update().where(last_orders.c.user_id == user_id)
-                                   .values(order_id=order_id, summary=summary, placed_at=now)).rowcount
+            changed = conn.execute(
+                last_orders.update()
+                .where(last_orders.c.user_id == user_id)
+                .values(order_id=order_id, summary=summary, placed_at=now)
+            ).rowcount
             if not changed:
-                conn.execute(last_orders.insert().values(user_id=user_id, order_id=order_id, summary=summary,
-                                                         placed_at=now))
+                conn.execute(
+                    last_orders.insert().values(user_id=user_id, order_id=order_id, summary=summary, placed_at=now)
+                )
 
     def last_order(self, user_id: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
@@ -296,17 +373,25 @@ class SalesStore:
     # -- channel identities --------------------------------------------------------------------
     def identity(self, channel: str, external_id: str) -> str | None:
         with self.db.read() as conn:
-            return conn.execute(sa.select(identities.c.user_id).where(
-                identities.c.channel == channel, identities.c.external_id == str(external_id))).scalar()
+            return conn.execute(
+                sa.select(identities.c.user_id).where(
+                    identities.c.channel == channel, identities.c.external_id == str(external_id)
+                )
+            ).scalar()
 
     def link_identity(self, channel: str, external_id: str, user_id: str) -> None:
         with self.db.write() as conn:
-            changed = conn.execute(identities.update().where(
-                identities.c.channel == channel, identities.c.external_id == str(external_id)
-            ).values(user_id=user_id)).rowcount
+            changed = conn.execute(
+                identities.update()
+                .where(identities.c.channel == channel, identities.c.external_id == str(external_id))
+                .values(user_id=user_id)
+            ).rowcount
             if not changed:
-                conn.execute(identities.insert().values(channel=channel, external_id=str(external_id),
-                                                        user_id=user_id, created_at=clock.now_iso()))
+                conn.execute(
+                    identities.insert().values(
+                        channel=channel, external_id=str(external_id), user_id=user_id, created_at=clock.now_iso()
+                    )
+                )
 
     def new_guest(self, channel: str) -> str:
         """The next free guest id (U9000-U9999)."""
@@ -318,8 +403,7 @@ class SalesStore:
                 break
             try:
                 with self.db.write() as conn:
-                    conn.execute(guests.insert().values(user_id=candidate, channel=channel,
-                                                        created_at=clock.now_iso()))
+                    conn.execute(guests.insert().values(user_id=candidate, channel=channel, created_at=clock.now_iso()))
                 return candidate
             except IntegrityError:
                 continue  # another worker took it; count again

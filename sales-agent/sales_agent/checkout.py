@@ -33,6 +33,7 @@ be cancelled the hold is released directly. The result lists every undo step and
 Earning points is the one step that does not undo a paid order: earnPoints is idempotent per order, so
 a failure there is reported (``pointsPending``) and can be credited later.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,28 +83,44 @@ class CheckoutWorkflow:
     # =========================================================================================
     # prepare: steps 1-2
     # =========================================================================================
-    def prepare(self, user_id: str, *, payment_method: str = "card", card_ref: str | None = None,
-                upi_id: str | None = None, fulfillment: str = "ship_to_home", store_id: str | None = None,
-                items: list[dict] | None = None, address: dict | None = None, coupon: str | None = None,
-                points: int | None = None, source: str = "chat") -> dict[str, Any]:
+    def prepare(
+        self,
+        user_id: str,
+        *,
+        payment_method: str = "card",
+        card_ref: str | None = None,
+        upi_id: str | None = None,
+        fulfillment: str = "ship_to_home",
+        store_id: str | None = None,
+        items: list[dict] | None = None,
+        address: dict | None = None,
+        coupon: str | None = None,
+        points: int | None = None,
+        source: str = "chat",
+    ) -> dict[str, Any]:
         """Hold and price; returns the quote or {"error": ...}. Nothing is held when it fails."""
         self.recover_stale(user_id)
         try:
-            return self._prepare(user_id, payment_method, card_ref, upi_id, fulfillment, store_id, items,
-                                 address, coupon, points, source)
+            return self._prepare(
+                user_id, payment_method, card_ref, upi_id, fulfillment, store_id, items, address, coupon, points, source
+            )
         except ToolFailure as exc:
             return exc.as_result()
         except AgentCallError as exc:
             return {"error": error_from_call(exc)}
 
-    def _prepare(self, user_id, payment_method, card_ref, upi_id, fulfillment, store_id, items, address,
-                 coupon, points, source) -> dict[str, Any]:
+    def _prepare(
+        self, user_id, payment_method, card_ref, upi_id, fulfillment, store_id, items, address, coupon, points, source
+    ) -> dict[str, Any]:
         if fulfillment not in ("ship_to_home", "click_and_collect"):
             raise ToolFailure("invalid_argument", "fulfillment must be ship_to_home or click_and_collect.")
         if items is None:
             cart = self.store.cart(user_id)
-            items = [{k: line[k] for k in ("productId", "size", "color", "quantity")}
-                     | ({"giftWrap": line["giftWrap"]} if line.get("giftWrap") else {}) for line in cart["lines"]]
+            items = [
+                {k: line[k] for k in ("productId", "size", "color", "quantity")}
+                | ({"giftWrap": line["giftWrap"]} if line.get("giftWrap") else {})
+                for line in cart["lines"]
+            ]
             coupon = cart["couponCode"] if coupon is None else coupon
             points = cart["redeemPoints"] if points is None else points
         if not items:
@@ -123,21 +140,44 @@ class CheckoutWorkflow:
         hold = self._hold(checkout_id, lines)
         try:
             quote = self._quote(user_id, checkout_id, lines, coupon, int(points or 0), destination)
-            session = self.clients.call("payment", "initiateCheckout", {
-                "userId": user_id, "amount": rupees(quote["_total"]), "currency": "INR",
-                "orderReference": checkout_id, "description": _describe(lines)[:200]})
+            session = self.clients.call(
+                "payment",
+                "initiateCheckout",
+                {
+                    "userId": user_id,
+                    "amount": rupees(quote["_total"]),
+                    "currency": "INR",
+                    "orderReference": checkout_id,
+                    "description": _describe(lines)[:200],
+                },
+            )
         except (ToolFailure, AgentCallError):
             self._release(hold["holdId"])
             raise
         payment["checkoutSessionId"] = session["checkoutSessionId"]
         public_quote = {k: v for k, v in quote.items() if not k.startswith("_")}
-        public_quote.update(checkoutId=checkout_id, payment=_public_payment(payment),
-                            holdExpiresAt=hold["expiresAt"], status="awaiting_confirmation")
+        public_quote.update(
+            checkoutId=checkout_id,
+            payment=_public_payment(payment),
+            holdExpiresAt=hold["expiresAt"],
+            status="awaiting_confirmation",
+        )
         self.store.create_checkout(
-            user_id, checkout_id=checkout_id, source=source, hold_id=hold["holdId"], items=lines,
-            quote={**public_quote, "_discountCode": quote["_discountCode"], "_pointsToRedeem": quote["pointsRedeemed"],
-                   "_amountBeforePoints": rupees(quote["_beforePoints"])},
-            payment=payment, fulfillment=destination, ttl=self.hold_ttl)
+            user_id,
+            checkout_id=checkout_id,
+            source=source,
+            hold_id=hold["holdId"],
+            items=lines,
+            quote={
+                **public_quote,
+                "_discountCode": quote["_discountCode"],
+                "_pointsToRedeem": quote["pointsRedeemed"],
+                "_amountBeforePoints": rupees(quote["_beforePoints"]),
+            },
+            payment=payment,
+            fulfillment=destination,
+            ttl=self.hold_ttl,
+        )
         public_quote["next"] = "Show the total to the shopper and call place_order; they are asked to confirm."
         return public_quote
 
@@ -145,27 +185,41 @@ class CheckoutWorkflow:
         if method == "upi":
             upi = (upi_id or "").strip()
             if not UPI_RE.match(upi):
-                raise ToolFailure("invalid_upi", "A UPI id looks like name@bank, e.g. priya.sharma@okaxis.",
-                                  suggestions=["Ask the shopper for their UPI id."])
+                raise ToolFailure(
+                    "invalid_upi",
+                    "A UPI id looks like name@bank, e.g. priya.sharma@okaxis.",
+                    suggestions=["Ask the shopper for their UPI id."],
+                )
             return {"method": "upi", "upiId": upi, "upiMasked": _mask_upi(upi)}
         if method != "card":
             raise ToolFailure("invalid_argument", "payment_method must be card or upi.")
         card = self.vault.get(user_id, card_ref)
         if card is None:
-            raise ToolFailure("card_not_on_file",
-                              "No card to charge: please type the card number with its expiry (MM/YY) and CVC "
-                              "in the chat. Only the last four digits are kept.",
-                              suggestions=["Type the card number, expiry and CVC", "Pay by UPI instead"])
+            raise ToolFailure(
+                "card_not_on_file",
+                "No card to charge: please type the card number with its expiry (MM/YY) and CVC "
+                "in the chat. Only the last four digits are kept.",
+                suggestions=["Type the card number, expiry and CVC", "Pay by UPI instead"],
+            )
         if not card.luhn_valid:
-            raise ToolFailure("invalid_card", f"The card ending {card.last4} is not a valid card number.",
-                              suggestions=["Check the number and type it again", "Pay by UPI instead"])
+            raise ToolFailure(
+                "invalid_card",
+                f"The card ending {card.last4} is not a valid card number.",
+                suggestions=["Check the number and type it again", "Pay by UPI instead"],
+            )
         if card.exp_year is not None and not 2000 <= card.exp_year <= 2099:
-            raise ToolFailure("invalid_card", f"The expiry year {card.exp_year} of the card ending {card.last4} "
-                              "is not valid.", suggestions=["Type the expiry as MM/YY, e.g. 12/28"])
+            raise ToolFailure(
+                "invalid_card",
+                f"The expiry year {card.exp_year} of the card ending {card.last4} is not valid.",
+                suggestions=["Type the expiry as MM/YY, e.g. 12/28"],
+            )
         if not card.complete:
-            raise ToolFailure("card_incomplete", f"The card ending {card.last4} also needs its "
-                              f"{' and '.join(card.missing())} (e.g. 'exp 12/28 cvv 123').",
-                              suggestions=["Type the expiry and CVC"])
+            raise ToolFailure(
+                "card_incomplete",
+                f"The card ending {card.last4} also needs its "
+                f"{' and '.join(card.missing())} (e.g. 'exp 12/28 cvv 123').",
+                suggestions=["Type the expiry and CVC"],
+            )
         return {"method": "card", "cardRef": card.ref, "brand": card.brand, "last4": card.last4}
 
     def _price_lines(self, items: list[dict]) -> list[dict[str, Any]]:
@@ -183,13 +237,23 @@ class CheckoutWorkflow:
             product = products[pid]
             variant = _variant(product, str(item.get("size", "")), str(item.get("color", "")))
             if variant is None:
-                raise ToolFailure("no_such_variant", f"{product['name']} does not come in size {item.get('size')} "
-                                  f"and colour {item.get('color')}.",
-                                  suggestions=[f"Sizes: {', '.join(product['sizes'])}",
-                                               f"Colours: {', '.join(product['colors'])}"])
-            lines.append({"productId": pid, "sku": variant["sku"], "name": product["name"],
-                          "category": product["category"], "size": variant["size"], "color": variant["color"],
-                          "quantity": quantity, "unitPrice": rupees(money(product["price"]))})
+                raise ToolFailure(
+                    "no_such_variant",
+                    f"{product['name']} does not come in size {item.get('size')} and colour {item.get('color')}.",
+                    suggestions=[f"Sizes: {', '.join(product['sizes'])}", f"Colours: {', '.join(product['colors'])}"],
+                )
+            lines.append(
+                {
+                    "productId": pid,
+                    "sku": variant["sku"],
+                    "name": product["name"],
+                    "category": product["category"],
+                    "size": variant["size"],
+                    "color": variant["color"],
+                    "quantity": quantity,
+                    "unitPrice": rupees(money(product["price"])),
+                }
+            )
             if item.get("giftWrap"):
                 lines[-1]["giftWrap"] = dict(item["giftWrap"])
         merged: dict[str, dict] = {}
@@ -217,27 +281,41 @@ class CheckoutWorkflow:
                 check = self.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": line["productId"]})
             except AgentCallError as exc:
                 if is_down(exc):
-                    raise ToolFailure("gift_wrap_unavailable",
-                                      f"The gift wrap for {line['name']} cannot be confirmed right now (the "
-                                      "gift-wrapping service is not answering). Nothing was held or charged.",
-                                      suggestions=["Try again in a moment", "Remove the gift wrap and check out "
-                                                   "without it (remove_gift_wrap)"],
-                                      agent="gift-wrapping", operation="checkGiftWrapping") from None
+                    raise ToolFailure(
+                        "gift_wrap_unavailable",
+                        f"The gift wrap for {line['name']} cannot be confirmed right now (the "
+                        "gift-wrapping service is not answering). Nothing was held or charged.",
+                        suggestions=[
+                            "Try again in a moment",
+                            "Remove the gift wrap and check out without it (remove_gift_wrap)",
+                        ],
+                        agent="gift-wrapping",
+                        operation="checkGiftWrapping",
+                    ) from None
                 raise
             option = next((o for o in check["options"] if o["optionId"] == wrap.get("optionId")), None)
             if not check["wrappable"] or option is None:
-                raise ToolFailure("option_unavailable", f"{line['name']} can no longer have the "
-                                  f"{wrap.get('optionName') or wrap.get('optionId')}: "
-                                  f"{check['reason'] or check['note'] or 'not offered'}.",
-                                  suggestions=[f"Choose the {o['optionId']} wrap (₹{o['price']:,.0f})"
-                                               for o in check["options"]] + ["Remove the gift wrap"],
-                                  agent="gift-wrapping", operation="checkGiftWrapping")
-            line["giftWrap"] = {"optionId": option["optionId"], "optionName": option["name"],
-                                "price": rupees(money(option["price"])), "message": wrap.get("message"),
-                                "recipientName": wrap.get("recipientName")}
+                raise ToolFailure(
+                    "option_unavailable",
+                    f"{line['name']} can no longer have the "
+                    f"{wrap.get('optionName') or wrap.get('optionId')}: "
+                    f"{check['reason'] or check['note'] or 'not offered'}.",
+                    suggestions=[f"Choose the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]]
+                    + ["Remove the gift wrap"],
+                    agent="gift-wrapping",
+                    operation="checkGiftWrapping",
+                )
+            line["giftWrap"] = {
+                "optionId": option["optionId"],
+                "optionName": option["name"],
+                "price": rupees(money(option["price"])),
+                "message": wrap.get("message"),
+                "recipientName": wrap.get("recipientName"),
+            }
 
-    def _destination(self, user_id: str, fulfillment: str, store_id: str | None,
-                     address: dict | None) -> dict[str, Any]:
+    def _destination(
+        self, user_id: str, fulfillment: str, store_id: str | None, address: dict | None
+    ) -> dict[str, Any]:
         if fulfillment == "click_and_collect":
             store = (store_id or "").strip().upper()
             city = (address or {}).get("city")
@@ -250,15 +328,21 @@ class CheckoutWorkflow:
                 options = self.clients.call("fulfillment", "getDeliveryOptions", {"city": city})
                 stores = [s for o in options["options"] if o["type"] == "click_and_collect" for s in o["stores"]]
                 if not stores:
-                    raise ToolFailure("no_store_in_city", f"There is no store to collect from in {city}.",
-                                      suggestions=["Ship to home instead"])
+                    raise ToolFailure(
+                        "no_store_in_city",
+                        f"There is no store to collect from in {city}.",
+                        suggestions=["Ship to home instead"],
+                    )
                 store = stores[0]["storeId"]
             return {"type": "click_and_collect", "storeId": store, "city": city}
         if address is None:
             profile = self.clients.shopper_profile(user_id)
             if not profile or not profile.get("address"):
-                raise ToolFailure("missing_address", "There is no delivery address on file.",
-                                  suggestions=["Choose click and collect at a store"])
+                raise ToolFailure(
+                    "missing_address",
+                    "There is no delivery address on file.",
+                    suggestions=["Choose click and collect at a store"],
+                )
             address = dict(profile["address"])
             address.setdefault("name", profile.get("name"))
         address = {k: v for k, v in address.items() if v not in (None, "")}
@@ -268,26 +352,36 @@ class CheckoutWorkflow:
         return {"type": "ship_to_home", "address": address, "city": address["city"]}
 
     def _hold(self, checkout_id: str, lines: list[dict]) -> dict[str, Any]:
-        body = {"items": [{k: l[k] for k in ("productId", "size", "color", "quantity")} for l in lines],
-                "ttlSeconds": self.hold_ttl, "reference": checkout_id}
+        body = {
+            "items": [{k: ln[k] for k in ("productId", "size", "color", "quantity")} for ln in lines],
+            "ttlSeconds": self.hold_ttl,
+            "reference": checkout_id,
+        }
         try:
             return self.clients.call("inventory", "createHold", body)
         except AgentCallError as exc:
             if exc.status == 409:
-                raise ToolFailure(exc.code or "out_of_stock", exc.message, agent="inventory", operation="createHold",
-                                  suggestions=exc.extra.get("suggestions") or
-                                  ["Lower the quantity", "Pick another size or colour", "find_alternatives"]) from None
+                raise ToolFailure(
+                    exc.code or "out_of_stock",
+                    exc.message,
+                    agent="inventory",
+                    operation="createHold",
+                    suggestions=exc.extra.get("suggestions")
+                    or ["Lower the quantity", "Pick another size or colour", "find_alternatives"],
+                ) from None
             raise
 
-    def _quote(self, user_id: str, checkout_id: str, lines: list[dict], coupon: str | None, points: int,
-               destination: dict) -> dict[str, Any]:
-        subtotal = sum((money(l["unitPrice"]) * l["quantity"] for l in lines), Decimal("0"))
+    def _quote(
+        self, user_id: str, checkout_id: str, lines: list[dict], coupon: str | None, points: int, destination: dict
+    ) -> dict[str, Any]:
+        subtotal = sum((money(ln["unitPrice"]) * ln["quantity"] for ln in lines), Decimal("0"))
         notes: list[str] = []
         loyalty_fields = _loyalty_fields(lines)
         report = None
         try:
-            report = self.clients.call("loyalty", "getApplicableOffers",
-                                       {"userId": user_id, "cartAmount": rupees(subtotal), **loyalty_fields})
+            report = self.clients.call(
+                "loyalty", "getApplicableOffers", {"userId": user_id, "cartAmount": rupees(subtotal), **loyalty_fields}
+            )
         except AgentCallError as exc:
             if exc.status == 404:
                 notes.append("Not a loyalty member: no member offers or points.")
@@ -300,22 +394,48 @@ class CheckoutWorkflow:
         candidates: list[dict[str, Any]] = []
         if coupon and report is not None:
             try:
-                priced = self.clients.call("loyalty", "applyCoupon", {
-                    "userId": user_id, "couponCode": coupon, "cartAmount": rupees(subtotal), **loyalty_fields,
-                    "commit": False})
-                candidates.append({"kind": "coupon", "code": priced["couponCode"], "title": priced["description"],
-                                   "amount": money(priced["discountAmount"])})
+                priced = self.clients.call(
+                    "loyalty",
+                    "applyCoupon",
+                    {
+                        "userId": user_id,
+                        "couponCode": coupon,
+                        "cartAmount": rupees(subtotal),
+                        **loyalty_fields,
+                        "commit": False,
+                    },
+                )
+                candidates.append(
+                    {
+                        "kind": "coupon",
+                        "code": priced["couponCode"],
+                        "title": priced["description"],
+                        "amount": money(priced["discountAmount"]),
+                    }
+                )
             except AgentCallError as exc:
                 if is_down(exc):
                     raise
                 notes.append(f"Coupon {coupon} cannot be used: {exc.message}")
         if report is not None and report.get("bestOffer"):
-            best = next((o for o in report["offers"] if o["isApplicable"] and
-                         report["bestOffer"] in (o.get("code"), o.get("offerId"))), None)
+            best = next(
+                (
+                    o
+                    for o in report["offers"]
+                    if o["isApplicable"] and report["bestOffer"] in (o.get("code"), o.get("offerId"))
+                ),
+                None,
+            )
             if best is not None:
-                candidates.append({"kind": "coupon" if best["kind"] == "coupon" else "offer",
-                                   "code": best.get("code"), "offerId": best.get("offerId"), "title": best["title"],
-                                   "amount": money(best["estimatedDiscount"])})
+                candidates.append(
+                    {
+                        "kind": "coupon" if best["kind"] == "coupon" else "offer",
+                        "code": best.get("code"),
+                        "offerId": best.get("offerId"),
+                        "title": best["title"],
+                        "amount": money(best["estimatedDiscount"]),
+                    }
+                )
         chosen = max(candidates, key=lambda c: c["amount"], default=None)
         discount = min(chosen["amount"], subtotal) if chosen else Decimal("0")
         if chosen and coupon and chosen.get("code") != str(coupon).upper():
@@ -333,8 +453,10 @@ class CheckoutWorkflow:
                 if value_per_point > 0 and usable * value_per_point > room:
                     usable = int(max(room, Decimal("0")) / value_per_point)
                 if usable < int(report["minimumRedeemablePoints"]):
-                    notes.append(f"Points not used: at least {report['minimumRedeemablePoints']} are needed "
-                                 f"and {usable} can be used on this cart.")
+                    notes.append(
+                        f"Points not used: at least {report['minimumRedeemablePoints']} are needed "
+                        f"and {usable} can be used on this cart."
+                    )
                 else:
                     if usable < points:
                         notes.append(f"Only {usable} of the {points} points can be used on this cart.")
@@ -344,10 +466,17 @@ class CheckoutWorkflow:
         try:
             if not destination.get("city"):
                 raise AgentCallError("fulfillment", "getDeliveryOptions", 400, "no_city", "no city to ask about")
-            options = self.clients.call("fulfillment", "getDeliveryOptions", _clean({
-                "city": destination["city"],
-                "postalCode": (destination.get("address") or {}).get("postalCode"),
-                "cartValue": rupees(subtotal)}))
+            options = self.clients.call(
+                "fulfillment",
+                "getDeliveryOptions",
+                _clean(
+                    {
+                        "city": destination["city"],
+                        "postalCode": (destination.get("address") or {}).get("postalCode"),
+                        "cartValue": rupees(subtotal),
+                    }
+                ),
+            )
             option = next((o for o in options["options"] if o["type"] == destination["type"]), None)
             if option is not None:
                 fee, estimated = money(option["fee"]), option["estimatedDate"]
@@ -355,8 +484,11 @@ class CheckoutWorkflow:
             if not is_down(exc) and exc.status != 400:
                 raise
             fee = Decimal("0") if subtotal > 999 or destination["type"] != "ship_to_home" else Decimal("99")
-        wraps = [{"productId": l["productId"], "sku": l["sku"], "name": l["name"], **l["giftWrap"]}
-                 for l in lines if l.get("giftWrap")]
+        wraps = [
+            {"productId": ln["productId"], "sku": ln["sku"], "name": ln["name"], **ln["giftWrap"]}
+            for ln in lines
+            if ln.get("giftWrap")
+        ]
         wrap_total = sum((money(w["price"]) for w in wraps), Decimal("0"))
         total = subtotal - discount - points_value + fee + wrap_total
         discounts = []
@@ -364,16 +496,31 @@ class CheckoutWorkflow:
             discounts.append({k: (rupees(v) if k == "amount" else v) for k, v in chosen.items() if v is not None})
         destination["estimatedDate"] = estimated
         return {
-            "items": [{k: l[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                      | {"lineTotal": rupees(money(l["unitPrice"]) * l["quantity"])} for l in lines],
-            "subtotal": rupees(subtotal), "discounts": discounts, "discount": rupees(discount + points_value),
-            "pointsRedeemed": points_used, "pointsValue": rupees(points_value), "deliveryFee": rupees(fee),
+            "items": [
+                {k: ln[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                | {"lineTotal": rupees(money(ln["unitPrice"]) * ln["quantity"])}
+                for ln in lines
+            ],
+            "subtotal": rupees(subtotal),
+            "discounts": discounts,
+            "discount": rupees(discount + points_value),
+            "pointsRedeemed": points_used,
+            "pointsValue": rupees(points_value),
+            "deliveryFee": rupees(fee),
             **({"giftWraps": wraps, "giftWrapTotal": rupees(wrap_total)} if wraps else {}),
-            "total": rupees(total), "currency": "INR",
-            "fulfillment": _clean({"type": destination["type"], "storeId": destination.get("storeId"),
-                                   "city": destination["city"], "estimatedDate": estimated}),
+            "total": rupees(total),
+            "currency": "INR",
+            "fulfillment": _clean(
+                {
+                    "type": destination["type"],
+                    "storeId": destination.get("storeId"),
+                    "city": destination["city"],
+                    "estimatedDate": estimated,
+                }
+            ),
             "notes": notes,
-            "_total": total, "_beforePoints": subtotal - discount,
+            "_total": total,
+            "_beforePoints": subtotal - discount,
             "_discountCode": chosen["code"] if chosen and chosen["kind"] == "coupon" else None,
         }
 
@@ -388,13 +535,19 @@ class CheckoutWorkflow:
         if checkout["status"] == "placed":
             return checkout["result"]  # placing twice answers the first result
         if checkout["status"] != "quoted":
-            return ToolFailure("checkout_closed", f"Checkout {checkout_id} is {checkout['status']}.",
-                               suggestions=["Call prepare_checkout again."]).as_result()
+            return ToolFailure(
+                "checkout_closed",
+                f"Checkout {checkout_id} is {checkout['status']}.",
+                suggestions=["Call prepare_checkout again."],
+            ).as_result()
         if checkout["expiresAt"] < clock.now_iso():
             if self.store.transition(checkout_id, "quoted", "failed"):
                 self._release(checkout["holdId"])
-            return ToolFailure("checkout_expired", "The checkout expired and its stock hold was released.",
-                               suggestions=["Call prepare_checkout again."]).as_result()
+            return ToolFailure(
+                "checkout_expired",
+                "The checkout expired and its stock hold was released.",
+                suggestions=["Call prepare_checkout again."],
+            ).as_result()
         payment = checkout["payment"]
         instrument = self._charge_instrument(user_id, payment)
         if "error" in instrument:
@@ -409,9 +562,16 @@ class CheckoutWorkflow:
         status = "placed" if "error" not in result else "failed"
         self.store.transition(checkout_id, "placing", status, result=result)
         if status == "placed":
-            self.store.set_last_order(user_id, result["orderId"], {
-                "total": result["total"], "items": result["items"], "status": result["status"],
-                "checkoutId": checkout_id})
+            self.store.set_last_order(
+                user_id,
+                result["orderId"],
+                {
+                    "total": result["total"],
+                    "items": result["items"],
+                    "status": result["status"],
+                    "checkoutId": checkout_id,
+                },
+            )
             if checkout["source"] == "chat":
                 self.store.remove_ordered(user_id, {item["sku"] for item in checkout["items"]})
         return result
@@ -421,13 +581,17 @@ class CheckoutWorkflow:
             return {"method": "upi", "upiId": payment["upiId"]}
         card = self.vault.get(user_id, payment["cardRef"])
         if card is None or not card.complete:
-            return ToolFailure("card_not_on_file",
-                               f"The card ending {payment['last4']} is no longer on file (cards are kept in memory "
-                               "only for a short time). Please type the card number, expiry and CVC again, then "
-                               "confirm the order.",
-                               suggestions=["Type the card again", "Pay by UPI instead"]).as_result()
-        return {"method": "card", "card": {"number": card.number, "expMonth": card.exp_month,
-                                           "expYear": card.exp_year, "cvc": card.cvc}}
+            return ToolFailure(
+                "card_not_on_file",
+                f"The card ending {payment['last4']} is no longer on file (cards are kept in memory "
+                "only for a short time). Please type the card number, expiry and CVC again, then "
+                "confirm the order.",
+                suggestions=["Type the card again", "Pay by UPI instead"],
+            ).as_result()
+        return {
+            "method": "card",
+            "card": {"number": card.number, "expMonth": card.exp_month, "expYear": card.exp_year, "cvc": card.cvc},
+        }
 
     # =========================================================================================
     # recovery: a process that died in the middle of place()
@@ -454,8 +618,15 @@ class CheckoutWorkflow:
                 self.store.transition(checkout["checkoutId"], "recovering", "placing")
                 log.warning("cannot recover checkout %s yet: %s", checkout["checkoutId"], exc.code)
                 continue
-            result = run._roll_back(_StepFailed("recover", None, code="interrupted", agent="sales",
-                                                message="The checkout was interrupted before it finished."))
+            result = run._roll_back(
+                _StepFailed(
+                    "recover",
+                    None,
+                    code="interrupted",
+                    agent="sales",
+                    message="The checkout was interrupted before it finished.",
+                )
+            )
             self.store.transition(checkout["checkoutId"], "recovering", "failed", result=result)
             recovered.append({"checkoutId": checkout["checkoutId"], "userId": checkout["userId"], **result})
         self._credit_pending_points(user_id)
@@ -471,20 +642,26 @@ class CheckoutWorkflow:
             run.order = {"orderId": result["orderId"]}
             earned = run._earn()
             if not earned.get("pointsPending"):
-                self.store.set_result(checkout["checkoutId"], {k: v for k, v in {**result, **earned}.items()
-                                                               if k not in ("pointsPending", "pointsNote")})
+                self.store.set_result(
+                    checkout["checkoutId"],
+                    {k: v for k, v in {**result, **earned}.items() if k not in ("pointsPending", "pointsNote")},
+                )
 
     # =========================================================================================
     # cancel
     # =========================================================================================
     def cancel(self, user_id: str, checkout_id: str | None = None) -> dict[str, Any]:
-        targets = ([self.store.checkout(checkout_id)] if checkout_id else self.store.quoted_checkouts(user_id))
+        targets = [self.store.checkout(checkout_id)] if checkout_id else self.store.quoted_checkouts(user_id)
         targets = [c for c in targets if c and c["userId"] == user_id and c["status"] == "quoted"]
         if not targets:
             return {"cancelled": [], "note": "There was no checkout waiting; nothing is held."}
         outcomes = [self._cancel_one(c, "cancelled by the shopper") for c in targets]
-        return {"cancelled": [o["checkoutId"] for o in outcomes], "status": "cancelled",
-                "holdReleased": all(o["holdReleased"] for o in outcomes), "details": outcomes}
+        return {
+            "cancelled": [o["checkoutId"] for o in outcomes],
+            "status": "cancelled",
+            "holdReleased": all(o["holdReleased"] for o in outcomes),
+            "details": outcomes,
+        }
 
     def _cancel_one(self, checkout: dict[str, Any], why: str) -> dict[str, Any]:
         if not self.store.transition(checkout["checkoutId"], "quoted", "cancelled", result={"reason": why}):
@@ -502,21 +679,45 @@ class CheckoutWorkflow:
             if exc.status == 409:  # already released or expired: the stock is back either way
                 return {"step": "releaseHold", "ok": True, "detail": f"hold {hold_id}: {exc.message}"}
             log.warning("could not release hold %s: %s", hold_id, exc.code)
-            return {"step": "releaseHold", "ok": False,
-                    "detail": f"hold {hold_id} not released ({exc.code}); it expires by itself within 15 minutes"}
+            return {
+                "step": "releaseHold",
+                "ok": False,
+                "detail": f"hold {hold_id} not released ({exc.code}); it expires by itself within 15 minutes",
+            }
 
     # =========================================================================================
     # batch: prepare + place without a model
     # =========================================================================================
-    def run(self, user_id: str, items: list[dict], *, address: dict | None = None, card: dict | None = None,
-            upi_id: str | None = None, fulfillment: str = "ship_to_home", store_id: str | None = None,
-            coupon: str | None = None, points: int = 0, source: str = "batch") -> dict[str, Any]:
+    def run(
+        self,
+        user_id: str,
+        items: list[dict],
+        *,
+        address: dict | None = None,
+        card: dict | None = None,
+        upi_id: str | None = None,
+        fulfillment: str = "ship_to_home",
+        store_id: str | None = None,
+        coupon: str | None = None,
+        points: int = 0,
+        source: str = "batch",
+    ) -> dict[str, Any]:
         card_ref = None
         if card is not None:
             card_ref = self.vault.put_card_dict(user_id, card).ref
-        quote = self.prepare(user_id, payment_method="upi" if upi_id and card is None else "card", card_ref=card_ref,
-                             upi_id=upi_id, fulfillment=fulfillment, store_id=store_id, items=items,
-                             address=address, coupon=coupon or "", points=points, source=source)
+        quote = self.prepare(
+            user_id,
+            payment_method="upi" if upi_id and card is None else "card",
+            card_ref=card_ref,
+            upi_id=upi_id,
+            fulfillment=fulfillment,
+            store_id=store_id,
+            items=items,
+            address=address,
+            coupon=coupon or "",
+            points=points,
+            source=source,
+        )
         if "error" in quote:
             return quote
         return self.place(user_id, quote["checkoutId"])
@@ -550,22 +751,38 @@ class _Run:
             return unresolved.result(self.checkout_id)
         except Exception as exc:  # a bug mid-way must not leave a charge without an order: undo, then report
             log.exception("checkout %s failed unexpectedly", self.checkout_id)
-            return self._roll_back(_StepFailed("internal", None, code="internal_error", agent="sales",
-                                               message=f"Something went wrong on our side ({type(exc).__name__})."))
+            return self._roll_back(
+                _StepFailed(
+                    "internal",
+                    None,
+                    code="internal_error",
+                    agent="sales",
+                    message=f"Something went wrong on our side ({type(exc).__name__}).",
+                )
+            )
         earned = self._earn()
         order = self.order or {}
         result = {
-            "orderId": order["orderId"], "status": order["status"], "checkoutId": self.checkout_id,
-            "items": [{k: i[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                      for i in order["items"]],
-            "subtotal": order["subtotal"], "discount": order["discount"],
+            "orderId": order["orderId"],
+            "status": order["status"],
+            "checkoutId": self.checkout_id,
+            "items": [
+                {k: i[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                for i in order["items"]
+            ],
+            "subtotal": order["subtotal"],
+            "discount": order["discount"],
             "deliveryFee": order["deliveryFee"],
             **({"giftWraps": self.wraps, "giftWrapTotal": self.quote["giftWrapTotal"]} if self.wraps else {}),
-            "total": order["total"], "couponCode": order.get("couponCode"),
+            "total": order["total"],
+            "couponCode": order.get("couponCode"),
             "pointsRedeemed": order.get("pointsRedeemed", 0),
-            "paymentId": self.payment["paymentId"], "paymentMethod": self.payment["method"],
-            "cardLast4": self.payment.get("cardLast4"), "fulfillmentType": order["fulfillmentType"],
-            "storeId": order.get("storeId"), "estimatedDelivery": order.get("estimatedDelivery"),
+            "paymentId": self.payment["paymentId"],
+            "paymentMethod": self.payment["method"],
+            "cardLast4": self.payment.get("cardLast4"),
+            "fulfillmentType": order["fulfillmentType"],
+            "storeId": order.get("storeId"),
+            "estimatedDelivery": order.get("estimatedDelivery"),
             **earned,
         }
         if order["status"] == "pending_approval":
@@ -576,14 +793,23 @@ class _Run:
         """For recovery: find this checkout's payment and order, and set up the undo list to match."""
         session = self.c["payment"].get("checkoutSessionId")
         payments = self.clients.call("payment", "listPayments", {"userId": self.user_id, "limit": 50})["payments"]
-        self.payment = next((p for p in payments if p.get("checkoutSessionId") == session
-                             and p["status"] in ("succeeded", "partially_refunded")), None)
+        self.payment = next(
+            (
+                p
+                for p in payments
+                if p.get("checkoutSessionId") == session and p["status"] in ("succeeded", "partially_refunded")
+            ),
+            None,
+        )
         if self.payment is not None:
             orders = self.clients.call("fulfillment", "listOrders", {"userId": self.user_id, "limit": 50})["orders"]
             self.order = next((o for o in orders if o["paymentId"] == self.payment["paymentId"]), None)
         if self.order is not None:
-            self.undo = [("cancelOrder", self._cancel_order), ("reversePoints", self._reverse_loyalty),
-                         ("refundPayment", self._refund)]
+            self.undo = [
+                ("cancelOrder", self._cancel_order),
+                ("reversePoints", self._reverse_loyalty),
+                ("refundPayment", self._refund),
+            ]
             if self.quote.get("giftWraps"):
                 self.undo.append(("cancelGiftWrap", self._cancel_wraps))
         elif self.payment is not None:
@@ -593,8 +819,13 @@ class _Run:
 
     # -- steps --------------------------------------------------------------------------------
     def _pay(self) -> None:
-        body = {"checkoutSessionId": self.c["payment"]["checkoutSessionId"], "userId": self.user_id,
-                "amount": self.quote["total"], "currency": "INR", **self.instrument}
+        body = {
+            "checkoutSessionId": self.c["payment"]["checkoutSessionId"],
+            "userId": self.user_id,
+            "amount": self.quote["total"],
+            "currency": "INR",
+            **self.instrument,
+        }
         try:
             payment = self.clients.call("payment", "processPayment", body, idempotency_key=self.checkout_id)
         except AgentCallError as exc:
@@ -612,11 +843,15 @@ class _Run:
                 raise _StepFailed("pay", exc) from None
         if payment["status"] != "succeeded":
             self.undo.append(("releaseHold", lambda: self.w._release(self.c["holdId"])))
-            raise _StepFailed("pay", None, code="payment_failed", message=f"The payment {payment['status']}.",
-                              declineCode=payment.get("declineCode"))
+            raise _StepFailed(
+                "pay",
+                None,
+                code="payment_failed",
+                message=f"The payment {payment['status']}.",
+                declineCode=payment.get("declineCode"),
+            )
         self.payment = payment
-        self.undo = [("releaseHold", lambda: self.w._release(self.c["holdId"])),
-                     ("refundPayment", self._refund)]
+        self.undo = [("releaseHold", lambda: self.w._release(self.c["holdId"])), ("refundPayment", self._refund)]
 
     def _charged_anyway(self) -> bool | None:
         """After a timeout: did the payment go through? None when the payment agent cannot tell us."""
@@ -625,8 +860,10 @@ class _Run:
         except AgentCallError:
             return None
         session = self.c["payment"]["checkoutSessionId"]
-        paid = next((p for p in listed["payments"] if p.get("checkoutSessionId") == session
-                     and p["status"] == "succeeded"), None)
+        paid = next(
+            (p for p in listed["payments"] if p.get("checkoutSessionId") == session and p["status"] == "succeeded"),
+            None,
+        )
         if paid is not None:
             self.payment = paid
             return True
@@ -636,10 +873,15 @@ class _Run:
         f = self.c["fulfillment"]
         body = {
             "userId": self.user_id,
-            "items": [{k: i[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                      for i in self.c["items"]],
-            "fulfillmentType": f["type"], "paymentId": self.payment["paymentId"], "holdId": self.c["holdId"],
-            "subtotal": self.quote["subtotal"], "discount": self.quote["discount"],
+            "items": [
+                {k: i[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
+                for i in self.c["items"]
+            ],
+            "fulfillmentType": f["type"],
+            "paymentId": self.payment["paymentId"],
+            "holdId": self.c["holdId"],
+            "subtotal": self.quote["subtotal"],
+            "discount": self.quote["discount"],
             "deliveryFee": self.quote["deliveryFee"],
             "giftWrapFee": self.quote.get("giftWrapTotal", 0),
             "total": self.quote["total"],
@@ -697,16 +939,32 @@ class _Run:
         if code:
             lines = self.c["items"]
             try:
-                self.clients.call("loyalty", "applyCoupon", {
-                    "userId": self.user_id, "couponCode": code, "cartAmount": self.quote["subtotal"],
-                    **_loyalty_fields(lines), "orderReference": order_id, "commit": True})
+                self.clients.call(
+                    "loyalty",
+                    "applyCoupon",
+                    {
+                        "userId": self.user_id,
+                        "couponCode": code,
+                        "cartAmount": self.quote["subtotal"],
+                        **_loyalty_fields(lines),
+                        "orderReference": order_id,
+                        "commit": True,
+                    },
+                )
             except AgentCallError as exc:
                 raise _StepFailed("applyCoupon", exc) from None
         if points:
             try:
-                self.clients.call("loyalty", "redeemLoyaltyPoints", {
-                    "userId": self.user_id, "points": points, "orderReference": order_id,
-                    "cartAmount": self.quote["_amountBeforePoints"]})
+                self.clients.call(
+                    "loyalty",
+                    "redeemLoyaltyPoints",
+                    {
+                        "userId": self.user_id,
+                        "points": points,
+                        "orderReference": order_id,
+                        "cartAmount": self.quote["_amountBeforePoints"],
+                    },
+                )
             except AgentCallError as exc:
                 raise _StepFailed("redeemLoyaltyPoints", exc) from None
 
@@ -717,16 +975,34 @@ class _Run:
         order_id = self.order["orderId"]
         self.undo.append(("cancelGiftWrap", self._cancel_wraps))
         for wrap in wraps:
-            body = {"orderReference": order_id, "productId": wrap["productId"], "sku": wrap["sku"],
-                    "optionId": wrap["optionId"]}
+            body = {
+                "orderReference": order_id,
+                "productId": wrap["productId"],
+                "sku": wrap["sku"],
+                "optionId": wrap["optionId"],
+            }
             body.update(_clean({"message": wrap.get("message"), "recipientName": wrap.get("recipientName")}))
             try:
-                made = self.clients.call("gift-wrapping", "addGiftWrap", body,
-                                         idempotency_key=f"{self.checkout_id}-wrap-{wrap['productId']}")
+                made = self.clients.call(
+                    "gift-wrapping", "addGiftWrap", body, idempotency_key=f"{self.checkout_id}-wrap-{wrap['productId']}"
+                )
             except AgentCallError as exc:
                 raise _StepFailed("addGiftWrap", exc) from None
-            self.wraps.append({k: made[k] for k in ("wrapId", "productId", "optionId", "optionName", "price",
-                                                    "message", "recipientName", "status")})
+            self.wraps.append(
+                {
+                    k: made[k]
+                    for k in (
+                        "wrapId",
+                        "productId",
+                        "optionId",
+                        "optionName",
+                        "price",
+                        "message",
+                        "recipientName",
+                        "status",
+                    )
+                }
+            )
 
     def _cancel_wraps(self) -> dict[str, Any]:
         """Cancel every wrap still requested for this order (read back, so a wrap whose answer was lost counts)."""
@@ -739,19 +1015,31 @@ class _Run:
                     self.clients.call("gift-wrapping", "cancelGiftWrap", {"wrapId": wrap["wrapId"]})
                     cancelled.append(wrap["wrapId"])
         except AgentCallError as exc:
-            return {"step": "cancelGiftWrap", "ok": False,
-                    "detail": f"gift wraps of {order_id} not cancelled ({exc.code}); the order is cancelled, so "
-                              "they will not be made"}
-        return {"step": "cancelGiftWrap", "ok": True,
-                "detail": f"gift wraps cancelled: {', '.join(cancelled)}" if cancelled else "no gift wrap was recorded"}
+            return {
+                "step": "cancelGiftWrap",
+                "ok": False,
+                "detail": f"gift wraps of {order_id} not cancelled ({exc.code}); the order is cancelled, so "
+                "they will not be made",
+            }
+        return {
+            "step": "cancelGiftWrap",
+            "ok": True,
+            "detail": f"gift wraps cancelled: {', '.join(cancelled)}" if cancelled else "no gift wrap was recorded",
+        }
 
     def _earn(self) -> dict[str, Any]:
         try:
-            earned = self.clients.call("loyalty", "earnPoints", {
-                "userId": self.user_id, "orderId": self.order["orderId"], "amount": self.quote["total"]},
-                idempotency_key=f"{self.checkout_id}-earn")
-            out = {"pointsEarned": earned["pointsEarned"], "pointsBalance": earned["pointsBalance"],
-                   "tier": earned["tier"]}
+            earned = self.clients.call(
+                "loyalty",
+                "earnPoints",
+                {"userId": self.user_id, "orderId": self.order["orderId"], "amount": self.quote["total"]},
+                idempotency_key=f"{self.checkout_id}-earn",
+            )
+            out = {
+                "pointsEarned": earned["pointsEarned"],
+                "pointsBalance": earned["pointsBalance"],
+                "tier": earned["tier"],
+            }
             if earned.get("tierChanged"):
                 out["tierChangedFrom"] = earned["previousTier"]
             return out
@@ -759,39 +1047,74 @@ class _Run:
             if exc.status == 404:
                 return {"pointsEarned": 0, "pointsNote": "Not a loyalty member, so no points were earned."}
             log.warning("earnPoints failed for %s: %s", self.order["orderId"], exc.code)
-            return {"pointsEarned": 0, "pointsPending": True,
-                    "pointsNote": "Points for this order will be credited shortly."}
+            return {
+                "pointsEarned": 0,
+                "pointsPending": True,
+                "pointsNote": "Points for this order will be credited shortly.",
+            }
 
     # -- undo ---------------------------------------------------------------------------------
     def _refund(self) -> dict[str, Any]:
         try:
-            receipt = self.clients.call("payment", "refundPayment", {
-                "paymentId": self.payment["paymentId"], "reason": f"checkout {self.checkout_id} could not complete"},
-                idempotency_key=f"{self.checkout_id}-refund")
-            return {"step": "refundPayment", "ok": True,
-                    "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})"}
+            receipt = self.clients.call(
+                "payment",
+                "refundPayment",
+                {"paymentId": self.payment["paymentId"], "reason": f"checkout {self.checkout_id} could not complete"},
+                idempotency_key=f"{self.checkout_id}-refund",
+            )
+            return {
+                "step": "refundPayment",
+                "ok": True,
+                "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})",
+            }
         except AgentCallError as exc:
-            return {"step": "refundPayment", "ok": False,
-                    "detail": f"refund of {self.payment['paymentId']} failed ({exc.code}); support will refund it"}
+            return {
+                "step": "refundPayment",
+                "ok": False,
+                "detail": f"refund of {self.payment['paymentId']} failed ({exc.code}); support will refund it",
+            }
 
     def _cancel_order(self) -> dict[str, Any]:
         try:
-            self.clients.call("fulfillment", "cancelOrder", {
-                "orderId": self.order["orderId"], "userId": self.user_id,
-                "reason": f"checkout {self.checkout_id} could not complete"})
-            return {"step": "cancelOrder", "ok": True, "detail": f"order {self.order['orderId']} cancelled, stock returned"}
+            self.clients.call(
+                "fulfillment",
+                "cancelOrder",
+                {
+                    "orderId": self.order["orderId"],
+                    "userId": self.user_id,
+                    "reason": f"checkout {self.checkout_id} could not complete",
+                },
+            )
+            return {
+                "step": "cancelOrder",
+                "ok": True,
+                "detail": f"order {self.order['orderId']} cancelled, stock returned",
+            }
         except AgentCallError as exc:
             released = self.w._release(self.c["holdId"])
-            return {"step": "cancelOrder", "ok": False,
-                    "detail": f"order {self.order['orderId']} not cancelled ({exc.code}); {released['detail']}"}
+            return {
+                "step": "cancelOrder",
+                "ok": False,
+                "detail": f"order {self.order['orderId']} not cancelled ({exc.code}); {released['detail']}",
+            }
 
     def _reverse_loyalty(self) -> dict[str, Any]:
         try:
-            r = self.clients.call("loyalty", "reversePoints", {
-                "userId": self.user_id, "orderId": self.order["orderId"],
-                "reason": f"checkout {self.checkout_id} could not complete", "restoreRedeemed": True})
-            return {"step": "reversePoints", "ok": True,
-                    "detail": f"{r['pointsRestored']} points restored, coupons released: {r['couponsReleased']}"}
+            r = self.clients.call(
+                "loyalty",
+                "reversePoints",
+                {
+                    "userId": self.user_id,
+                    "orderId": self.order["orderId"],
+                    "reason": f"checkout {self.checkout_id} could not complete",
+                    "restoreRedeemed": True,
+                },
+            )
+            return {
+                "step": "reversePoints",
+                "ok": True,
+                "detail": f"{r['pointsRestored']} points restored, coupons released: {r['couponsReleased']}",
+            }
         except AgentCallError as exc:
             return {"step": "reversePoints", "ok": False, "detail": f"loyalty not reversed ({exc.code})"}
 
@@ -808,17 +1131,31 @@ class _Run:
         error = failed.error
         error["failedStep"] = failed.step
         if charged:
-            error["message"] += (" The payment was refunded." if refunded else
-                                 " The refund did not go through yet; support has been notified.")
-        elif failed.extra.get("charged") is None and failed.step == "pay" and failed.exc is not None \
-                and is_down(failed.exc):
-            error["message"] += " It is not certain whether the payment went through; if a charge appears it will be refunded."
+            error["message"] += (
+                " The payment was refunded."
+                if refunded
+                else " The refund did not go through yet; support has been notified."
+            )
+        elif (
+            failed.extra.get("charged") is None
+            and failed.step == "pay"
+            and failed.exc is not None
+            and is_down(failed.exc)
+        ):
+            error["message"] += (
+                " It is not certain whether the payment went through; if a charge appears it will be refunded."
+            )
         else:
             error["message"] += " Nothing was charged."
-        return {"error": error, "checkoutId": self.checkout_id, "charged": charged, "refunded": refunded,
-                "orderId": self.order["orderId"] if self.order else None,
-                "holdReleased": any(u["step"] in ("releaseHold", "cancelOrder") and u["ok"] for u in undone),
-                "undo": undone}
+        return {
+            "error": error,
+            "checkoutId": self.checkout_id,
+            "charged": charged,
+            "refunded": refunded,
+            "orderId": self.order["orderId"] if self.order else None,
+            "holdReleased": any(u["step"] in ("releaseHold", "cancelOrder") and u["ok"] for u in undone),
+            "undo": undone,
+        }
 
 
 class _Unresolved(Exception):
@@ -831,26 +1168,47 @@ class _Unresolved(Exception):
         self.exc = exc
 
     def result(self, checkout_id: str) -> dict[str, Any]:
-        return {"unresolved": True, "checkoutId": checkout_id, "charged": True, "refunded": False, "orderId": None,
-                "error": {"agent": "fulfillment", "operation": "createOrder", "code": "order_unconfirmed",
-                          "failedStep": "createOrder",
-                          "message": "The payment went through but the order service stopped answering before it "
-                                     "confirmed the order. It will be checked automatically within a few minutes: "
-                                     "either the order stands or the payment is refunded in full.",
-                          "suggestions": ["Ask 'where is my order?' in a few minutes"]}}
+        return {
+            "unresolved": True,
+            "checkoutId": checkout_id,
+            "charged": True,
+            "refunded": False,
+            "orderId": None,
+            "error": {
+                "agent": "fulfillment",
+                "operation": "createOrder",
+                "code": "order_unconfirmed",
+                "failedStep": "createOrder",
+                "message": "The payment went through but the order service stopped answering before it "
+                "confirmed the order. It will be checked automatically within a few minutes: "
+                "either the order stands or the payment is refunded in full.",
+                "suggestions": ["Ask 'where is my order?' in a few minutes"],
+            },
+        }
 
 
 class _StepFailed(Exception):
-    def __init__(self, step: str, exc: AgentCallError | None, *, code: str | None = None,
-                 message: str | None = None, **extra: Any):
+    def __init__(
+        self,
+        step: str,
+        exc: AgentCallError | None,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        **extra: Any,
+    ):
         super().__init__(step)
         self.step, self.exc = step, exc
         self.extra = extra
         if exc is not None:
             self.error = error_from_call(exc)
         else:
-            self.error = {"agent": extra.pop("agent", "payment"),
-                          "operation": "processPayment" if step == "pay" else step, "code": code, "message": message}
+            self.error = {
+                "agent": extra.pop("agent", "payment"),
+                "operation": "processPayment" if step == "pay" else step,
+                "code": code,
+                "message": message,
+            }
         for key in ("declineCode", "suggestions"):
             if extra.get(key) is not None:
                 self.error[key] = extra[key]
@@ -859,6 +1217,7 @@ class _StepFailed(Exception):
 def _variant(product: dict[str, Any], size: str, color: str) -> dict[str, Any] | None:
     def norm(text: str) -> str:
         return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
     for variant in product.get("variants", []):
         if norm(variant["size"]) == norm(size) and norm(variant["color"]) == norm(color):
             return variant
@@ -866,15 +1225,22 @@ def _variant(product: dict[str, Any], size: str, color: str) -> dict[str, Any] |
 
 
 def _loyalty_fields(lines: list[dict]) -> dict[str, Any]:
-    items = [{"productId": l["productId"], "category": l["category"],
-              "amount": rupees(money(l["unitPrice"]) * l["quantity"])} for l in lines if l.get("category")]
+    items = [
+        {
+            "productId": ln["productId"],
+            "category": ln["category"],
+            "amount": rupees(money(ln["unitPrice"]) * ln["quantity"]),
+        }
+        for ln in lines
+        if ln.get("category")
+    ]
     if not items:
         return {}
     return {"items": items[:50], "categories": sorted({i["category"] for i in items})[:20]}
 
 
 def _describe(lines: list[dict]) -> str:
-    parts = [f"{l['quantity']} x {l['name']} ({l['color']}, {l['size']})" for l in lines]
+    parts = [f"{ln['quantity']} x {ln['name']} ({ln['color']}, {ln['size']})" for ln in lines]
     return "; ".join(parts)
 
 

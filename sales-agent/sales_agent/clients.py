@@ -4,6 +4,7 @@ Each ``agentkit.AgentClient`` keeps a pooled ``requests.Session`` (connection re
 timeouts, retries only for safe or Idempotency-Key calls, and a circuit breaker. ``Clients.call`` adds
 the timing record the terminal shows ("inventory · checkInventory · 12 ms") to the current recording.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,9 +36,15 @@ def recording(tool: str) -> Iterator[list[dict[str, Any]]]:
 class Clients:
     """``clients.call("inventory", "checkInventory", {...})`` -> the response body, or AgentCallError."""
 
-    def __init__(self, *, retries: int | None = None, connect_timeout: float | None = None,
-                 read_timeout: float | None = None, base_urls: dict[str, str] | None = None,
-                 overrides: dict[str, AgentClient] | None = None):
+    def __init__(
+        self,
+        *,
+        retries: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        base_urls: dict[str, str] | None = None,
+        overrides: dict[str, AgentClient] | None = None,
+    ):
         self.retries = retries if retries is not None else int(os.environ.get("SALES_CLIENT_RETRIES", 1))
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -51,17 +58,22 @@ class Clients:
             return found
         with self._lock:
             if agent not in self._clients:
-                self._clients[agent] = AgentClient(agent, self.base_urls.get(agent), retries=self.retries,
-                                                   connect_timeout=self.connect_timeout,
-                                                   read_timeout=self.read_timeout)
+                self._clients[agent] = AgentClient(
+                    agent,
+                    self.base_urls.get(agent),
+                    retries=self.retries,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                )
             return self._clients[agent]
 
     def available(self, agent: str) -> bool:
         """Whether the agent has a contract (an agent that is not built yet has none)."""
         return (contracts_dir() / f"{agent}.json").is_file()
 
-    def call(self, agent: str, operation: str, body: dict[str, Any], *,
-             idempotency_key: str | None = None) -> dict[str, Any]:
+    def call(
+        self, agent: str, operation: str, body: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         started = time.perf_counter()
         ok = False
         try:
@@ -69,16 +81,28 @@ class Clients:
                 client = self.client(agent)
                 client.contract.operation(operation)
             except (ContractError, OSError) as exc:
-                raise AgentCallError(agent, operation, None, "not_available",
-                                     f"The {agent} agent is not part of this system yet ({exc}).") from None
+                raise AgentCallError(
+                    agent,
+                    operation,
+                    None,
+                    "not_available",
+                    f"The {agent} agent is not part of this system yet ({exc}).",
+                ) from None
             result = client.call(operation, body, idempotency_key=idempotency_key)
             ok = True
             return result
         finally:
             calls = _recording.get()
             if calls is not None:
-                calls.append({"tool": _tool_name.get(), "agent": agent, "operation": operation,
-                              "ms": round((time.perf_counter() - started) * 1000, 1), "ok": ok})
+                calls.append(
+                    {
+                        "tool": _tool_name.get(),
+                        "agent": agent,
+                        "operation": operation,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                        "ok": ok,
+                    }
+                )
 
     def shopper_profile(self, user_id: str) -> dict[str, Any] | None:
         """The shopper's profile from the recommendation agent, or None for a shopper it does not know."""

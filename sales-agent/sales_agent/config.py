@@ -10,6 +10,7 @@ SALES_MEMORY_URL      conversation memory (LangGraph checkpointer): a postgres U
                       sqlite:/// URL; default var/sales-memory.db
 SALES_HOLD_TTL        seconds a checkout holds the stock (default 900)
 """
+
 from __future__ import annotations
 
 import os
@@ -69,7 +70,7 @@ class Settings:
     def memory_path(self) -> Path:
         url = self.memory_url
         if url.startswith("sqlite:///"):
-            url = url[len("sqlite:///"):]
+            url = url[len("sqlite:///") :]
         return Path(url)
 
     def validate(self) -> None:

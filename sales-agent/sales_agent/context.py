@@ -4,6 +4,7 @@ and the services the tools call through (contract clients, the sales store, the 
 The shopper's id never comes from the model's tool arguments, so a model cannot act for another shopper.
 The context is passed to each run and is never written to the checkpoint.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

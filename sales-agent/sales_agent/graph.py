@@ -1,5 +1,6 @@
 """The agent graph: LangChain ``create_agent`` with the tools, the system prompt, a human-in-the-loop gate on
 ``place_order`` and a LangGraph checkpointer (conversation memory keyed by the shopper's user id)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -24,9 +25,14 @@ def build_model(settings: Settings) -> BaseChatModel:
         return OfflineChatModel()
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
-                      api_key=settings.openai_api_key or "not-needed", temperature=0,
-                      timeout=settings.model_timeout, max_retries=1)
+    return ChatOpenAI(
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key or "not-needed",
+        temperature=0,
+        timeout=settings.model_timeout,
+        max_retries=1,
+    )
 
 
 class Checkpointer:
@@ -41,8 +47,13 @@ class Checkpointer:
             from psycopg_pool import ConnectionPool
 
             url = settings.memory_url.replace("postgresql+psycopg://", "postgresql://")
-            pool = ConnectionPool(url, min_size=1, max_size=8, open=True,
-                                  kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+            pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=8,
+                open=True,
+                kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            )
             self._closers.append(pool.close)
             self.saver = PostgresSaver(pool)
             self.saver.setup()
@@ -65,6 +76,7 @@ class Checkpointer:
 
 def confirmation_description(store: SalesStore):
     """The text the shopper confirms: total, items, payment method (from the stored quote, not the model)."""
+
     def describe(tool_call: dict, state: Any, runtime: Any) -> str:
         context = runtime.context
         user_id = context.user_id if isinstance(context, SalesContext) else (context or {}).get("user_id")
@@ -72,6 +84,7 @@ def confirmation_description(store: SalesStore):
         if pending is None:
             return "Place the order? (There is no prepared checkout: it will be refused.)"
         return describe_quote(pending["quote"])
+
     return describe
 
 
@@ -80,24 +93,38 @@ def describe_quote(quote: dict[str, Any]) -> str:
     pay = quote.get("payment") or {}
     how = f"card ending {pay.get('last4')}" if pay.get("method") == "card" else f"UPI {pay.get('upiId')}"
     where = quote.get("fulfillment", {})
-    deliver = (f"collect at {where.get('storeId')}" if where.get("type") == "click_and_collect"
-               else f"deliver to {where.get('city')}")
+    deliver = (
+        f"collect at {where.get('storeId')}"
+        if where.get("type") == "click_and_collect"
+        else f"deliver to {where.get('city')}"
+    )
     extra = []
     if quote.get("discount"):
         extra.append(f"you save ₹{quote['discount']:,.2f}")
     if quote.get("deliveryFee"):
         extra.append(f"delivery ₹{quote['deliveryFee']:,.2f}")
     for wrap in quote.get("giftWraps") or []:
-        card = f", card: \"{wrap['message']}\"" if wrap.get("message") else ""
+        card = f', card: "{wrap["message"]}"' if wrap.get("message") else ""
         extra.append(f"{wrap['optionName'].lower()} gift wrap for the {wrap['name']} ₹{wrap['price']:,.2f}{card}")
     tail = f" ({', '.join(extra)})" if extra else ""
     return f"Place order: {items}. Total ₹{quote['total']:,.2f}{tail}, paid by {how}, {deliver}. Confirm?"
 
 
 def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any):
-    gate = HumanInTheLoopMiddleware(interrupt_on={
-        "place_order": InterruptOnConfig(allowed_decisions=["approve", "reject"],
-                                         description=confirmation_description(store)),
-    }, description_prefix="Order confirmation")
-    return create_agent(model, tools, system_prompt=prompts.SYSTEM_PROMPT, middleware=[gate],
-                        checkpointer=checkpointer, context_schema=SalesContext, name="sales_agent")
+    gate = HumanInTheLoopMiddleware(
+        interrupt_on={
+            "place_order": InterruptOnConfig(
+                allowed_decisions=["approve", "reject"], description=confirmation_description(store)
+            ),
+        },
+        description_prefix="Order confirmation",
+    )
+    return create_agent(
+        model,
+        tools,
+        system_prompt=prompts.SYSTEM_PROMPT,
+        middleware=[gate],
+        checkpointer=checkpointer,
+        context_schema=SalesContext,
+        name="sales_agent",
+    )

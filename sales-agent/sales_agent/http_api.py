@@ -16,6 +16,7 @@ Every error is the agents' JSON envelope ``{"error": {"code", "message", "detail
 naming the field, never a 500. This is not a contract agent (it has no contract file), but it reuses the
 kit's error classes, envelope and JSON logging. Messaging senders are mapped to shoppers by identities.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,45 +39,95 @@ from .session import SalesSession
 DEFAULT_MAX_BODY = 64 * 1024
 USER_ID = {"type": "string", "pattern": "^U[0-9]{4}$", "description": "Shopper id, e.g. U1001."}
 CHANNEL = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,15}$", "description": "terminal, web, whatsapp, ..."}
-CHAT_SCHEMA = CompiledSchema({
-    "type": "object",
-    "properties": {"userId": USER_ID, "channel": CHANNEL,
-                   "message": {"type": "string", "minLength": 1, "maxLength": 2000}},
-    "required": ["userId", "message"], "additionalProperties": False,
-})
+CHAT_SCHEMA = CompiledSchema(
+    {
+        "type": "object",
+        "properties": {
+            "userId": USER_ID,
+            "channel": CHANNEL,
+            "message": {"type": "string", "minLength": 1, "maxLength": 2000},
+        },
+        "required": ["userId", "message"],
+        "additionalProperties": False,
+    }
+)
 USER_ID_SCHEMA = CompiledSchema(USER_ID)
-CONFIRM_SCHEMA = CompiledSchema({
-    "type": "object",
-    "properties": {"userId": USER_ID, "channel": CHANNEL, "approve": {"type": "boolean"}},
-    "required": ["userId", "approve"], "additionalProperties": False,
-})
-WHATSAPP_SCHEMA = CompiledSchema({
-    "type": "object",
-    "properties": {"object": {"type": "string"}, "entry": {"type": "array", "items": {
+CONFIRM_SCHEMA = CompiledSchema(
+    {
         "type": "object",
-        "properties": {"changes": {"type": "array", "items": {
-            "type": "object",
-            "properties": {"value": {"type": "object", "properties": {"messages": {"type": "array", "items": {
+        "properties": {"userId": USER_ID, "channel": CHANNEL, "approve": {"type": "boolean"}},
+        "required": ["userId", "approve"],
+        "additionalProperties": False,
+    }
+)
+WHATSAPP_SCHEMA = CompiledSchema(
+    {
+        "type": "object",
+        "properties": {
+            "object": {"type": "string"},
+            "entry": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "changes": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "value": {
+                                        "type": "object",
+                                        "properties": {
+                                            "messages": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "properties": {
+                                                        "from": {"type": "string", "minLength": 1, "maxLength": 32},
+                                                        "type": {"type": "string"},
+                                                        "text": {
+                                                            "type": "object",
+                                                            "properties": {
+                                                                "body": {"type": "string", "maxLength": 4096}
+                                                            },
+                                                            "required": ["body"],
+                                                        },
+                                                    },
+                                                    "required": ["from"],
+                                                },
+                                            }
+                                        },
+                                    }
+                                },
+                                "required": ["value"],
+                            },
+                        }
+                    },
+                    "required": ["changes"],
+                },
+            },
+        },
+        "required": ["entry"],
+    }
+)
+TELEGRAM_SCHEMA = CompiledSchema(
+    {
+        "type": "object",
+        "properties": {
+            "update_id": {"type": "integer"},
+            "message": {
                 "type": "object",
-                "properties": {"from": {"type": "string", "minLength": 1, "maxLength": 32},
-                               "type": {"type": "string"},
-                               "text": {"type": "object", "properties": {"body": {"type": "string", "maxLength": 4096}},
-                                        "required": ["body"]}},
-                "required": ["from"]}}}}},
-            "required": ["value"]}}},
-        "required": ["changes"]}}},
-    "required": ["entry"],
-})
-TELEGRAM_SCHEMA = CompiledSchema({
-    "type": "object",
-    "properties": {"update_id": {"type": "integer"}, "message": {
-        "type": "object",
-        "properties": {"chat": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
-                       "from": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
-                       "text": {"type": "string", "maxLength": 4096}},
-        "required": ["chat"]}},
-    "required": ["update_id"],
-})
+                "properties": {
+                    "chat": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                    "from": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                    "text": {"type": "string", "maxLength": 4096},
+                },
+                "required": ["chat"],
+            },
+        },
+        "required": ["update_id"],
+    }
+)
 
 
 def json_body(schema: CompiledSchema) -> dict[str, Any]:
@@ -91,11 +142,13 @@ def json_body(schema: CompiledSchema) -> dict[str, Any]:
 
 def create_app(session: SalesSession | None = None, config: dict[str, Any] | None = None) -> Flask:
     app = Flask("sales")
-    app.config.update(MAX_CONTENT_LENGTH=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
-                      WHATSAPP_VERIFY_TOKEN=os.environ.get("WHATSAPP_VERIFY_TOKEN") or None,
-                      WHATSAPP_APP_SECRET=os.environ.get("WHATSAPP_APP_SECRET") or None,
-                      TELEGRAM_SECRET_TOKEN=os.environ.get("TELEGRAM_SECRET_TOKEN") or None,
-                      SALES_API_TOKEN=os.environ.get("SALES_API_TOKEN") or None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+        WHATSAPP_VERIFY_TOKEN=os.environ.get("WHATSAPP_VERIFY_TOKEN") or None,
+        WHATSAPP_APP_SECRET=os.environ.get("WHATSAPP_APP_SECRET") or None,
+        TELEGRAM_SECRET_TOKEN=os.environ.get("TELEGRAM_SECRET_TOKEN") or None,
+        SALES_API_TOKEN=os.environ.get("SALES_API_TOKEN") or None,
+    )
     app.config.update(config or {})
     limiter = app.config.get("RATE_LIMITER", limiter_from_env("sales"))
     app.json.sort_keys = False
@@ -153,20 +206,33 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
         user_id = (request.args.get("userId") or "").strip()
         problems = USER_ID_SCHEMA.problems(user_id)
         if problems:
-            raise ValidationFailed(f"userId: {problems[0].message}",
-                                   details=[{"field": "userId", "message": problems[0].message}])
+            raise ValidationFailed(
+                f"userId: {problems[0].message}", details=[{"field": "userId", "message": problems[0].message}]
+            )
         s = current()
-        return jsonify({"userId": user_id, "cart": s.cart(user_id), "pendingConfirmation": s.pending_confirmation(user_id),
-                        "lastOrder": s.last_order(user_id), "history": s.history(user_id)[-20:]})
+        return jsonify(
+            {
+                "userId": user_id,
+                "cart": s.cart(user_id),
+                "pendingConfirmation": s.pending_confirmation(user_id),
+                "lastOrder": s.last_order(user_id),
+                "history": s.history(user_id)[-20:],
+            }
+        )
 
     # -- WhatsApp Cloud API ----------------------------------------------------------------------
     @app.get("/webhooks/whatsapp")
     def whatsapp_verify():
         expected = app.config["WHATSAPP_VERIFY_TOKEN"]
-        if request.args.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(
-                (request.args.get("hub.verify_token") or "").encode(), expected.encode()):
-            raise Unauthorized("The verify token does not match.",
-                               details=[{"field": "hub.verify_token", "message": "wrong or missing"}])
+        if (
+            request.args.get("hub.mode") != "subscribe"
+            or not expected
+            or not hmac.compare_digest((request.args.get("hub.verify_token") or "").encode(), expected.encode())
+        ):
+            raise Unauthorized(
+                "The verify token does not match.",
+                details=[{"field": "hub.verify_token", "message": "wrong or missing"}],
+            )
         return request.args.get("hub.challenge", ""), 200, {"Content-Type": "text/plain"}
 
     @app.post("/webhooks/whatsapp")
@@ -176,8 +242,10 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
             signature = request.headers.get("X-Hub-Signature-256", "")
             digest = "sha256=" + hmac.new(secret.encode(), request.get_data(cache=True), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(signature.encode(), digest.encode()):
-                raise Unauthorized("The X-Hub-Signature-256 header does not match the body.",
-                                   details=[{"field": "X-Hub-Signature-256", "message": "bad signature"}])
+                raise Unauthorized(
+                    "The X-Hub-Signature-256 header does not match the body.",
+                    details=[{"field": "X-Hub-Signature-256", "message": "bad signature"}],
+                )
         body = json_body(WHATSAPP_SCHEMA)
         s = current()
         replies = []
@@ -198,9 +266,12 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
     def telegram():
         secret = app.config["TELEGRAM_SECRET_TOKEN"]
         if secret and not hmac.compare_digest(
-                (request.headers.get("X-Telegram-Bot-Api-Secret-Token") or "").encode(), secret.encode()):
-            raise Unauthorized("The Telegram secret token does not match.",
-                               details=[{"field": "X-Telegram-Bot-Api-Secret-Token", "message": "wrong or missing"}])
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token") or "").encode(), secret.encode()
+        ):
+            raise Unauthorized(
+                "The Telegram secret token does not match.",
+                details=[{"field": "X-Telegram-Bot-Api-Secret-Token", "message": "wrong or missing"}],
+            )
         body = json_body(TELEGRAM_SCHEMA)
         message = body.get("message")
         if not message:

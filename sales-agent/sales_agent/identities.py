@@ -7,6 +7,7 @@
    same sender keeps the same cart and conversation. A guest can browse, keep a cart and check out;
    member-only things (points, profile offers) simply do not apply.
 """
+
 from __future__ import annotations
 
 import functools

@@ -8,6 +8,7 @@ Conversation memory is the LangGraph checkpointer with ``thread_id = user id``: 
 continues after a restart and on every channel. Every message first goes through the card vault, so
 a card number never reaches the model, the checkpoint or a log line.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,13 +35,60 @@ log = logging.getLogger("agents.sales.session")
 
 USER_ID_RE = re.compile(r"^U[0-9]{4}$")
 CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
-YES = {"y", "yes", "yeah", "yep", "yup", "ok", "okay", "sure", "confirm", "confirmed", "go ahead", "place it",
-       "place the order", "place order", "do it", "proceed", "haan", "ha", "ji", "pay", "pay now", "buy",
-       "yes please", "yes, place it", "approve", "approved", "👍"}
-NO = {"n", "no", "nope", "nah", "cancel", "stop", "don't", "dont", "do not", "not now", "wait", "reject",
-      "no thanks", "no, cancel", "cancel it", "cancel the order", "nahi", "na", "👎"}
-REJECT_MESSAGE = ("The shopper declined the order. Nothing was charged and the stock hold is released. "
-                  "Ask what they would like to change.")
+YES = {
+    "y",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ok",
+    "okay",
+    "sure",
+    "confirm",
+    "confirmed",
+    "go ahead",
+    "place it",
+    "place the order",
+    "place order",
+    "do it",
+    "proceed",
+    "haan",
+    "ha",
+    "ji",
+    "pay",
+    "pay now",
+    "buy",
+    "yes please",
+    "yes, place it",
+    "approve",
+    "approved",
+    "👍",
+}
+NO = {
+    "n",
+    "no",
+    "nope",
+    "nah",
+    "cancel",
+    "stop",
+    "don't",
+    "dont",
+    "do not",
+    "not now",
+    "wait",
+    "reject",
+    "no thanks",
+    "no, cancel",
+    "cancel it",
+    "cancel the order",
+    "nahi",
+    "na",
+    "👎",
+}
+REJECT_MESSAGE = (
+    "The shopper declined the order. Nothing was charged and the stock hold is released. "
+    "Ask what they would like to change."
+)
 INTERRUPTED_TOOL = "Interrupted before it finished; it may or may not have taken effect. Check before repeating it."
 INTERRUPTED_REPLY = "(That request was cut short before I could answer. Your cart is as shown; ask again if needed.)"
 
@@ -68,7 +116,11 @@ def classify_answer(text: str) -> bool | None:
     if cleaned in NO:
         return False
     first = re.split(r"[\s,]+", cleaned, maxsplit=1)[0] if cleaned else ""
-    if first in {"yes", "y", "ok", "okay", "sure", "confirm", "yeah", "yep"} and "not" not in cleaned and "cancel" not in cleaned:
+    if (
+        first in {"yes", "y", "ok", "okay", "sure", "confirm", "yeah", "yep"}
+        and "not" not in cleaned
+        and "cancel" not in cleaned
+    ):
         return True
     if first in {"no", "n", "nope", "cancel", "nah"}:
         return False
@@ -76,8 +128,16 @@ def classify_answer(text: str) -> bool | None:
 
 
 class SalesSession:
-    def __init__(self, settings: Settings | None = None, *, model=None, clients: Clients | None = None,
-                 store: SalesStore | None = None, vault: CardVault | None = None, checkpointer=None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model=None,
+        clients: Clients | None = None,
+        store: SalesStore | None = None,
+        vault: CardVault | None = None,
+        checkpointer=None,
+    ):
         self.settings = settings or Settings.from_env()
         self.store = store or SalesStore(self.settings.database_url)
         self.vault = vault or default_vault()
@@ -109,12 +169,15 @@ class SalesSession:
             if pending is not None:
                 answer = classify_answer(text)
                 if answer is None:
-                    return self._result(user_id, self._reminder(user_id, pending), [], self._pending_view(user_id, pending))
+                    return self._result(
+                        user_id, self._reminder(user_id, pending), [], self._pending_view(user_id, pending)
+                    )
                 return self._resume(user_id, channel, answer)
             before = self._message_count(user_id)
             try:
-                state = self.graph.invoke({"messages": [HumanMessage(text)]}, self._config(user_id),
-                                          context=self._context(user_id, channel))
+                state = self.graph.invoke(
+                    {"messages": [HumanMessage(text)]}, self._config(user_id), context=self._context(user_id, channel)
+                )
             except Exception as exc:  # the model or the graph failed: answer gracefully, keep the session usable
                 return self._failed_turn(user_id, exc)
             return self._finish(user_id, channel, state, before)
@@ -184,14 +247,20 @@ class SalesSession:
         if approve and not stale:
             decision: dict[str, Any] = {"type": "approve"}
         elif approve:
-            decision = {"type": "reject", "message": "The checkout changed or expired before it was confirmed; "
-                                                     "nothing was charged. Prepare the checkout again."}
+            decision = {
+                "type": "reject",
+                "message": "The checkout changed or expired before it was confirmed; "
+                "nothing was charged. Prepare the checkout again.",
+            }
         else:
             decision = {"type": "reject", "message": REJECT_MESSAGE}
         before = self._message_count(user_id)
         try:
-            state = self.graph.invoke(Command(resume={"decisions": [decision] * count}), self._config(user_id),
-                                      context=self._context(user_id, channel))
+            state = self.graph.invoke(
+                Command(resume={"decisions": [decision] * count}),
+                self._config(user_id),
+                context=self._context(user_id, channel),
+            )
         except Exception as exc:
             return self._failed_turn(user_id, exc)
         finally:
@@ -212,12 +281,24 @@ class SalesSession:
                 # place_order without a prepared checkout: refuse at once instead of asking to confirm nothing
                 count = len(request.get("action_requests", [])) or 1
                 try:
-                    state = self.graph.invoke(Command(resume={"decisions": [{
-                        "type": "reject", "message": "There is no prepared checkout. Call prepare_checkout first."}] * count}),
-                        self._config(user_id), context=self._context(user_id, channel))
+                    state = self.graph.invoke(
+                        Command(
+                            resume={
+                                "decisions": [
+                                    {
+                                        "type": "reject",
+                                        "message": "There is no prepared checkout. Call prepare_checkout first.",
+                                    }
+                                ]
+                                * count
+                            }
+                        ),
+                        self._config(user_id),
+                        context=self._context(user_id, channel),
+                    )
                 except Exception as exc:
                     return self._failed_turn(user_id, exc)
-                more = state.get("messages", [])[len(messages):]
+                more = state.get("messages", [])[len(messages) :]
                 return self._result(user_id, _last_reply(more) or reply, calls + _tool_calls(more), None)
             self._awaiting[user_id] = checkout["checkoutId"]
             view = self._pending_view(user_id, request)
@@ -227,29 +308,45 @@ class SalesSession:
 
     def _failed_turn(self, user_id: str, exc: Exception) -> TurnResult:
         log.exception("chat turn failed for %s", user_id)
-        reply = ("Sorry, I could not finish that just now (the assistant's language model did not answer: "
-                 f"{type(exc).__name__}). Please try again in a moment; your cart is safe.")
+        reply = (
+            "Sorry, I could not finish that just now (the assistant's language model did not answer: "
+            f"{type(exc).__name__}). Please try again in a moment; your cart is safe."
+        )
         return self._result(user_id, reply, [], self.pending_confirmation(user_id))
 
     def _reminder(self, user_id: str, pending: dict[str, Any]) -> str:
         view = self._pending_view(user_id, pending)
-        return (f"You have an order waiting for your confirmation: {view['description']} Reply yes to place it, "
-                "or no to cancel it and change something.")
+        return (
+            f"You have an order waiting for your confirmation: {view['description']} Reply yes to place it, "
+            "or no to cancel it and change something."
+        )
 
     def _pending_view(self, user_id: str, request: dict[str, Any]) -> dict[str, Any]:
         checkout = self.store.pending_checkout(user_id)
         if checkout is None:
             actions = request.get("action_requests") or [{}]
-            return {"checkoutId": None, "total": None, "items": [], "paymentMethod": None,
-                    "description": actions[0].get("description", "Confirm the order?")}
+            return {
+                "checkoutId": None,
+                "total": None,
+                "items": [],
+                "paymentMethod": None,
+                "description": actions[0].get("description", "Confirm the order?"),
+            }
         quote = checkout["quote"]
         pay = quote.get("payment") or {}
-        return {"checkoutId": checkout["checkoutId"], "total": quote["total"],
-                "items": [{k: i[k] for k in ("productId", "name", "size", "color", "quantity", "unitPrice")}
-                          for i in quote["items"]],
-                "paymentMethod": (f"card ending {pay.get('last4')}" if pay.get("method") == "card"
-                                  else f"UPI {pay.get('upiId')}"),
-                "expiresAt": checkout["expiresAt"], "description": describe_quote(quote)}
+        return {
+            "checkoutId": checkout["checkoutId"],
+            "total": quote["total"],
+            "items": [
+                {k: i[k] for k in ("productId", "name", "size", "color", "quantity", "unitPrice")}
+                for i in quote["items"]
+            ],
+            "paymentMethod": (
+                f"card ending {pay.get('last4')}" if pay.get("method") == "card" else f"UPI {pay.get('upiId')}"
+            ),
+            "expiresAt": checkout["expiresAt"],
+            "description": describe_quote(quote),
+        }
 
     def _result(self, user_id: str, reply: str, calls: list, pending: dict | None) -> TurnResult:
         return TurnResult(reply=reply, tool_calls=calls, cart=self.cart(user_id), pending_confirmation=pending)
@@ -291,8 +388,11 @@ class SalesSession:
         last = messages[-1]
         patch: list = []
         if isinstance(last, AIMessage) and last.tool_calls:
-            patch = [ToolMessage(INTERRUPTED_TOOL, tool_call_id=c["id"], name=c["name"], status="error")
-                     for c in last.tool_calls if c["id"] not in answered]
+            patch = [
+                ToolMessage(INTERRUPTED_TOOL, tool_call_id=c["id"], name=c["name"], status="error")
+                for c in last.tool_calls
+                if c["id"] not in answered
+            ]
         if patch or isinstance(last, (HumanMessage, ToolMessage)):
             patch.append(AIMessage(INTERRUPTED_REPLY))
             self.graph.update_state(self._config(user_id), {"messages": patch}, as_node="model")
@@ -330,8 +430,15 @@ def _tool_calls(messages: list) -> list[dict[str, Any]]:
             if recorded:
                 calls.extend(recorded)
             else:  # a refused or failed call (e.g. rejected confirmation): still show it
-                calls.append({"tool": message.name, "agent": "sales", "operation": message.name, "ms": 0.0,
-                              "ok": message.status != "error"})
+                calls.append(
+                    {
+                        "tool": message.name,
+                        "agent": "sales",
+                        "operation": message.name,
+                        "ms": 0.0,
+                        "ok": message.status != "error",
+                    }
+                )
     return calls
 
 

@@ -6,6 +6,7 @@ in progress, and then chats: each reply is followed by one dim line per agent ca
 anything is charged. Commands: /cart, /user NAME_OR_ID, /reset, /help, /quit. Ctrl-D or Ctrl-C exits.
 A failing agent or odd input never shows a traceback: the turn is apologised for and the chat goes on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,7 @@ Try: "show me winter jackets under 6000", "is the first one in stock in M in Mum
 
 def rupees(value: Any) -> str:
     from .offline.replies import rupees as fmt
+
     return fmt(value)
 
 
@@ -98,6 +100,7 @@ def default_reader():
 
 # --- output -------------------------------------------------------------------------------------
 
+
 def make_console() -> Console:
     tty = sys.stdout.isatty()
     return Console(force_terminal=None if tty else False, highlight=False, emoji=False)
@@ -119,7 +122,7 @@ def render_reply(text: str) -> Text | Markdown:
             out.append("\n")
         pos = 0
         for m in _INLINE.finditer(line):
-            out.append(line[pos:m.start()])
+            out.append(line[pos : m.start()])
             if m.group(1) is not None:
                 out.append(m.group(1), style="bold")
             elif m.group(2) is not None:
@@ -155,8 +158,9 @@ class Chat:
 
     # -- printing ---------------------------------------------------------------------------------
     def say(self, text: str, title: str = "assistant") -> None:
-        self.console.print(Panel(render_reply(text), title=title, title_align="left", border_style="green",
-                                 expand=False))
+        self.console.print(
+            Panel(render_reply(text), title=title, title_align="left", border_style="green", expand=False)
+        )
 
     def show(self, result: Any) -> None:
         self.say(result.reply or "(no reply)")
@@ -170,8 +174,13 @@ class Chat:
         for column in ("item", "size", "colour", "qty", "price"):
             table.add_column(column)
         for item in pending.get("items") or []:
-            table.add_row(str(item.get("name")), str(item.get("size")), str(item.get("color")),
-                          str(item.get("quantity")), rupees(item.get("unitPrice")))
+            table.add_row(
+                str(item.get("name")),
+                str(item.get("size")),
+                str(item.get("color")),
+                str(item.get("quantity")),
+                rupees(item.get("unitPrice")),
+            )
         if pending.get("items"):
             self.console.print(table)
         total = pending.get("total")
@@ -237,8 +246,10 @@ class Chat:
         cart = self.session.cart(self.user_id) or {}
         cart_lines = cart.get("lines") or []
         if cart_lines:
-            items = ", ".join(f"{l.get('name')} ({l.get('size')}, {l.get('color')}) × {l.get('quantity')}"
-                              for l in cart_lines[:4])
+            items = ", ".join(
+                f"{ln.get('name')} ({ln.get('size')}, {ln.get('color')}) × {ln.get('quantity')}"
+                for ln in cart_lines[:4]
+            )
             more = f" and {len(cart_lines) - 4} more" if len(cart_lines) > 4 else ""
             lines.append(f"In your cart: {items}{more} — subtotal {rupees(cart.get('subtotal', 0))}.")
         last = self.session.last_order(self.user_id)
@@ -248,8 +259,9 @@ class Chat:
             lines.append(f"Your last order: **{last.get('orderId')}** ({status}{total}).")
         lines.append("Type /help for commands.")
         self.say("\n".join(lines), title="shop assistant")
-        pending = self.session.pending_confirmation(self.user_id) if hasattr(
-            self.session, "pending_confirmation") else None
+        pending = (
+            self.session.pending_confirmation(self.user_id) if hasattr(self.session, "pending_confirmation") else None
+        )
         if pending:
             self.console.print("You have an order waiting for confirmation:")
             self.confirm(pending)
@@ -265,9 +277,14 @@ class Chat:
         for column in ("item", "size", "colour", "qty", "price", "total"):
             table.add_column(column)
         for line in lines:
-            table.add_row(str(line.get("name")), str(line.get("size")), str(line.get("color")),
-                          str(line.get("quantity")), rupees(line.get("unitPrice")),
-                          rupees(line.get("lineTotal", (line.get("unitPrice") or 0) * (line.get("quantity") or 1))))
+            table.add_row(
+                str(line.get("name")),
+                str(line.get("size")),
+                str(line.get("color")),
+                str(line.get("quantity")),
+                rupees(line.get("unitPrice")),
+                rupees(line.get("lineTotal", (line.get("unitPrice") or 0) * (line.get("quantity") or 1))),
+            )
         self.console.print(table)
         footer = [f"Subtotal {rupees(cart.get('subtotal', 0))}"]
         if cart.get("couponCode"):
@@ -357,6 +374,7 @@ def _short(exc: Exception) -> str:
 
 # --- starting the agents ------------------------------------------------------------------------------
 
+
 def ensure_agents(console: Console, timeout: float = 120) -> list[str]:
     """Start (detached) every agent whose /health does not answer; returns the names started."""
     from agentkit.contracts import REPO_ROOT
@@ -372,19 +390,31 @@ def ensure_agents(console: Console, timeout: float = 120) -> list[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     try:
-        done = subprocess.run([sys.executable, "-m", "agentkit.run", "up", "--detach", "--only", ",".join(down)],
-                              cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", "agentkit.run", "up", "--detach", "--only", ",".join(down)],
+            cwd=str(REPO_ROOT),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        console.print(Text(f"Could not start the agents ({_short(exc)}); answers that need them will say so.",
-                           style="yellow"))
+        console.print(
+            Text(f"Could not start the agents ({_short(exc)}); answers that need them will say so.", style="yellow")
+        )
         return []
     still_down = [name for name in down if not is_healthy(registry[name])]
     started = [name for name in down if name not in still_down]
     if started:
         console.print(Text(f"Started: {', '.join(started)} (logs in var/log/).", style="dim"))
     if still_down or done.returncode != 0:
-        console.print(Text(f"Not running: {', '.join(still_down) or 'some agents'} — see var/log/. "
-                           "I'll keep going; answers that need them will say so.", style="yellow"))
+        console.print(
+            Text(
+                f"Not running: {', '.join(still_down) or 'some agents'} — see var/log/. "
+                "I'll keep going; answers that need them will say so.",
+                style="yellow",
+            )
+        )
     return started
 
 

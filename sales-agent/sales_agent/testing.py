@@ -2,6 +2,7 @@
 
 Used by the tests and by bench_chat.py; nothing in the running agent imports this module.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,13 @@ class ScriptedChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ScriptedChatModel":
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         text, step = _turn_messages(messages)
         message = self._answer(messages, text, step)
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -93,8 +99,10 @@ class ScriptedChatModel(BaseChatModel):
             return AIMessage(content=step)
         if isinstance(step, dict):
             step = [step]
-        tool_calls = [{"name": c["name"], "args": c.get("args", {}), "id": f"call_{uuid.uuid4().hex[:12]}",
-                       "type": "tool_call"} for c in step]
+        tool_calls = [
+            {"name": c["name"], "args": c.get("args", {}), "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
+            for c in step
+        ]
         return AIMessage(content="", tool_calls=tool_calls)
 
 
@@ -151,15 +159,23 @@ class FakeOpenAIServer:
         finish = "stop"
         if reply.get("tool_calls"):
             message["tool_calls"] = [
-                {"id": f"call_{uuid.uuid4().hex[:10]}", "type": "function",
-                 "function": {"name": name, "arguments": json.dumps(args)}}
-                for name, args in reply["tool_calls"]]
+                {
+                    "id": f"call_{uuid.uuid4().hex[:10]}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
+                for name, args in reply["tool_calls"]
+            ]
             message["content"] = reply.get("content")
             finish = "tool_calls"
-        return {"id": f"chatcmpl-{uuid.uuid4().hex[:10]}", "object": "chat.completion", "created": int(time.time()),
-                "model": request.get("model", "test-model"),
-                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:10]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "test-model"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
 
     def __enter__(self) -> "FakeOpenAIServer":
         self.thread.start()
@@ -173,21 +189,32 @@ class FakeOpenAIServer:
 # ---------------------------------------------------------------------------------------------
 # building a session for tests
 # ---------------------------------------------------------------------------------------------
-def session_for_tests(tmp_path, model=None, *, database_url: str | None = None, memory_url: str | None = None,
-                      vault=None, clients=None, settings_overrides: dict | None = None):
+def session_for_tests(
+    tmp_path,
+    model=None,
+    *,
+    database_url: str | None = None,
+    memory_url: str | None = None,
+    vault=None,
+    clients=None,
+    settings_overrides: dict | None = None,
+):
     """A SalesSession on fresh databases under ``tmp_path`` (or the given URLs), with ``model``."""
     from .cards import CardVault
     from .config import Settings
     from .session import SalesSession
 
-    settings = Settings.from_env(database_url=database_url or f"sqlite:///{tmp_path / 'sales.db'}",
-                                 memory_url=memory_url or str(tmp_path / "sales-memory.db"),
-                                 **(settings_overrides or {}))
+    settings = Settings.from_env(
+        database_url=database_url or f"sqlite:///{tmp_path / 'sales.db'}",
+        memory_url=memory_url or str(tmp_path / "sales-memory.db"),
+        **(settings_overrides or {}),
+    )
     return SalesSession(settings, model=model, vault=vault or CardVault(), clients=clients)
 
 
-def invoke_tool(service, name: str, user_id: str, channel: str = "test", tool_call_id: str | None = None,
-                **args: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def invoke_tool(
+    service, name: str, user_id: str, channel: str = "test", tool_call_id: str | None = None, **args: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run one @tool the way the agent graph does (ToolCall + ToolRuntime): (parsed result, recorded calls)."""
     from langchain.tools import ToolRuntime
 
@@ -196,10 +223,17 @@ def invoke_tool(service, name: str, user_id: str, channel: str = "test", tool_ca
 
     by_name = {t.name: t for t in build_tools()}
     call_id = tool_call_id or f"call_{uuid.uuid4().hex[:8]}"
-    runtime = ToolRuntime(state={"messages": []}, context=SalesContext(user_id, channel, service), config={},
-                          stream_writer=lambda _chunk: None, tool_call_id=call_id, store=None)
-    message = by_name[name].invoke({"type": "tool_call", "name": name, "id": call_id,
-                                    "args": {**args, "runtime": runtime}})
+    runtime = ToolRuntime(
+        state={"messages": []},
+        context=SalesContext(user_id, channel, service),
+        config={},
+        stream_writer=lambda _chunk: None,
+        tool_call_id=call_id,
+        store=None,
+    )
+    message = by_name[name].invoke(
+        {"type": "tool_call", "name": name, "id": call_id, "args": {**args, "runtime": runtime}}
+    )
     return json.loads(message.content), (message.artifact or {}).get("calls", [])
 
 
@@ -218,8 +252,7 @@ class FakeAgents:
         self.problems: list[str] = []
         for agent, base in base_urls.items():
             for method in ("POST", "GET"):
-                rsps.add_callback(method, re.compile(re.escape(base) + r"/.*"),
-                                  callback=self._callback(agent))
+                rsps.add_callback(method, re.compile(re.escape(base) + r"/.*"), callback=self._callback(agent))
 
     def fail(self, agent: str, op: str, mode: str) -> None:
         """mode: ok | error | timeout | refused"""
@@ -232,8 +265,9 @@ class FakeAgents:
         return [body for a, o, body, _ in self.requests if (agent is None or a == agent) and (op is None or o == op)]
 
     def _callback(self, agent: str):
-        import requests as _requests
         from urllib.parse import urlsplit
+
+        import requests as _requests
 
         contract = self.contracts[agent]
         by_path = {op.path: op for op in contract.operations.values()}
@@ -254,10 +288,21 @@ class FakeAgents:
             if mode == "refused":
                 raise _requests.exceptions.ConnectionError(f"{agent} refused the connection (fake)")
             if mode == "error":
-                status = next((s for s in (404, 422, 409, 402) if s in op.response_validators
-                               and str(s) in op.response_schemas and s != 400), 404)
-                envelope = {"error": {"code": f"fake_{status}", "message": f"fake {status} from {agent}.{op.op_id}",
-                                      "details": [{"field": "x", "message": "fake"}]}}
+                status = next(
+                    (
+                        s
+                        for s in (404, 422, 409, 402)
+                        if s in op.response_validators and str(s) in op.response_schemas and s != 400
+                    ),
+                    404,
+                )
+                envelope = {
+                    "error": {
+                        "code": f"fake_{status}",
+                        "message": f"fake {status} from {agent}.{op.op_id}",
+                        "details": [{"field": "x", "message": "fake"}],
+                    }
+                }
                 if status == 402:
                     envelope["error"].update(declineCode="insufficient_funds", suggestions=["Use another card"])
                 return status, {"Content-Type": "application/json"}, json.dumps(envelope)

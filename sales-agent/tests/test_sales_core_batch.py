@@ -1,4 +1,6 @@
-"""``python -m sales_agent orders process FILE``: good orders become orders, bad ones are reported, nothing half-done."""
+"""``python -m sales_agent orders process FILE``: good orders become orders, bad ones are reported,
+nothing half-done."""
+
 from __future__ import annotations
 
 import io
@@ -23,23 +25,50 @@ GOOD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2028, "cvc": "1
 ADDRESS = {"name": "Priya Sharma", "line1": "Flat 1202, Sea Breeze Towers", "city": "Mumbai", "postalCode": "400053"}
 
 ORDERS = [
-    {"userId": "U1001", "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
-     "address": ADDRESS, "card": GOOD},
-    {"userId": "U1003", "items": [{"productId": "P1003", "size": "M", "color": "Maroon", "quantity": 2}],
-     "card": {**GOOD, "number": "5555555555554444"}},
-    {"userId": "U1002", "items": [{"productId": "P1001", "size": "L", "color": "Navy", "quantity": 1}],
-     "card": {**GOOD, "number": "4111111111111111"}},                                  # insufficient funds
-    {"userId": "U1004", "items": [{"productId": "P1006", "size": "M", "color": "Mustard", "quantity": 1}],
-     "card": GOOD},                                                                     # sold out
-    {"userId": "U1005", "items": [{"productId": "P9999", "size": "M", "color": "Black", "quantity": 1}],
-     "card": GOOD},                                                                     # unknown product
-    {"userId": "U1006", "items": [], "card": GOOD},                                     # no items
-    {"userId": "U1007", "items": [{"productId": "P1011", "size": "L", "color": "Olive", "quantity": 1}],
-     "card": {**GOOD, "number": "4242424242424241"}},                                  # fails the Luhn check
-    {"userId": "U1008", "items": [{"productId": "P1012", "size": "M", "color": "Brown", "quantity": 1}],
-     "card": {**GOOD, "number": "4000000000002222"}},                                  # ...2222 expired card
-    {"userId": "U1001", "items": [{"productId": "P1005", "size": "M", "color": "Grey", "quantity": 1}],
-     "upiId": "priya.sharma@okaxis", "fulfillment": "click_and_collect", "storeId": "ST-MUM-01"},
+    {
+        "userId": "U1001",
+        "items": [{"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}],
+        "address": ADDRESS,
+        "card": GOOD,
+    },
+    {
+        "userId": "U1003",
+        "items": [{"productId": "P1003", "size": "M", "color": "Maroon", "quantity": 2}],
+        "card": {**GOOD, "number": "5555555555554444"},
+    },
+    {
+        "userId": "U1002",
+        "items": [{"productId": "P1001", "size": "L", "color": "Navy", "quantity": 1}],
+        "card": {**GOOD, "number": "4111111111111111"},
+    },  # insufficient funds
+    {
+        "userId": "U1004",
+        "items": [{"productId": "P1006", "size": "M", "color": "Mustard", "quantity": 1}],
+        "card": GOOD,
+    },  # sold out
+    {
+        "userId": "U1005",
+        "items": [{"productId": "P9999", "size": "M", "color": "Black", "quantity": 1}],
+        "card": GOOD,
+    },  # unknown product
+    {"userId": "U1006", "items": [], "card": GOOD},  # no items
+    {
+        "userId": "U1007",
+        "items": [{"productId": "P1011", "size": "L", "color": "Olive", "quantity": 1}],
+        "card": {**GOOD, "number": "4242424242424241"},
+    },  # fails the Luhn check
+    {
+        "userId": "U1008",
+        "items": [{"productId": "P1012", "size": "M", "color": "Brown", "quantity": 1}],
+        "card": {**GOOD, "number": "4000000000002222"},
+    },  # ...2222 expired card
+    {
+        "userId": "U1001",
+        "items": [{"productId": "P1005", "size": "M", "color": "Grey", "quantity": 1}],
+        "upiId": "priya.sharma@okaxis",
+        "fulfillment": "click_and_collect",
+        "storeId": "ST-MUM-01",
+    },
 ]
 
 
@@ -54,12 +83,17 @@ def shop(tmp_path):
 
 
 def level(wired, product_id, size, color):
-    return wired.client("inventory").post("/check-inventory", json={
-        "productId": product_id, "attributes": {"size": size, "color": color}}).get_json()["onlineStockLevel"]
+    return (
+        wired.client("inventory")
+        .post("/check-inventory", json={"productId": product_id, "attributes": {"size": size, "color": color}})
+        .get_json()["onlineStockLevel"]
+    )
 
 
 def succeeded_payments(wired, user):
-    payments = wired.client("payment").post("/list-payments", json={"userId": user, "limit": 100}).get_json()["payments"]
+    payments = (
+        wired.client("payment").post("/list-payments", json={"userId": user, "limit": 100}).get_json()["payments"]
+    )
     return [p for p in payments if p["status"] == "succeeded"]
 
 
@@ -79,8 +113,12 @@ def test_mixed_batch_prints_a_table_and_a_summary(shop, tmp_path):
 
 def test_mixed_batch_results_and_state(shop):
     wired, workflow = shop
-    stock_before = {(i["productId"], i["size"], i["color"]): level(wired, i["productId"], i["size"], i["color"])
-                    for o in ORDERS for i in o["items"] if i["productId"] != "P9999"}
+    stock_before = {
+        (i["productId"], i["size"], i["color"]): level(wired, i["productId"], i["size"], i["color"])
+        for o in ORDERS
+        for i in o["items"]
+        if i["productId"] != "P9999"
+    }
     paid_before = {o["userId"]: len(succeeded_payments(wired, o["userId"])) for o in ORDERS}
     results = batch.process_orders(ORDERS, workflow)
     ok = {r["index"]: r for r in results if r["ok"]}
@@ -115,7 +153,13 @@ def test_json_output(shop, tmp_path, capsys):
     assert batch.main(str(path), as_json=True, workflow=workflow) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed[0]["ok"] and printed[0]["orderId"].startswith("ORD-")
-    assert printed[1] == {"index": 2, "userId": "nobody", "ok": False, "reason": "userId must look like U1001", "items": []}
+    assert printed[1] == {
+        "index": 2,
+        "userId": "nobody",
+        "ok": False,
+        "reason": "userId must look like U1001",
+        "items": [],
+    }
 
 
 @pytest.mark.parametrize("content", [None, "not json", '{"orders": 5}', '"text"'])
@@ -124,7 +168,13 @@ def test_unreadable_file_exits_2(tmp_path, content):
     if content is not None:
         path.write_text(content)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SALES_DIR), str(SALES_DIR.parent)])}
-    run = subprocess.run([sys.executable, "-m", "sales_agent", "orders", "process", str(path)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "sales_agent", "orders", "process", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert run.returncode == 2, run.stderr
     assert "error" in run.stderr

@@ -1,4 +1,5 @@
 """The card vault: what the shopper types is redacted before anything else sees it."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,14 @@ import pytest
 from sales_agent.cards import CardVault, brand_of, luhn_ok, mask_numbers
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("pay with 4242 4242 4242 4242 exp 12/28 cvv 123", "pay with card ending 4242"),
-    ("card: 4111-1111-1111-1111, 09/2027, CVC: 999 thanks", "card: card ending 1111, thanks"),
-    ("use 5555555555554444 expiry 01/30 security code 321", "use card ending 4444"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("pay with 4242 4242 4242 4242 exp 12/28 cvv 123", "pay with card ending 4242"),
+        ("card: 4111-1111-1111-1111, 09/2027, CVC: 999 thanks", "card: card ending 1111, thanks"),
+        ("use 5555555555554444 expiry 01/30 security code 321", "use card ending 4444"),
+    ],
+)
 def test_redact_keeps_only_the_last_four_digits(text, expected):
     vault = CardVault()
     out = vault.redact("U1001", text)

@@ -1,5 +1,6 @@
 """The checkout workflow against the real agents (in process): hold, price, pay, order, commit, earn,
 and every failure undone."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,8 +45,9 @@ class Shop:
         return response.get_json()
 
     def stock(self, product_id="P1001", size="M", color="Black"):
-        return self.post("inventory", "/check-inventory", {"productId": product_id,
-                                                            "attributes": {"size": size, "color": color}})["onlineStockLevel"]
+        return self.post(
+            "inventory", "/check-inventory", {"productId": product_id, "attributes": {"size": size, "color": color}}
+        )["onlineStockLevel"]
 
     def payments(self, user=USER):
         return self.post("payment", "/list-payments", {"userId": user, "limit": 100})["payments"]
@@ -132,7 +134,11 @@ def test_failure_after_payment_refunds_and_releases(shop):
     assert [u["step"] for u in result["undo"]] == ["releaseHold", "refundPayment"]
     assert all(u["ok"] for u in result["undo"])
     assert shop.stock() == stock and len(shop.orders()) == orders
-    paid = [p for p in shop.payments() if p["checkoutSessionId"] == shop.store.checkout(quote["checkoutId"])["payment"]["checkoutSessionId"]]
+    paid = [
+        p
+        for p in shop.payments()
+        if p["checkoutSessionId"] == shop.store.checkout(quote["checkoutId"])["payment"]["checkoutSessionId"]
+    ]
     assert [p["status"] for p in paid] == ["refunded"]
 
 
@@ -150,7 +156,9 @@ def test_failure_after_the_order_cancels_it_and_gives_back_points_and_coupon(sho
     assert order["status"] == "cancelled"
     assert shop.stock() == stock and shop.points() == points
     # the coupon commit was released: WINTER20 (not single use) / the chosen code can be used again
-    offers = shop.post("loyalty", "/get-applicable-offers", {"userId": USER, "cartAmount": 4999, "categories": ["jackets"]})
+    offers = shop.post(
+        "loyalty", "/get-applicable-offers", {"userId": USER, "cartAmount": 4999, "categories": ["jackets"]}
+    )
     assert any(o["code"] == quote["discounts"][0].get("code") and o["isApplicable"] for o in offers["offers"])
 
 
@@ -219,8 +227,9 @@ def test_out_of_stock_is_refused_before_anything_is_held(shop):
 
 def test_upi_and_click_and_collect(shop):
     shop.cart(JACKET)
-    quote = shop.workflow.prepare(USER, payment_method="upi", upi_id="priya.sharma@okaxis",
-                                  fulfillment="click_and_collect", store_id="ST-MUM-01")
+    quote = shop.workflow.prepare(
+        USER, payment_method="upi", upi_id="priya.sharma@okaxis", fulfillment="click_and_collect", store_id="ST-MUM-01"
+    )
     assert "error" not in quote, quote
     assert quote["payment"] == {"method": "upi", "upiId": "pr***@okaxis"}
     assert quote["fulfillment"]["type"] == "click_and_collect" and quote["deliveryFee"] == 0
@@ -245,8 +254,11 @@ def test_no_card_number_is_stored_in_the_sales_database(shop):
     quote = prepared(shop)
     shop.workflow.place(USER, quote["checkoutId"])
     with shop.store.db.read() as conn:
-        rows = [str(tuple(r)) for table in ("sales_checkouts", "sales_carts", "sales_last_orders")
-                for r in conn.exec_driver_sql(f"SELECT * FROM {table}")]
+        rows = [
+            str(tuple(r))
+            for table in ("sales_checkouts", "sales_carts", "sales_last_orders")
+            for r in conn.exec_driver_sql(f"SELECT * FROM {table}")
+        ]
     dump = " ".join(rows)
     assert "4242424242424242" not in dump and "4242 4242" not in dump and "card_ending_4242" in dump
 
@@ -256,8 +268,9 @@ def test_a_guest_can_click_and_collect(shop):
     shop.store.add_line(guest, {**JACKET, "name": "x", "unitPrice": 1.0, "category": "jackets"})
     no_address = shop.workflow.prepare(guest, payment_method="upi", upi_id="guest@okaxis")
     assert no_address["error"]["code"] == "missing_address" and no_address["error"]["suggestions"]
-    quote = shop.workflow.prepare(guest, payment_method="upi", upi_id="guest@okaxis",
-                                  fulfillment="click_and_collect", store_id="ST-MUM-01")
+    quote = shop.workflow.prepare(
+        guest, payment_method="upi", upi_id="guest@okaxis", fulfillment="click_and_collect", store_id="ST-MUM-01"
+    )
     assert "error" not in quote, quote
     assert any("Not a loyalty member" in n for n in quote["notes"]) and quote["discounts"] == []
     result = shop.workflow.place(guest, quote["checkoutId"])
@@ -283,11 +296,14 @@ class CrashingClients(FlakyClients):
         return super().call(agent, operation, body, idempotency_key=idempotency_key)
 
 
-@pytest.mark.parametrize("crash_at,expected_steps", [
-    (("fulfillment", "createOrder"), ["releaseHold", "refundPayment"]),
-    (("inventory", "commitHold"), ["cancelOrder", "reversePoints", "refundPayment"]),
-    (("payment", "processPayment"), ["releaseHold"]),
-])
+@pytest.mark.parametrize(
+    "crash_at,expected_steps",
+    [
+        (("fulfillment", "createOrder"), ["releaseHold", "refundPayment"]),
+        (("inventory", "commitHold"), ["cancelOrder", "reversePoints", "refundPayment"]),
+        (("payment", "processPayment"), ["releaseHold"]),
+    ],
+)
 def test_a_checkout_interrupted_by_a_crash_is_undone_later(shop, crash_at, expected_steps):
     shop.workflow.clients = shop.clients = CrashingClients(retries=0)
     stock = shop.stock()
@@ -306,8 +322,12 @@ def test_a_checkout_interrupted_by_a_crash_is_undone_later(shop, crash_at, expec
     assert [u["step"] for u in recovered[0]["undo"]] == expected_steps and all(u["ok"] for u in recovered[0]["undo"])
     assert shop.store.checkout(quote["checkoutId"])["status"] == "failed"
     assert shop.stock() == stock
-    assert not [p for p in shop.payments() if p["status"] == "succeeded"
-                and p["checkoutSessionId"] == shop.store.checkout(quote["checkoutId"])["payment"]["checkoutSessionId"]]
+    assert not [
+        p
+        for p in shop.payments()
+        if p["status"] == "succeeded"
+        and p["checkoutSessionId"] == shop.store.checkout(quote["checkoutId"])["payment"]["checkoutSessionId"]
+    ]
 
 
 def test_an_unexpected_bug_mid_checkout_is_rolled_back(shop):

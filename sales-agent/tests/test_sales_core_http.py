@@ -1,5 +1,6 @@
 """The HTTP chat API and the WhatsApp / Telegram webhooks: the same SalesSession behind every channel,
 bad input a 400 naming the field, never a 500."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,18 +20,23 @@ CARD = "4242 4242 4242 4242 exp 12/28 cvv 123"
 
 
 def model():
-    return ScriptedChatModel(rules=[
-        (r"jacket", [[call("add_to_cart", product_id="P1001", size="M", color="Black")], "Added the Alpine Puffer."]),
-        (r"buy|pay", [[call("prepare_checkout", card_ref="card_ending_4242")], [call("place_order")], "Placed."]),
-    ], default_reply="(scripted) hello")
+    return ScriptedChatModel(
+        rules=[
+            (
+                r"jacket",
+                [[call("add_to_cart", product_id="P1001", size="M", color="Black")], "Added the Alpine Puffer."],
+            ),
+            (r"buy|pay", [[call("prepare_checkout", card_ref="card_ending_4242")], [call("place_order")], "Placed."]),
+        ],
+        default_reply="(scripted) hello",
+    )
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("http")
     wired = WiredSystem(tmp, tag="http")
-    session = session_for_tests(tmp, model(), database_url=fresh_database_url("sales", tmp, "http"),
-                                vault=CardVault())
+    session = session_for_tests(tmp, model(), database_url=fresh_database_url("sales", tmp, "http"), vault=CardVault())
     app = create_app(session, config={"WHATSAPP_VERIFY_TOKEN": "verify-me", "MAX_CONTENT_LENGTH": 8192})
     app.testing = True
     yield app, session, wired
@@ -57,8 +63,13 @@ def test_chat_returns_reply_tool_calls_and_cart(client):
     status, body = post(client, "/chat", {"userId": "U1003", "channel": "web", "message": "the black jacket in M"})
     assert status == 200, body
     assert body["reply"] == "Added the Alpine Puffer."
-    assert body["toolCalls"][0] | {"ms": 0} == {"tool": "add_to_cart", "agent": "recommendation",
-                                                 "operation": "getProduct", "ms": 0, "ok": True}
+    assert body["toolCalls"][0] | {"ms": 0} == {
+        "tool": "add_to_cart",
+        "agent": "recommendation",
+        "operation": "getProduct",
+        "ms": 0,
+        "ok": True,
+    }
     assert body["cart"]["itemCount"] == 1 and "pendingConfirmation" not in body
     state = client.get("/chat/state?userId=U1003").get_json()
     assert state["cart"]["itemCount"] == 1 and state["history"][0] == {"role": "user", "text": "the black jacket in M"}
@@ -75,16 +86,19 @@ def test_checkout_over_http_needs_a_confirm(client):
     assert status == 200 and "no order waiting" in body["reply"]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"message": "hi"}, "userId"),
-    ({"userId": "u1001", "message": "hi"}, "userId"),
-    ({"userId": "U1001"}, "message"),
-    ({"userId": "U1001", "message": ""}, "message"),
-    ({"userId": "U1001", "message": "x" * 2001}, "message"),
-    ({"userId": "U1001", "message": 5}, "message"),
-    ({"userId": "U1001", "message": "hi", "channel": "Web Chat!"}, "channel"),
-    ({"userId": "U1001", "message": "hi", "user_id": "U1001"}, "user_id"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"message": "hi"}, "userId"),
+        ({"userId": "u1001", "message": "hi"}, "userId"),
+        ({"userId": "U1001"}, "message"),
+        ({"userId": "U1001", "message": ""}, "message"),
+        ({"userId": "U1001", "message": "x" * 2001}, "message"),
+        ({"userId": "U1001", "message": 5}, "message"),
+        ({"userId": "U1001", "message": "hi", "channel": "Web Chat!"}, "channel"),
+        ({"userId": "U1001", "message": "hi", "user_id": "U1001"}, "user_id"),
+    ],
+)
 def test_bad_chat_input_is_a_400_naming_the_field(client, body, field):
     status, answer = post(client, "/chat", body)
     assert status == 400
@@ -92,7 +106,9 @@ def test_bad_chat_input_is_a_400_naming_the_field(client, body, field):
     assert field in [d["field"] for d in answer["error"]["details"]]
 
 
-@pytest.mark.parametrize("body,field", [({"userId": "U1001"}, "approve"), ({"userId": "U1001", "approve": "yes"}, "approve")])
+@pytest.mark.parametrize(
+    "body,field", [({"userId": "U1001"}, "approve"), ({"userId": "U1001", "approve": "yes"}, "approve")]
+)
 def test_bad_confirm_input(client, body, field):
     status, answer = post(client, "/chat/confirm", body)
     assert status == 400 and answer["error"]["details"][0]["field"] == field
@@ -104,7 +120,9 @@ def test_http_level_errors_are_json(client):
         client.post("/chat", data="", content_type="application/json"),
         client.post("/chat", data="{not json", content_type="application/json"),
         client.post("/chat", data="[1, 2]", content_type="application/json"),
-        client.post("/chat", data=json.dumps({"userId": "U1001", "message": "x" * 9000}), content_type="application/json"),
+        client.post(
+            "/chat", data=json.dumps({"userId": "U1001", "message": "x" * 9000}), content_type="application/json"
+        ),
         client.get("/chat"),
         client.post("/nowhere", json={}),
         client.get("/chat/state?userId=nobody"),
@@ -115,15 +133,23 @@ def test_http_level_errors_are_json(client):
         assert error["code"] and error["message"] and isinstance(error["details"], list)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                           max_leaves=6)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(json_values, st.fixed_dictionaries(
-    {"userId": st.one_of(st.just("U1007"), st.text(max_size=6)), "message": json_values},
-    optional={"channel": json_values, "approve": json_values})))
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"userId": st.one_of(st.just("U1007"), st.text(max_size=6)), "message": json_values},
+            optional={"channel": json_values, "approve": json_values},
+        ),
+    )
+)
 def test_fuzzed_bodies_never_cause_a_500(client, body):
     for path in ("/chat", "/chat/confirm", "/webhooks/whatsapp", "/webhooks/telegram"):
         response = client.post(path, data=json.dumps(body), content_type="application/json")
@@ -136,9 +162,25 @@ def whatsapp(sender, text=None, kind="text"):
     message = {"from": sender, "id": "wamid.TEST", "timestamp": "1763700000", "type": kind}
     if text is not None:
         message["text"] = {"body": text}
-    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
-        "contacts": [{"profile": {"name": "Priya"}, "wa_id": sender}], "messages": [message]}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+                            "contacts": [{"profile": {"name": "Priya"}, "wa_id": sender}],
+                            "messages": [message],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def test_whatsapp_message_from_a_known_number_answers_as_that_shopper(client, system):
@@ -146,7 +188,9 @@ def test_whatsapp_message_from_a_known_number_answers_as_that_shopper(client, sy
     before = len(session.history("U1005"))
     status, body = post(client, "/webhooks/whatsapp", whatsapp("919822015005", "that jacket please"))
     assert status == 200
-    assert body["replies"] == [{"to": "919822015005", "userId": "U1005", "type": "text", "text": "Added the Alpine Puffer."}]
+    assert body["replies"] == [
+        {"to": "919822015005", "userId": "U1005", "type": "text", "text": "Added the Alpine Puffer."}
+    ]
     # the same shopper on the web sees the same cart and conversation
     assert session.cart("U1005")["itemCount"] == 1
     status, body = post(client, "/chat", {"userId": "U1005", "channel": "web", "message": "hi"})
@@ -162,17 +206,26 @@ def test_whatsapp_unknown_number_becomes_a_guest_and_keeps_it(client, system):
 
 
 def test_whatsapp_status_updates_and_media(client):
-    status_only = {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"statuses": [{"id": "x"}]}}]}]}
+    status_only = {
+        "object": "whatsapp_business_account",
+        "entry": [{"changes": [{"value": {"statuses": [{"id": "x"}]}}]}],
+    }
     assert post(client, "/webhooks/whatsapp", status_only) == (200, {"replies": []})
     status, body = post(client, "/webhooks/whatsapp", whatsapp("919820011001", kind="image"))
     assert status == 200 and "text messages only" in body["replies"][0]["text"]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"object": "whatsapp_business_account"}, "entry"),
-    ({"entry": [{"changes": [{}]}]}, "entry.0.changes.0.value"),
-    ({"entry": [{"changes": [{"value": {"messages": [{"text": {"body": "hi"}}]}}]}]}, "entry.0.changes.0.value.messages.0.from"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"object": "whatsapp_business_account"}, "entry"),
+        ({"entry": [{"changes": [{}]}]}, "entry.0.changes.0.value"),
+        (
+            {"entry": [{"changes": [{"value": {"messages": [{"text": {"body": "hi"}}]}}]}]},
+            "entry.0.changes.0.value.messages.0.from",
+        ),
+    ],
+)
 def test_whatsapp_malformed_is_a_400_naming_the_field(client, body, field):
     status, answer = post(client, "/webhooks/whatsapp", body)
     assert status == 400 and answer["error"]["details"][0]["field"] == field
@@ -187,12 +240,17 @@ def test_whatsapp_verification_and_signature(system):
     app.config["WHATSAPP_APP_SECRET"] = "s3cret"
     try:
         raw = json.dumps(whatsapp("919820011001", "hi")).encode()
-        bad = client.post("/webhooks/whatsapp", data=raw, content_type="application/json",
-                          headers={"X-Hub-Signature-256": "sha256=00"})
+        bad = client.post(
+            "/webhooks/whatsapp",
+            data=raw,
+            content_type="application/json",
+            headers={"X-Hub-Signature-256": "sha256=00"},
+        )
         assert bad.status_code == 401
         signature = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
-        good = client.post("/webhooks/whatsapp", data=raw, content_type="application/json",
-                           headers={"X-Hub-Signature-256": signature})
+        good = client.post(
+            "/webhooks/whatsapp", data=raw, content_type="application/json", headers={"X-Hub-Signature-256": signature}
+        )
         assert good.status_code == 200
     finally:
         app.config["WHATSAPP_APP_SECRET"] = None
@@ -200,9 +258,16 @@ def test_whatsapp_verification_and_signature(system):
 
 # -- Telegram ----------------------------------------------------------------------------------
 def telegram(sender, text, chat=None):
-    return {"update_id": 1001, "message": {"message_id": 7, "date": 1763700000, "text": text,
-                                            "from": {"id": sender, "is_bot": False, "first_name": "Rohan"},
-                                            "chat": {"id": chat or sender, "type": "private"}}}
+    return {
+        "update_id": 1001,
+        "message": {
+            "message_id": 7,
+            "date": 1763700000,
+            "text": text,
+            "from": {"id": sender, "is_bot": False, "first_name": "Rohan"},
+            "chat": {"id": chat or sender, "type": "private"},
+        },
+    }
 
 
 def test_telegram_update_answers_with_send_message(client):
@@ -232,5 +297,7 @@ def test_optional_api_token_and_rate_limit(system):
     assert status == 401 and body["error"]["details"][0]["field"] == "Authorization"
     status, _ = post(client, "/chat", {"userId": "U1006", "message": "hi"}, headers={"Authorization": "Bearer t0ken"})
     assert status == 200
-    status, body = post(client, "/chat", {"userId": "U1006", "message": "hi"}, headers={"Authorization": "Bearer t0ken"})
+    status, body = post(
+        client, "/chat", {"userId": "U1006", "message": "hi"}, headers={"Authorization": "Bearer t0ken"}
+    )
     assert status == 429 and body["error"]["code"] == "rate_limited"

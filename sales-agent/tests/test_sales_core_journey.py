@@ -1,5 +1,6 @@
 """The scripted offline journey, end to end through SalesSession: the offline model, the real agent graph
 with its confirmation gate, the real agents in process, and state checked after every step."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,11 @@ def test_offline_journey_from_hello_to_a_tracked_order(journey):
     wired, open_session = journey
 
     def stock():
-        return wired.client("inventory").post("/check-inventory", json={
-            "productId": "P1001", "attributes": {"size": "M", "color": "Black"}}).get_json()["onlineStockLevel"]
+        return (
+            wired.client("inventory")
+            .post("/check-inventory", json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"}})
+            .get_json()["onlineStockLevel"]
+        )
 
     def payments():
         return wired.client("payment").post("/list-payments", json={"userId": "U1001"}).get_json()["payments"]

@@ -1,5 +1,6 @@
 """SALES_AGENT_MODEL=openai:<model>: a turn runs through langchain-openai over real HTTP to a local fake
 OpenAI-compatible server, the tool it asks for runs against the real agents, and the confirmation gate works."""
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,18 @@ def openai_session(tmp_path, server, monkeypatch):
     monkeypatch.setenv("SALES_AGENT_MODEL", "openai:test-model")
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    settings = Settings.from_env(database_url=fresh_database_url("sales", tmp_path, "oa"),
-                                 memory_url=str(tmp_path / "memory.db"))
+    settings = Settings.from_env(
+        database_url=fresh_database_url("sales", tmp_path, "oa"), memory_url=str(tmp_path / "memory.db")
+    )
     assert settings.model == "openai:test-model" and settings.openai_model == "test-model"
     return SalesSession(settings, vault=CardVault())
 
 
 def test_a_turn_goes_through_langchain_openai_and_runs_the_tool(tmp_path, wired, monkeypatch):
-    replies = [{"tool_calls": [("search_products", {"query": "winter jacket", "max_price": 6000, "limit": 3})]},
-               {"content": "The Alpine Puffer Jacket is ₹4,999."}]
+    replies = [
+        {"tool_calls": [("search_products", {"query": "winter jacket", "max_price": 6000, "limit": 3})]},
+        {"content": "The Alpine Puffer Jacket is ₹4,999."},
+    ]
     with FakeOpenAIServer(replies) as server:
         session = openai_session(tmp_path, server, monkeypatch)
         try:
@@ -42,7 +46,8 @@ def test_a_turn_goes_through_langchain_openai_and_runs_the_tool(tmp_path, wired,
             session.close()
     assert turn.reply == "The Alpine Puffer Jacket is ₹4,999."
     assert [(c["tool"], c["agent"], c["operation"], c["ok"]) for c in turn.tool_calls] == [
-        ("search_products", "recommendation", "searchProducts", True)]
+        ("search_products", "recommendation", "searchProducts", True)
+    ]
 
     first, second = server.requests
     assert first["model"] == "test-model"
@@ -96,4 +101,5 @@ def test_model_setting_defaults():
     with pytest.raises(ValueError):
         Settings(model="anthropic:claude").validate()
     from sales_agent.config import default_model
+
     assert default_model({}) == "offline" and default_model({"OPENAI_API_KEY": "k"}) == "openai:gpt-4o-mini"

@@ -1,5 +1,6 @@
 """SalesSession over the real agents with a scripted model: the confirmation gate, memory across restarts,
 users and channels, no card number in memory or logs, and an agent that stops mid-conversation."""
+
 from __future__ import annotations
 
 import io
@@ -35,18 +36,37 @@ def recall(messages):
 
 
 def script():
-    return ScriptedChatModel(rules=[
-        (r"jacket", [[call("search_products", query="winter jacket", max_price=6000)], add_first_result,
-                     "Added the first jacket."]),
-        (r"jeans", [[call("search_products", query="jeans")], "Here are jeans."]),
-        (r"stock|available", [[call("check_stock", product_id="P1001", size="M", color="Black", city="Mumbai")],
-                              lambda m: f"(scripted) stock: {json.dumps(last_tool_result(m))[:200]}"]),
-        (r"cart", [[call("view_cart")], "Here is your cart."]),
-        (r"pay|checkout", [[call("prepare_checkout", payment_method="card", card_ref="card_ending_4242")],
-                           [call("place_order")], lambda m: f"(scripted) order: {json.dumps(last_tool_result(m))}"]),
-        (r"just place", [[call("place_order")], "(scripted) placed?"]),
-        (r"remember", [recall]),
-    ])
+    return ScriptedChatModel(
+        rules=[
+            (
+                r"jacket",
+                [
+                    [call("search_products", query="winter jacket", max_price=6000)],
+                    add_first_result,
+                    "Added the first jacket.",
+                ],
+            ),
+            (r"jeans", [[call("search_products", query="jeans")], "Here are jeans."]),
+            (
+                r"stock|available",
+                [
+                    [call("check_stock", product_id="P1001", size="M", color="Black", city="Mumbai")],
+                    lambda m: f"(scripted) stock: {json.dumps(last_tool_result(m))[:200]}",
+                ],
+            ),
+            (r"cart", [[call("view_cart")], "Here is your cart."]),
+            (
+                r"pay|checkout",
+                [
+                    [call("prepare_checkout", payment_method="card", card_ref="card_ending_4242")],
+                    [call("place_order")],
+                    lambda m: f"(scripted) order: {json.dumps(last_tool_result(m))}",
+                ],
+            ),
+            (r"just place", [[call("place_order")], "(scripted) placed?"]),
+            (r"remember", [recall]),
+        ]
+    )
 
 
 def memory_url(tmp_path, tag=""):
@@ -63,14 +83,23 @@ class World:
         self.sessions = []
 
     def session(self, model=None, clients=None):
-        s = session_for_tests(self.tmp, model or script(), database_url=self.database_url,
-                              memory_url=self.memory_url, vault=self.vault, clients=clients)
+        s = session_for_tests(
+            self.tmp,
+            model or script(),
+            database_url=self.database_url,
+            memory_url=self.memory_url,
+            vault=self.vault,
+            clients=clients,
+        )
         self.sessions.append(s)
         return s
 
     def stock(self):
-        return self.wired.client("inventory").post("/check-inventory", json={
-            "productId": "P1001", "attributes": {"size": "M", "color": "Black"}}).get_json()["onlineStockLevel"]
+        return (
+            self.wired.client("inventory")
+            .post("/check-inventory", json={"productId": "P1001", "attributes": {"size": "M", "color": "Black"}})
+            .get_json()["onlineStockLevel"]
+        )
 
     def orders(self, user="U1001"):
         return self.wired.client("fulfillment").post("/list-orders", json={"userId": user}).get_json()["orders"]
@@ -200,6 +229,7 @@ def _capture_logs():
             lg.removeHandler(handler)
             lg.setLevel(level)
         return stream.getvalue()
+
     return stop
 
 
@@ -232,8 +262,11 @@ def test_no_full_card_number_in_memory_database_or_logs(world):
         assert number.encode() not in memory
         assert number not in logs
     with s.store.db.read() as conn:
-        dump = " ".join(str(tuple(r)) for t in ("sales_checkouts", "sales_carts", "sales_last_orders")
-                        for r in conn.exec_driver_sql(f"SELECT * FROM {t}"))
+        dump = " ".join(
+            str(tuple(r))
+            for t in ("sales_checkouts", "sales_carts", "sales_last_orders")
+            for r in conn.exec_driver_sql(f"SELECT * FROM {t}")
+        )
     assert all(number not in dump for number in FULL_NUMBERS)
     assert "cvv 123" not in memory.decode("utf-8", "replace") and "cvv 123" not in logs
 
@@ -246,6 +279,7 @@ def _pattern(name):
 def stop_agent(wired, name):
     def refuse(request):
         raise requests.ConnectionError(f"connection refused by {name} (stopped)")
+
     for method in ("POST", "GET"):
         wired.rsps.remove(method, _pattern(name))
     wired.rsps.add_callback("POST", _pattern(name), callback=refuse)
@@ -265,8 +299,12 @@ def test_agent_stopped_mid_conversation_then_back(world):
     stop_agent(world.wired, "recommendation")
     down = s.send("U1001", "show me jeans")
     assert down.reply and [c["ok"] for c in down.tool_calls] == [False]
-    assert s.graph.get_state({"configurable": {"thread_id": "U1001"}}).values["messages"][-2].content.count(
-        "temporarily unavailable") == 1
+    assert (
+        s.graph.get_state({"configurable": {"thread_id": "U1001"}})
+        .values["messages"][-2]
+        .content.count("temporarily unavailable")
+        == 1
+    )
     stock = s.send("U1001", "is it available?")  # other agents still answer
     assert stock.tool_calls[0]["agent"] == "inventory" and stock.tool_calls[0]["ok"]
 
@@ -338,7 +376,9 @@ def test_a_turn_cut_short_is_closed_in_memory_before_the_next_turn(world, cut_at
     config = {"configurable": {"thread_id": "U1001"}}
     dangling = [HumanMessage("show me winter jackets")]
     if cut_at == "before-the-tool-answered":
-        dangling.append(AIMessage("", tool_calls=[{"name": "view_cart", "args": {}, "id": "call_cut", "type": "tool_call"}]))
+        dangling.append(
+            AIMessage("", tool_calls=[{"name": "view_cart", "args": {}, "id": "call_cut", "type": "tool_call"}])
+        )
     s.graph.update_state(config, {"messages": dangling}, as_node="model")
 
     turn = s.send("U1001", "show me some jeans")

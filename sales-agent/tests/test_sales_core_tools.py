@@ -3,6 +3,7 @@
 Every tool: the requests it sends are contract-valid, and it turns a 2xx, a 4xx error envelope, a timeout
 and a refused connection into JSON the model can use, never an exception.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,12 +16,19 @@ from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
 from sales_agent.testing import FakeAgents, invoke_tool
 from sales_agent.tools import TOOL_NAMES, SalesTools, build_tools
-
 from support import fresh_database_url
 
 USER = "U1001"
-JACKET = {"productId": "P1001", "sku": "P1001-BLACK-M", "name": "Alpine Puffer Jacket", "category": "jackets",
-          "size": "M", "color": "Black", "quantity": 1, "unitPrice": 4999.0}
+JACKET = {
+    "productId": "P1001",
+    "sku": "P1001-BLACK-M",
+    "name": "Alpine Puffer Jacket",
+    "category": "jackets",
+    "size": "M",
+    "color": "Black",
+    "quantity": 1,
+    "unitPrice": 4999.0,
+}
 
 
 class Rig:
@@ -71,30 +79,73 @@ def with_quote(rig):
 
 # tool, arguments, setup, the operations to break (agent, operation)
 CASES = [
-    ("search_products", {"query": "winter jacket", "max_price": 6000, "category": "jackets", "size": "M",
-                         "color": "Black", "season": "winter"}, None, [("recommendation", "searchProducts")]),
-    ("recommend_products", {"context": "product_view", "product_id": "P1001", "max_price": 8000}, None,
-     [("recommendation", "getRecommendations")]),
+    (
+        "search_products",
+        {
+            "query": "winter jacket",
+            "max_price": 6000,
+            "category": "jackets",
+            "size": "M",
+            "color": "Black",
+            "season": "winter",
+        },
+        None,
+        [("recommendation", "searchProducts")],
+    ),
+    (
+        "recommend_products",
+        {"context": "product_view", "product_id": "P1001", "max_price": 8000},
+        None,
+        [("recommendation", "getRecommendations")],
+    ),
     ("get_product_details", {"product_id": "P1001"}, None, [("recommendation", "getProduct")]),
-    ("check_stock", {"product_id": "P1001", "size": "M", "color": "Black", "city": "Mumbai"}, None,
-     [("inventory", "checkInventory")]),
-    ("find_alternatives", {"product_id": "P1006", "size": "M", "color": "Mustard"}, None,
-     [("recommendation", "getAlternatives")]),
-    ("add_to_cart", {"product_id": "P1001", "size": "M", "color": "black", "quantity": 1}, None,
-     [("recommendation", "getProduct")]),
+    (
+        "check_stock",
+        {"product_id": "P1001", "size": "M", "color": "Black", "city": "Mumbai"},
+        None,
+        [("inventory", "checkInventory")],
+    ),
+    (
+        "find_alternatives",
+        {"product_id": "P1006", "size": "M", "color": "Mustard"},
+        None,
+        [("recommendation", "getAlternatives")],
+    ),
+    (
+        "add_to_cart",
+        {"product_id": "P1001", "size": "M", "color": "black", "quantity": 1},
+        None,
+        [("recommendation", "getProduct")],
+    ),
     ("get_offers_and_points", {}, with_cart, [("loyalty", "getApplicableOffers")]),
     ("apply_coupon", {"code": "welcome10"}, with_cart, [("loyalty", "applyCoupon")]),
     ("redeem_points", {"points": 200}, with_cart, [("loyalty", "getMember")]),
-    ("prepare_checkout", {"payment_method": "card", "card_ref": "card_ending_4242"}, lambda r: (with_cart(r), with_card(r)),
-     [("inventory", "createHold")]),
+    (
+        "prepare_checkout",
+        {"payment_method": "card", "card_ref": "card_ending_4242"},
+        lambda r: (with_cart(r), with_card(r)),
+        [("inventory", "createHold")],
+    ),
     ("place_order", {}, with_quote, [("payment", "processPayment")]),
-    ("reserve_in_store", {"product_id": "P1001", "size": "M", "color": "Black", "store_id": "ST-MUM-01"}, None,
-     [("fulfillment", "reserveInStore")]),
+    (
+        "reserve_in_store",
+        {"product_id": "P1001", "size": "M", "color": "Black", "store_id": "ST-MUM-01"},
+        None,
+        [("fulfillment", "reserveInStore")],
+    ),
     ("order_status", {"order_id": "ORD-100001"}, None, [("post-purchase", "getOrderStatus")]),
-    ("return_item", {"order_id": "ORD-100001", "reason": "wrong_size", "sku": "P1001-BLACK-L"}, None,
-     [("post-purchase", "initiateReturn")]),
-    ("exchange_item", {"order_id": "ORD-100003", "sku": "P1017-WHITE-S", "new_size": "M", "reason": "wrong_size"},
-     None, [("post-purchase", "initiateExchange")]),
+    (
+        "return_item",
+        {"order_id": "ORD-100001", "reason": "wrong_size", "sku": "P1001-BLACK-L"},
+        None,
+        [("post-purchase", "initiateReturn")],
+    ),
+    (
+        "exchange_item",
+        {"order_id": "ORD-100003", "sku": "P1017-WHITE-S", "new_size": "M", "reason": "wrong_size"},
+        None,
+        [("post-purchase", "initiateExchange")],
+    ),
     ("my_profile", {}, None, [("recommendation", "getShopperProfile"), ("loyalty", "getMember")]),
 ]
 
@@ -102,8 +153,9 @@ CASES = [
 def test_every_tool_is_covered():
     from sales_agent.tools import _BASE_TOOL_NAMES  # tools from sales_agent/agent_tools/ are tested in their own files
 
-    assert sorted([c[0] for c in CASES] + ["cancel_checkout", "remove_from_cart", "update_cart_quantity", "view_cart"]) \
-        == sorted(_BASE_TOOL_NAMES)
+    assert sorted(
+        [c[0] for c in CASES] + ["cancel_checkout", "remove_from_cart", "update_cart_quantity", "view_cart"]
+    ) == sorted(_BASE_TOOL_NAMES)
     assert sorted(TOOL_NAMES) == sorted(t.name for t in build_tools())
     assert set(_BASE_TOOL_NAMES) <= set(TOOL_NAMES)
 
@@ -171,7 +223,9 @@ def test_card_number_goes_only_to_the_payment_agent(rig):
 
 def test_add_to_cart_refuses_sold_out_and_unknown_variants(rig):
     report = FakeAgents.example(rig.fake.contracts["inventory"].operation("checkInventory"))[1]
-    rig.fake.answer("inventory", "checkInventory", 200, {**report, "onlineStatus": "out_of_stock", "onlineStockLevel": 0})
+    rig.fake.answer(
+        "inventory", "checkInventory", 200, {**report, "onlineStatus": "out_of_stock", "onlineStockLevel": 0}
+    )
     result, _ = rig.run("add_to_cart", product_id="P1001", size="M", color="Black")
     assert result["error"]["code"] == "out_of_stock" and result["error"]["suggestions"]
     assert rig.store.cart(USER)["lines"] == []

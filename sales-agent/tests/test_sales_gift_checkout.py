@@ -1,5 +1,6 @@
 """Gift wraps in the checkout, against the real agents in process: the wrap is priced into the quote, the payment
 and the order total, addGiftWrap is called once with the new order id, and a failure there is undone."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,10 +14,23 @@ from support import WiredSystem, fresh_database_url
 
 USER = "U1001"
 GOOD_CARD = "4242 4242 4242 4242 exp 12/30 cvc 123"
-JACKET = {"productId": "P1001", "sku": "P1001-BLACK-M", "name": "Alpine Puffer Jacket", "category": "jackets",
-          "size": "M", "color": "Black", "quantity": 1, "unitPrice": 4999.0}
-PREMIUM = {"optionId": "premium", "optionName": "Premium gift box", "price": 149.0, "message": "Happy birthday Anu",
-           "recipientName": "Anu"}
+JACKET = {
+    "productId": "P1001",
+    "sku": "P1001-BLACK-M",
+    "name": "Alpine Puffer Jacket",
+    "category": "jackets",
+    "size": "M",
+    "color": "Black",
+    "quantity": 1,
+    "unitPrice": 4999.0,
+}
+PREMIUM = {
+    "optionId": "premium",
+    "optionName": "Premium gift box",
+    "price": 149.0,
+    "message": "Happy birthday Anu",
+    "recipientName": "Anu",
+}
 
 
 class RecordingClients(Clients):
@@ -56,19 +70,26 @@ class Shop:
         return response.get_json()
 
     def stock(self):
-        return self.post("inventory", "/check-inventory", {"productId": "P1001",
-                                                            "attributes": {"size": "M", "color": "Black"}})["onlineStockLevel"]
+        return self.post(
+            "inventory", "/check-inventory", {"productId": "P1001", "attributes": {"size": "M", "color": "Black"}}
+        )["onlineStockLevel"]
 
     def wraps(self, reference):
         return self.post("gift-wrapping", "/get-gift-wraps", {"orderReference": reference})["wraps"]
 
     def order(self, order_id):
-        return next(o for o in self.post("fulfillment", "/list-orders", {"userId": USER, "limit": 100})["orders"]
-                    if o["orderId"] == order_id)
+        return next(
+            o
+            for o in self.post("fulfillment", "/list-orders", {"userId": USER, "limit": 100})["orders"]
+            if o["orderId"] == order_id
+        )
 
     def payment(self, payment_id):
-        return next(p for p in self.post("payment", "/list-payments", {"userId": USER, "limit": 100})["payments"]
-                    if p["paymentId"] == payment_id)
+        return next(
+            p
+            for p in self.post("payment", "/list-payments", {"userId": USER, "limit": 100})["payments"]
+            if p["paymentId"] == payment_id
+        )
 
     def close(self):
         self.store.dispose()
@@ -94,7 +115,8 @@ def test_the_wrap_is_in_the_quote_the_payment_and_the_order_and_is_ordered_once(
     quote = wrapped_quote(shop)
     assert quote["giftWrapTotal"] == 149.0
     assert [(w["productId"], w["optionId"], w["price"], w["message"]) for w in quote["giftWraps"]] == [
-        ("P1001", "premium", 149.0, "Happy birthday Anu")]
+        ("P1001", "premium", 149.0, "Happy birthday Anu")
+    ]
     assert quote["total"] == quote["subtotal"] - quote["discount"] + quote["deliveryFee"] + 149.0
     assert shop.clients.made("gift-wrapping", "checkGiftWrapping") == [({"productId": "P1001"}, None)]
 
@@ -106,19 +128,28 @@ def test_the_wrap_is_in_the_quote_the_payment_and_the_order_and_is_ordered_once(
     assert [(w["optionId"], w["price"], w["status"]) for w in result["giftWraps"]] == [("premium", 149.0, "requested")]
 
     order = shop.order(order_id)
-    assert order["total"] == quote["total"] == round(order["subtotal"] - order["discount"] + quote["deliveryFee"] + 149, 2)
+    assert (
+        order["total"] == quote["total"] == round(order["subtotal"] - order["discount"] + quote["deliveryFee"] + 149, 2)
+    )
     assert order["giftWrapFee"] == 149 and order["deliveryFee"] == quote["deliveryFee"]
     assert shop.payment(result["paymentId"])["amount"] == quote["total"]
 
     calls = shop.clients.made("gift-wrapping", "addGiftWrap")
     assert len(calls) == 1
     body, key = calls[0]
-    assert body == {"orderReference": order_id, "productId": "P1001", "sku": "P1001-BLACK-M", "optionId": "premium",
-                    "message": "Happy birthday Anu", "recipientName": "Anu"}
+    assert body == {
+        "orderReference": order_id,
+        "productId": "P1001",
+        "sku": "P1001-BLACK-M",
+        "optionId": "premium",
+        "message": "Happy birthday Anu",
+        "recipientName": "Anu",
+    }
     assert key == f"{quote['checkoutId']}-wrap-P1001"
     wraps = shop.wraps(order_id)
     assert [(w["productId"], w["optionId"], w["status"], w["price"]) for w in wraps] == [
-        ("P1001", "premium", "requested", 149)]
+        ("P1001", "premium", "requested", 149)
+    ]
     assert shop.store.cart(USER)["lines"] == []  # the wrapped line went with the order
 
     again = shop.workflow.place(USER, quote["checkoutId"])
@@ -174,8 +205,16 @@ def test_prepare_takes_the_current_price_and_refuses_an_option_no_longer_offered
     assert quote["giftWraps"][0]["price"] == 149.0 and quote["giftWrapTotal"] == 149.0
     shop.workflow.cancel(USER)
     shop.store.clear_cart(USER)
-    boots = {"productId": "P1038", "sku": "P1038-BLACK-9", "name": "Ridge Leather Chelsea Boots",
-             "category": "footwear", "size": "9", "color": "Black", "quantity": 1, "unitPrice": 1.0}
+    boots = {
+        "productId": "P1038",
+        "sku": "P1038-BLACK-9",
+        "name": "Ridge Leather Chelsea Boots",
+        "category": "footwear",
+        "size": "9",
+        "color": "Black",
+        "quantity": 1,
+        "unitPrice": 1.0,
+    }
     shop.store.add_line(USER, boots)
     shop.store.set_gift_wrap(USER, "P1038", dict(PREMIUM))
     refused = shop.workflow.prepare(USER, card_ref="card_ending_4242")

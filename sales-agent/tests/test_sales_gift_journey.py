@@ -1,6 +1,7 @@
 """The gift-wrap journey in the OFFLINE chat, end to end through SalesSession (offline model, the real agent graph
 with its confirmation gate, the real agents in process): search, add, "it's a gift", choose the wrap with a note,
 check out, confirm; the order's total includes the wrap and the gift-wrapping agent holds the wrap for that order."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,13 @@ USER = "U1001"
 def chat(tmp_path):
     wired = WiredSystem(tmp_path, tag="gj")
     memory = fresh_database_url("salesmem", tmp_path, "gj") if USE_POSTGRES else str(tmp_path / "memory.db")
-    session = session_for_tests(tmp_path, OfflineChatModel(), database_url=fresh_database_url("sales", tmp_path, "gj"),
-                                memory_url=memory, vault=CardVault())
+    session = session_for_tests(
+        tmp_path,
+        OfflineChatModel(),
+        database_url=fresh_database_url("sales", tmp_path, "gj"),
+        memory_url=memory,
+        vault=CardVault(),
+    )
     yield wired, session
     session.close()
     wired.close()
@@ -75,7 +81,8 @@ def test_offline_gift_wrap_journey(chat):
     assert order["total"] == round(order["subtotal"] - order["discount"] + checkout["deliveryFee"] + 149.0, 2)
     wraps = wired.client("gift-wrapping").post("/get-gift-wraps", json={"orderReference": order_id}).get_json()["wraps"]
     assert [(w["productId"], w["sku"], w["optionId"], w["price"], w["message"], w["status"]) for w in wraps] == [
-        ("P1001", "P1001-BLACK-M", "premium", 149, "Happy birthday", "requested")]
+        ("P1001", "P1001-BLACK-M", "premium", 149, "Happy birthday", "requested")
+    ]
 
 
 @pytest.mark.parametrize("phrase", ["can you gift wrap it", "it's a gift", "wrap it please, it's a present"])

@@ -1,6 +1,7 @@
 """The gift-wrapping tools (sales_agent/agent_tools/gift_wrapping.py) against the gift-wrapping agent faked from
 its contract with ``responses``: a 2xx, a 4xx error envelope, a timeout and a refused connection all come back as
 JSON the model can use. Also the extension hook: a module dropped into sales_agent/agent_tools is picked up."""
+
 from __future__ import annotations
 
 import sys
@@ -15,22 +16,54 @@ from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
 from sales_agent.testing import FakeAgents, invoke_tool
 from sales_agent.tools import SalesTools, build_tools
-
 from support import fresh_database_url
 
 USER = "U1001"
-JACKET = {"productId": "P1001", "sku": "P1001-BLACK-M", "name": "Alpine Puffer Jacket", "category": "jackets",
-          "size": "M", "color": "Black", "quantity": 1, "unitPrice": 4999.0}
+JACKET = {
+    "productId": "P1001",
+    "sku": "P1001-BLACK-M",
+    "name": "Alpine Puffer Jacket",
+    "category": "jackets",
+    "size": "M",
+    "color": "Black",
+    "quantity": 1,
+    "unitPrice": 4999.0,
+}
 OPTIONS = [
-    {"optionId": "standard", "name": "Standard wrap", "description": "Kraft paper.", "price": 49, "currency": "INR",
-     "messageCardIncluded": True},
-    {"optionId": "premium", "name": "Premium gift box", "description": "A gift box.", "price": 149, "currency": "INR",
-     "messageCardIncluded": True},
-    {"optionId": "festive", "name": "Festive wrap", "description": "Festive paper.", "price": 199, "currency": "INR",
-     "messageCardIncluded": True},
+    {
+        "optionId": "standard",
+        "name": "Standard wrap",
+        "description": "Kraft paper.",
+        "price": 49,
+        "currency": "INR",
+        "messageCardIncluded": True,
+    },
+    {
+        "optionId": "premium",
+        "name": "Premium gift box",
+        "description": "A gift box.",
+        "price": 149,
+        "currency": "INR",
+        "messageCardIncluded": True,
+    },
+    {
+        "optionId": "festive",
+        "name": "Festive wrap",
+        "description": "Festive paper.",
+        "price": 199,
+        "currency": "INR",
+        "messageCardIncluded": True,
+    },
 ]
-JACKET_CHECK = {"productId": "P1001", "productName": "Alpine Puffer Jacket", "category": "jackets", "wrappable": True,
-                "reason": None, "note": None, "options": OPTIONS}
+JACKET_CHECK = {
+    "productId": "P1001",
+    "productName": "Alpine Puffer Jacket",
+    "category": "jackets",
+    "wrappable": True,
+    "reason": None,
+    "note": None,
+    "options": OPTIONS,
+}
 
 
 class Rig:
@@ -66,8 +99,10 @@ def rig(tmp_path):
 CASES = [
     ("check_gift_wrapping", {"product_id": "P1001"}),
     ("check_gift_wrapping", {}),
-    ("add_gift_wrap", {"product_id": "P1001", "option": "premium", "message": "Happy birthday Anu",
-                       "recipient_name": "Anu"}),
+    (
+        "add_gift_wrap",
+        {"product_id": "P1001", "option": "premium", "message": "Happy birthday Anu", "recipient_name": "Anu"},
+    ),
     ("add_gift_wrap", {"option": "standard"}),
 ]
 
@@ -82,17 +117,23 @@ def test_gift_tools_answer_every_outcome(rig, name, args, mode):
     assert calls and all({"tool", "agent", "operation", "ms", "ok"} <= set(c) for c in calls)
     assert [(c["agent"], c["operation"], c["tool"]) for c in calls][0] == ("gift-wrapping", "checkGiftWrapping", name)
     assert rig.fake.calls("gift-wrapping", "checkGiftWrapping") == [{"productId": "P1001"}] * len(
-        rig.fake.calls("gift-wrapping", "checkGiftWrapping"))
+        rig.fake.calls("gift-wrapping", "checkGiftWrapping")
+    )
     line = rig.store.cart(USER)["lines"][0]
     if mode == "ok":
         assert "error" not in result, result
         if name == "check_gift_wrapping":
             assert [(o["optionId"], o["price"]) for o in result["options"]] == [
-                ("standard", 49), ("premium", 149), ("festive", 199)]
+                ("standard", 49),
+                ("premium", 149),
+                ("festive", 199),
+            ]
             assert result["inCart"] is True and result["currentWrap"] is None and "giftWrap" not in line
         else:
             wrap = result["giftWrap"]
-            assert wrap["optionId"] == args["option"] and wrap["price"] == {"premium": 149, "standard": 49}[args["option"]]
+            assert (
+                wrap["optionId"] == args["option"] and wrap["price"] == {"premium": 149, "standard": 49}[args["option"]]
+            )
             assert line["giftWrap"]["optionId"] == args["option"]
             assert line["giftWrap"]["message"] == args.get("message")
             assert result["cart"]["giftWrapTotal"] == wrap["price"]
@@ -119,8 +160,12 @@ def test_option_the_product_does_not_offer_is_refused_with_what_is_offered(rig):
 
 
 def test_a_product_that_cannot_be_wrapped_says_why(rig):
-    rig.fake.answer("gift-wrapping", "checkGiftWrapping", 200, {
-        **JACKET_CHECK, "wrappable": False, "options": [], "reason": "It is oversized."})
+    rig.fake.answer(
+        "gift-wrapping",
+        "checkGiftWrapping",
+        200,
+        {**JACKET_CHECK, "wrappable": False, "options": [], "reason": "It is oversized."},
+    )
     result, _ = rig.run("add_gift_wrap", option="standard")
     assert result["error"]["code"] == "not_wrappable" and result["error"]["message"] == "It is oversized."
 
@@ -210,11 +255,21 @@ def test_a_module_dropped_into_agent_tools_is_picked_up(tmp_path, monkeypatch):
         assert operations["say_hello_1"] == [("inventory", "checkInventory")]
         # the tool works like any other: JSON content and the recorded calls
         from langchain.tools import ToolRuntime
+
         from sales_agent.context import SalesContext
+
         tool = next(t for t in found if t.name == "say_hello_1")
-        runtime = ToolRuntime(state={"messages": []}, context=SalesContext(USER, "test", None), config={},
-                              stream_writer=lambda _c: None, tool_call_id="call_1", store=None)
-        message = tool.invoke({"type": "tool_call", "name": "say_hello_1", "id": "call_1", "args": {"runtime": runtime}})
+        runtime = ToolRuntime(
+            state={"messages": []},
+            context=SalesContext(USER, "test", None),
+            config={},
+            stream_writer=lambda _c: None,
+            tool_call_id="call_1",
+            store=None,
+        )
+        message = tool.invoke(
+            {"type": "tool_call", "name": "say_hello_1", "id": "call_1", "args": {"runtime": runtime}}
+        )
         assert message.content == '{"hello":"U1001"}' and message.artifact["calls"][0]["tool"] == "say_hello_1"
     finally:
         sys.modules.pop("sales_agent.agent_tools.zz_hello", None)

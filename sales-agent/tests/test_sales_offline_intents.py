@@ -1,6 +1,7 @@
 """The offline model's intent and slot parser: at least five phrasings (typos and casing included) for each
 of the ten seed intents, plus the sub-actions (cart edits, coupons, points, orders, returns, exchanges,
 store reservations, profile), each with the slots it must read."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,17 +12,37 @@ from sales_agent.offline.intents import FAMILIES, Memory, parse
 # the cart holds one line, and the last order has two items.
 MEMORY = Memory(
     products={
-        "P1001": {"productId": "P1001", "name": "Alpine Puffer Jacket", "price": 4999, "category": "jackets",
-                  "sizes": ["S", "M", "L", "XL", "XXL"], "colors": ["Black", "Navy", "Olive"]},
+        "P1001": {
+            "productId": "P1001",
+            "name": "Alpine Puffer Jacket",
+            "price": 4999,
+            "category": "jackets",
+            "sizes": ["S", "M", "L", "XL", "XXL"],
+            "colors": ["Black", "Navy", "Olive"],
+        },
         "P1003": {"productId": "P1003", "name": "Himalaya Quilted Jacket", "price": 3999, "category": "jackets"},
         "P1006": {"productId": "P1006", "name": "Manali Hooded Puffer", "price": 5499, "category": "jackets"},
-        "P1044": {"productId": "P1044", "name": "Kashmir Valley Pashmina Stole", "price": 2499,
-                  "category": "accessories"},
+        "P1044": {
+            "productId": "P1044",
+            "name": "Kashmir Valley Pashmina Stole",
+            "price": 2499,
+            "category": "accessories",
+        },
     },
     last_list=["P1001", "P1003", "P1006"],
     last_product="P1001",
-    cart={"lines": [{"productId": "P1044", "name": "Kashmir Valley Pashmina Stole", "size": "One Size",
-                     "color": "Maroon", "quantity": 1, "unitPrice": 2499}]},
+    cart={
+        "lines": [
+            {
+                "productId": "P1044",
+                "name": "Kashmir Valley Pashmina Stole",
+                "size": "One Size",
+                "color": "Maroon",
+                "quantity": 1,
+                "unitPrice": 2499,
+            }
+        ]
+    },
 )
 
 # (text, intent name, slots that must be present with these values)
@@ -42,17 +63,30 @@ CASES = [
     ("can I see your sarees collection", "browse", {"category": "ethnicwear", "term": "saree"}),
     # --- search
     ("show me winter jackets under 6000", "search", {"category": "jackets", "season": "winter", "max_price": 6000}),
-    ("looking for a linen shirt below ₹2,000", "search", {"category": "tops", "max_price": 2000, "query": "linen shirt"}),
+    (
+        "looking for a linen shirt below ₹2,000",
+        "search",
+        {"category": "tops", "max_price": 2000, "query": "linen shirt"},
+    ),
     ("any black sneakers in uk 9?", "search", {"category": "footwear", "color": "Black", "size": "9"}),
     ("Jeans waist 32 less than 3k", "search", {"category": "bottoms", "size": "32", "max_price": 3000}),
     ("sarees between 5k and 15k", "search", {"category": "ethnicwear", "min_price": 5000, "max_price": 15000}),
-    ("find me a maroon kurta in size m max 3000", "search", {"term": "kurta", "color": "Maroon", "size": "M",
-                                                              "max_price": 3000}),
+    (
+        "find me a maroon kurta in size m max 3000",
+        "search",
+        {"term": "kurta", "color": "Maroon", "size": "M", "max_price": 3000},
+    ),
     ("red dress in medium", "search", {"category": "dresses", "color": "Red", "size": "M"}),
-    ("I need a warm jacket for December under 5000", "search", {"category": "jackets", "season": "winter",
-                                                                "max_price": 5000}),
-    ("monsoon jakcets under rs 3000 in XL", "search", {"category": "jackets", "season": "monsoon", "size": "XL",
-                                                      "max_price": 3000}),
+    (
+        "I need a warm jacket for December under 5000",
+        "search",
+        {"category": "jackets", "season": "winter", "max_price": 5000},
+    ),
+    (
+        "monsoon jakcets under rs 3000 in XL",
+        "search",
+        {"category": "jackets", "season": "monsoon", "size": "XL", "max_price": 3000},
+    ),
     ("tell me more about the second one", "product_details", {"product_id": "P1003"}),
     # --- recommend
     ("recommend something for a wedding", "recommend", {"occasion": "festive"}),
@@ -64,13 +98,18 @@ CASES = [
     # --- add to cart (and the cart sub-actions)
     ("add the first one in M black to my cart", "add_to_cart", {"product_id": "P1001", "size": "M", "color": "Black"}),
     ("add alpine puffer jacket size L navy", "add_to_cart", {"product_id": "P1001", "size": "L", "color": "Navy"}),
-    ("ADD 2 of the quilted jacket in size m maroon", "add_to_cart", {"product_id": "P1003", "quantity": 2,
-                                                                     "size": "M", "color": "Maroon"}),
+    (
+        "ADD 2 of the quilted jacket in size m maroon",
+        "add_to_cart",
+        {"product_id": "P1003", "quantity": 2, "size": "M", "color": "Maroon"},
+    ),
     ("I'll take it in medium, olive", "add_to_cart", {"product_id": "P1001", "size": "M", "color": "Olive"}),
-    ("put the manali puffer in my bag, large black", "add_to_cart", {"product_id": "P1006", "size": "L",
-                                                                     "color": "Black"}),
-    ("add to crat the velvet noir slip dress in S", "add_to_cart", {"product_name": "velvet noir slip",
-                                                                    "size": "S"}),
+    (
+        "put the manali puffer in my bag, large black",
+        "add_to_cart",
+        {"product_id": "P1006", "size": "L", "color": "Black"},
+    ),
+    ("add to crat the velvet noir slip dress in S", "add_to_cart", {"product_name": "velvet noir slip", "size": "S"}),
     ("show my cart", "view_cart", {}),
     ("what's in my basket?", "view_cart", {}),
     ("remove the stole from my cart", "remove_from_cart", {"product_id": "P1044"}),
@@ -81,24 +120,35 @@ CASES = [
     ("chekout please", "checkout", {}),
     ("Check out with card ending 4242", "checkout", {"card_ref": "card_ending_4242", "payment_method": "card"}),
     ("pay with upi priya.sharma@okhdfc", "checkout", {"upi_id": "priya.sharma@okhdfc", "payment_method": "upi"}),
-    ("place my order, click and collect from ST-MUM-01", "checkout", {"fulfillment": "click_and_collect",
-                                                                      "store_id": "ST-MUM-01"}),
+    (
+        "place my order, click and collect from ST-MUM-01",
+        "checkout",
+        {"fulfillment": "click_and_collect", "store_id": "ST-MUM-01"},
+    ),
     ("I'm ready to buy, I'll pick it up in store", "checkout", {"fulfillment": "click_and_collect"}),
     ("cancel the checkout", "cancel_checkout", {}),
     ("can you gift wrap the stole?", "gift_wrap", {"product_id": "P1044"}),
-    ("add the premium gift box with the message \"Happy Diwali!\"", "gift_wrap", {"wrap_option": "premium",
-                                                                                 "card_message": "Happy Diwali!"}),
+    (
+        'add the premium gift box with the message "Happy Diwali!"',
+        "gift_wrap",
+        {"wrap_option": "premium", "card_message": "Happy Diwali!"},
+    ),
     # --- inventory check (and store reservation)
-    ("is the manali puffer available in M in Mumbai?", "inventory_check", {"product_id": "P1006", "size": "M",
-                                                                           "city": "Mumbai"}),
+    (
+        "is the manali puffer available in M in Mumbai?",
+        "inventory_check",
+        {"product_id": "P1006", "size": "M", "city": "Mumbai"},
+    ),
     ("is it in stock in bangalore", "inventory_check", {"product_id": "P1001", "city": "Bengaluru"}),
     ("do you have it in XL near me", "inventory_check", {"product_id": "P1001", "size": "XL", "near_me": True}),
     ("Is the first one availble in navy?", "inventory_check", {"product_id": "P1001", "color": "Navy"}),
     ("any stok left of the quilted jacket in small?", "inventory_check", {"product_id": "P1003", "size": "S"}),
-    ("which stores in Pune have the Kasauli fleece", "inventory_check", {"city": "Pune",
-                                                                         "product_name": "kasauli"}),
-    ("reserve it at the Bombay store in size M black", "reserve_in_store", {"product_id": "P1001", "size": "M",
-                                                                           "color": "Black", "city": "Mumbai"}),
+    ("which stores in Pune have the Kasauli fleece", "inventory_check", {"city": "Pune", "product_name": "kasauli"}),
+    (
+        "reserve it at the Bombay store in size M black",
+        "reserve_in_store",
+        {"product_id": "P1001", "size": "M", "color": "Black", "city": "Mumbai"},
+    ),
     ("can you hold one for me in Delhi", "reserve_in_store", {"product_id": "P1001", "city": "Delhi"}),
     ("reserve it at Select Citywalk in M black", "reserve_in_store", {"product_id": "P1001", "store_id": "ST-DEL-01"}),
     # --- loyalty (coupons, points, profile)
@@ -118,8 +168,11 @@ CASES = [
     ("track order 100004", "order_status", {"order_id": "ORD-100004"}),
     ("can I get the reciept for my last order", "order_status", {}),
     ("I want to return it, it's too big", "return_item", {"reason": "wrong_size"}),
-    ("return my order ORD-100001 because it was damaged", "return_item", {"order_id": "ORD-100001",
-                                                                          "reason": "damaged"}),
+    (
+        "return my order ORD-100001 because it was damaged",
+        "return_item",
+        {"order_id": "ORD-100001", "reason": "damaged"},
+    ),
     ("I'd like a refund, I changed my mind", "return_item", {"reason": "changed_mind"}),
     ("exchange it for a size L", "exchange_item", {"new_size": "L", "reason": "wrong_size"}),
     ("swap the black one for navy", "exchange_item", {"color": "Black", "new_color": "Navy"}),
@@ -160,46 +213,88 @@ def test_every_seed_intent_has_at_least_five_phrasings():
     assert all(count >= 5 for count in counts.values()), counts
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("under 6000", {"max_price": 6000}), ("below ₹5,000", {"max_price": 5000}), ("less than 5k", {"max_price": 5000}),
-    ("max 3000", {"max_price": 3000}), ("upto rs. 2500", {"max_price": 2500}), ("over 10k", {"min_price": 10000}),
-    ("between 2000 and 4000", {"min_price": 2000, "max_price": 4000}), ("₹1,500 - ₹3,000", {"min_price": 1500,
-                                                                                          "max_price": 3000}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("under 6000", {"max_price": 6000}),
+        ("below ₹5,000", {"max_price": 5000}),
+        ("less than 5k", {"max_price": 5000}),
+        ("max 3000", {"max_price": 3000}),
+        ("upto rs. 2500", {"max_price": 2500}),
+        ("over 10k", {"min_price": 10000}),
+        ("between 2000 and 4000", {"min_price": 2000, "max_price": 4000}),
+        ("₹1,500 - ₹3,000", {"min_price": 1500, "max_price": 3000}),
+    ],
+)
 def test_price_caps(text, expected):
     slots = parse(f"jackets {text}").slots
     for key, value in expected.items():
         assert slots.get(key) == value, (text, slots)
 
 
-@pytest.mark.parametrize("text, size", [
-    ("kurta size m", "M"), ("kurta in medium", "M"), ("jacket large", "L"), ("tee in extra large", "XL"),
-    ("tee in XXL", "XXL"), ("tops in xs", "XS"), ("jeans waist 30", "30"), ("jeans 34 waist", "34"),
-    ("sneakers uk 8", "8"), ("boots size 10", "10"), ("stole one size", "One Size"), ("dress in an S", "S"),
-])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("kurta size m", "M"),
+        ("kurta in medium", "M"),
+        ("jacket large", "L"),
+        ("tee in extra large", "XL"),
+        ("tee in XXL", "XXL"),
+        ("tops in xs", "XS"),
+        ("jeans waist 30", "30"),
+        ("jeans 34 waist", "34"),
+        ("sneakers uk 8", "8"),
+        ("boots size 10", "10"),
+        ("stole one size", "One Size"),
+        ("dress in an S", "S"),
+    ],
+)
 def test_sizes(text, size):
     assert parse(text).slots.get("size") == size
 
 
-@pytest.mark.parametrize("text, colour", [
-    ("grey jacket", "Grey"), ("gray jacket", "Grey"), ("NAVY BLUE shirt", "Navy"), ("olive green cargo", "Olive"),
-    ("a mustard kurti", "Mustard"), ("off white kurta", "Ivory"), ("beige chinos", "Beige"),
-])
+@pytest.mark.parametrize(
+    "text, colour",
+    [
+        ("grey jacket", "Grey"),
+        ("gray jacket", "Grey"),
+        ("NAVY BLUE shirt", "Navy"),
+        ("olive green cargo", "Olive"),
+        ("a mustard kurti", "Mustard"),
+        ("off white kurta", "Ivory"),
+        ("beige chinos", "Beige"),
+    ],
+)
 def test_colours(text, colour):
     assert parse(text).slots.get("color") == colour
 
 
-@pytest.mark.parametrize("text, city", [
-    ("in stock in bangalore?", "Bengaluru"), ("Bombay store", "Mumbai"), ("new delhi", "Delhi"),
-    ("gurgaon", "Gurugram"), ("Calcutta", "Kolkata"), ("chennai", "Chennai"), ("Hyderabad", "Hyderabad"),
-])
+@pytest.mark.parametrize(
+    "text, city",
+    [
+        ("in stock in bangalore?", "Bengaluru"),
+        ("Bombay store", "Mumbai"),
+        ("new delhi", "Delhi"),
+        ("gurgaon", "Gurugram"),
+        ("Calcutta", "Kolkata"),
+        ("chennai", "Chennai"),
+        ("Hyderabad", "Hyderabad"),
+    ],
+)
 def test_cities(text, city):
     assert parse(text).slots.get("city") == city
 
 
-@pytest.mark.parametrize("text, quantity", [
-    ("add two of them", 2), ("add 3x", 3), ("qty 4", 4), ("make it 5", 5), ("add a couple", 2),
-])
+@pytest.mark.parametrize(
+    "text, quantity",
+    [
+        ("add two of them", 2),
+        ("add 3x", 3),
+        ("qty 4", 4),
+        ("make it 5", 5),
+        ("add a couple", 2),
+    ],
+)
 def test_quantities(text, quantity):
     assert parse(text, MEMORY).slots.get("quantity") == quantity
 
@@ -211,14 +306,22 @@ def test_gold_tier_is_not_a_colour_and_a_coupon_is_not_a_product():
 
 
 def test_follow_up_refines_the_previous_request():
-    memory = Memory(products=MEMORY.products, last_list=MEMORY.last_list, last_product="P1001",
-                    previous={"intent": "search", "slots": {"category": "jackets", "max_price": 6000.0}})
+    memory = Memory(
+        products=MEMORY.products,
+        last_list=MEMORY.last_list,
+        last_product="P1001",
+        previous={"intent": "search", "slots": {"category": "jackets", "max_price": 6000.0}},
+    )
     intent = parse("what about under 4000?", memory)
     assert intent.name == "search" and intent.slots["category"] == "jackets" and intent.slots["max_price"] == 4000
     memory.previous = {"intent": "add_to_cart", "slots": {"product_id": "P1001"}, "awaiting": ["size", "color"]}
     intent = parse("M in black", memory)
-    assert intent.name == "add_to_cart" and intent.slots == {**intent.slots, "product_id": "P1001", "size": "M",
-                                                             "color": "Black"}
+    assert intent.name == "add_to_cart" and intent.slots == {
+        **intent.slots,
+        "product_id": "P1001",
+        "size": "M",
+        "color": "Black",
+    }
     memory.previous = {"intent": "inventory_check", "slots": {"product_id": "P1001", "size": "M", "city": "Mumbai"}}
     intent = parse("and in Pune?", memory)
     assert intent.name == "inventory_check" and intent.slots["city"] == "Pune" and intent.slots["size"] == "M"

@@ -2,6 +2,7 @@
 checkpointer), with stub tools that have the sales tools' names and arguments and answer with the
 tools' compact JSON shapes. Checks which tool calls it makes and that replies carry the real names,
 prices, stock levels and errors from the tool results."""
+
 from __future__ import annotations
 
 import json
@@ -19,36 +20,113 @@ from sales_agent.offline import OfflineChatModel
 from sales_agent.offline.replies import error_text, rupees
 
 CATALOG = {
-    "P1001": {"productId": "P1001", "name": "Alpine Puffer Jacket", "brand": "Northline", "category": "jackets",
-              "price": 4999, "colors": ["Black", "Navy", "Olive"], "sizes": ["S", "M", "L", "XL", "XXL"],
-              "rating": 4.8, "season": "winter"},
-    "P1003": {"productId": "P1003", "name": "Himalaya Quilted Jacket", "brand": "Northline", "category": "jackets",
-              "price": 3999, "colors": ["Navy", "Maroon", "Beige"], "sizes": ["XS", "S", "M", "L", "XL"],
-              "rating": 4.5, "season": "winter"},
-    "P1006": {"productId": "P1006", "name": "Manali Hooded Puffer", "brand": "Northline", "category": "jackets",
-              "price": 5499, "colors": ["Black", "Mustard", "Pink"], "sizes": ["XS", "S", "M", "L", "XL"],
-              "rating": 4.4, "season": "winter"},
-    "P1012": {"productId": "P1012", "name": "Darjeeling Corduroy Shacket", "brand": "Trailmark",
-              "category": "jackets", "price": 2799, "colors": ["Brown", "Mustard", "Green"],
-              "sizes": ["XS", "S", "M", "L", "XL", "XXL"], "rating": 4.2, "season": "winter"},
-    "P1044": {"productId": "P1044", "name": "Kashmir Valley Pashmina Stole", "brand": "Kaarigar",
-              "category": "accessories", "price": 2499, "colors": ["Maroon", "Beige", "Teal"],
-              "sizes": ["One Size"], "rating": 4.7, "season": "winter"},
+    "P1001": {
+        "productId": "P1001",
+        "name": "Alpine Puffer Jacket",
+        "brand": "Northline",
+        "category": "jackets",
+        "price": 4999,
+        "colors": ["Black", "Navy", "Olive"],
+        "sizes": ["S", "M", "L", "XL", "XXL"],
+        "rating": 4.8,
+        "season": "winter",
+    },
+    "P1003": {
+        "productId": "P1003",
+        "name": "Himalaya Quilted Jacket",
+        "brand": "Northline",
+        "category": "jackets",
+        "price": 3999,
+        "colors": ["Navy", "Maroon", "Beige"],
+        "sizes": ["XS", "S", "M", "L", "XL"],
+        "rating": 4.5,
+        "season": "winter",
+    },
+    "P1006": {
+        "productId": "P1006",
+        "name": "Manali Hooded Puffer",
+        "brand": "Northline",
+        "category": "jackets",
+        "price": 5499,
+        "colors": ["Black", "Mustard", "Pink"],
+        "sizes": ["XS", "S", "M", "L", "XL"],
+        "rating": 4.4,
+        "season": "winter",
+    },
+    "P1012": {
+        "productId": "P1012",
+        "name": "Darjeeling Corduroy Shacket",
+        "brand": "Trailmark",
+        "category": "jackets",
+        "price": 2799,
+        "colors": ["Brown", "Mustard", "Green"],
+        "sizes": ["XS", "S", "M", "L", "XL", "XXL"],
+        "rating": 4.2,
+        "season": "winter",
+    },
+    "P1044": {
+        "productId": "P1044",
+        "name": "Kashmir Valley Pashmina Stole",
+        "brand": "Kaarigar",
+        "category": "accessories",
+        "price": 2499,
+        "colors": ["Maroon", "Beige", "Teal"],
+        "sizes": ["One Size"],
+        "rating": 4.7,
+        "season": "winter",
+    },
 }
-STORE = {"storeId": "ST-MUM-01", "name": "Phoenix Palladium, Lower Parel", "city": "Mumbai", "stockLevel": 3,
-         "stockDescriptor": "few_left"}
-ORDER = {"orderId": "ORD-100001", "status": "delivered", "statusLabel": "Delivered on 16 Nov 2026 by BlueDart",
-         "fulfillmentType": "ship_to_home", "total": 4718, "carrier": "BlueDart", "trackingNumber": "74170352981",
-         "returnEligible": True, "returnWindowEndsAt": "2026-12-16T08:52:00Z",
-         "items": [{"sku": "P1001-BLACK-L", "name": "Alpine Puffer Jacket", "size": "L", "color": "Black",
-                    "quantity": 1, "unitPrice": 4999, "returnableQuantity": 1},
-                   {"sku": "P1045-GREY-ONESIZE", "name": "Snowfall Ribbed Muffler", "size": "One Size",
-                    "color": "Grey", "quantity": 1, "unitPrice": 899, "returnableQuantity": 1}]}
+STORE = {
+    "storeId": "ST-MUM-01",
+    "name": "Phoenix Palladium, Lower Parel",
+    "city": "Mumbai",
+    "stockLevel": 3,
+    "stockDescriptor": "few_left",
+}
+ORDER = {
+    "orderId": "ORD-100001",
+    "status": "delivered",
+    "statusLabel": "Delivered on 16 Nov 2026 by BlueDart",
+    "fulfillmentType": "ship_to_home",
+    "total": 4718,
+    "carrier": "BlueDart",
+    "trackingNumber": "74170352981",
+    "returnEligible": True,
+    "returnWindowEndsAt": "2026-12-16T08:52:00Z",
+    "items": [
+        {
+            "sku": "P1001-BLACK-L",
+            "name": "Alpine Puffer Jacket",
+            "size": "L",
+            "color": "Black",
+            "quantity": 1,
+            "unitPrice": 4999,
+            "returnableQuantity": 1,
+        },
+        {
+            "sku": "P1045-GREY-ONESIZE",
+            "name": "Snowfall Ribbed Muffler",
+            "size": "One Size",
+            "color": "Grey",
+            "quantity": 1,
+            "unitPrice": 899,
+            "returnableQuantity": 1,
+        },
+    ],
+}
 
 
 def unavailable(agent: str, operation: str) -> dict:
-    return {"error": {"agent": agent, "operation": operation, "code": "unavailable", "status": None,
-                      "retryable": True, "message": f"The {agent} agent is not reachable."}}
+    return {
+        "error": {
+            "agent": agent,
+            "operation": operation,
+            "code": "unavailable",
+            "status": None,
+            "retryable": True,
+            "message": f"The {agent} agent is not reachable.",
+        }
+    }
 
 
 class Shop:
@@ -61,9 +139,14 @@ class Shop:
         self.tools = self._build()
 
     def cart(self) -> dict:
-        lines = [dict(l, lineTotal=l["unitPrice"] * l["quantity"]) for l in self.lines]
-        return {"lines": lines, "itemCount": sum(l["quantity"] for l in lines),
-                "subtotal": sum(l["lineTotal"] for l in lines), "couponCode": None, "redeemPoints": 0}
+        lines = [dict(ln, lineTotal=ln["unitPrice"] * ln["quantity"]) for ln in self.lines]
+        return {
+            "lines": lines,
+            "itemCount": sum(ln["quantity"] for ln in lines),
+            "subtotal": sum(ln["lineTotal"] for ln in lines),
+            "couponCode": None,
+            "redeemPoints": 0,
+        }
 
     def answer(self, name: str, args: dict, default) -> str:
         self.calls.append((name, {k: v for k, v in args.items() if v is not None}))
@@ -75,68 +158,139 @@ class Shop:
         shop = self
 
         @tool
-        def search_products(query: str = "", category: str | None = None, max_price: float | None = None,
-                            min_price: float | None = None, size: str | None = None, color: str | None = None,
-                            season: str | None = None, limit: int = 5) -> str:
+        def search_products(
+            query: str = "",
+            category: str | None = None,
+            max_price: float | None = None,
+            min_price: float | None = None,
+            size: str | None = None,
+            color: str | None = None,
+            season: str | None = None,
+            limit: int = 5,
+        ) -> str:
             """Search the catalog."""
             words = [w for w in query.lower().split() if len(w) > 2]
-            found = [p for p in CATALOG.values() if (not category or p["category"] == category)
-                     and (not max_price or p["price"] <= max_price)
-                     and (not words or any(w in p["name"].lower() for w in words))]
-            return shop.answer("search_products", locals_of(query=query, category=category, max_price=max_price,
-                                                           min_price=min_price, size=size, color=color,
-                                                           season=season), {"total": len(found),
-                                                                            "products": found[:limit]})
+            found = [
+                p
+                for p in CATALOG.values()
+                if (not category or p["category"] == category)
+                and (not max_price or p["price"] <= max_price)
+                and (not words or any(w in p["name"].lower() for w in words))
+            ]
+            return shop.answer(
+                "search_products",
+                locals_of(
+                    query=query,
+                    category=category,
+                    max_price=max_price,
+                    min_price=min_price,
+                    size=size,
+                    color=color,
+                    season=season,
+                ),
+                {"total": len(found), "products": found[:limit]},
+            )
 
         @tool
-        def recommend_products(context: str = "general", product_id: str | None = None, category: str | None = None,
-                               max_price: float | None = None, size: str | None = None, color: str | None = None,
-                               count: int = 5) -> str:
+        def recommend_products(
+            context: str = "general",
+            product_id: str | None = None,
+            category: str | None = None,
+            max_price: float | None = None,
+            size: str | None = None,
+            color: str | None = None,
+            count: int = 5,
+        ) -> str:
             """Recommendations."""
             products = [dict(CATALOG["P1044"], reason="Keeps you warm with a puffer", availability="in_stock")]
-            return shop.answer("recommend_products", locals_of(context=context, product_id=product_id,
-                                                              category=category, max_price=max_price),
-                               {"products": products, "bundles": [], "note": None})
+            return shop.answer(
+                "recommend_products",
+                locals_of(context=context, product_id=product_id, category=category, max_price=max_price),
+                {"products": products, "bundles": [], "note": None},
+            )
 
         @tool
         def get_product_details(product_id: str) -> str:
             """One product."""
             product = CATALOG.get(product_id)
-            value = dict(product, description="A lightweight quilted puffer.") if product else {
-                "error": {"agent": "recommendation", "operation": "getProduct", "code": "not_found",
-                          "message": f"No product with id '{product_id}'."}}
+            value = (
+                dict(product, description="A lightweight quilted puffer.")
+                if product
+                else {
+                    "error": {
+                        "agent": "recommendation",
+                        "operation": "getProduct",
+                        "code": "not_found",
+                        "message": f"No product with id '{product_id}'.",
+                    }
+                }
+            )
             return shop.answer("get_product_details", {"product_id": product_id}, value)
 
         @tool
-        def check_stock(product_id: str, size: str | None = None, color: str | None = None,
-                        city: str | None = None) -> str:
+        def check_stock(
+            product_id: str, size: str | None = None, color: str | None = None, city: str | None = None
+        ) -> str:
             """Stock."""
-            return shop.answer("check_stock", locals_of(product_id=product_id, size=size, color=color, city=city), {
-                "productId": product_id, "sku": f"{product_id}-{str(color).upper()}-{size}", "size": size,
-                "color": color, "city": city, "onlineStatus": "in_stock", "onlineStockLevel": 54, "stores": [STORE],
-                "fulfillmentOptions": ["ship_to_home", "click_and_collect", "reserve_in_store"], "variants": []})
+            return shop.answer(
+                "check_stock",
+                locals_of(product_id=product_id, size=size, color=color, city=city),
+                {
+                    "productId": product_id,
+                    "sku": f"{product_id}-{str(color).upper()}-{size}",
+                    "size": size,
+                    "color": color,
+                    "city": city,
+                    "onlineStatus": "in_stock",
+                    "onlineStockLevel": 54,
+                    "stores": [STORE],
+                    "fulfillmentOptions": ["ship_to_home", "click_and_collect", "reserve_in_store"],
+                    "variants": [],
+                },
+            )
 
         @tool
         def find_alternatives(product_id: str, size: str | None = None, color: str | None = None) -> str:
             """Alternatives."""
             alternative = dict(CATALOG["P1012"], reason="Comes in Mustard, in stock in M", status="in_stock")
-            return shop.answer("find_alternatives", locals_of(product_id=product_id, size=size, color=color), {
-                "productId": product_id, "name": CATALOG[product_id]["name"], "size": size, "color": color,
-                "alternatives": [alternative], "note": None})
+            return shop.answer(
+                "find_alternatives",
+                locals_of(product_id=product_id, size=size, color=color),
+                {
+                    "productId": product_id,
+                    "name": CATALOG[product_id]["name"],
+                    "size": size,
+                    "color": color,
+                    "alternatives": [alternative],
+                    "note": None,
+                },
+            )
 
         @tool
         def add_to_cart(product_id: str, size: str, color: str, quantity: int = 1) -> str:
             """Add to cart."""
             p = CATALOG[product_id]
-            line = {"productId": product_id, "sku": f"{product_id}-{color.upper()}-{size}", "name": p["name"],
-                    "size": size, "color": color, "quantity": quantity, "unitPrice": p["price"],
-                    "category": p["category"]}
+            line = {
+                "productId": product_id,
+                "sku": f"{product_id}-{color.upper()}-{size}",
+                "name": p["name"],
+                "size": size,
+                "color": color,
+                "quantity": quantity,
+                "unitPrice": p["price"],
+                "category": p["category"],
+            }
             if "add_to_cart" not in shop.override:
                 shop.lines.append(line)
-            return shop.answer("add_to_cart", locals_of(product_id=product_id, size=size, color=color,
-                                                       quantity=quantity),
-                               {"added": line, "stock": {"checked": True, "onlineStatus": "in_stock",
-                                                         "onlineStockLevel": 54}, "cart": shop.cart()})
+            return shop.answer(
+                "add_to_cart",
+                locals_of(product_id=product_id, size=size, color=color, quantity=quantity),
+                {
+                    "added": line,
+                    "stock": {"checked": True, "onlineStatus": "in_stock", "onlineStockLevel": 54},
+                    "cart": shop.cart(),
+                },
+            )
 
         @tool
         def view_cart() -> str:
@@ -146,65 +300,124 @@ class Shop:
         @tool
         def remove_from_cart(product_id: str, size: str | None = None, color: str | None = None) -> str:
             """Remove."""
-            shop.lines = [l for l in shop.lines if l["productId"] != product_id]
-            return shop.answer("remove_from_cart", locals_of(product_id=product_id, size=size, color=color),
-                               {"cart": shop.cart()})
+            shop.lines = [ln for ln in shop.lines if ln["productId"] != product_id]
+            return shop.answer(
+                "remove_from_cart", locals_of(product_id=product_id, size=size, color=color), {"cart": shop.cart()}
+            )
 
         @tool
-        def update_cart_quantity(product_id: str, quantity: int, size: str | None = None,
-                                 color: str | None = None) -> str:
+        def update_cart_quantity(
+            product_id: str, quantity: int, size: str | None = None, color: str | None = None
+        ) -> str:
             """Quantity."""
             for line in shop.lines:
                 if line["productId"] == product_id:
                     line["quantity"] = quantity
-            return shop.answer("update_cart_quantity", locals_of(product_id=product_id, quantity=quantity,
-                                                                size=size, color=color), {"cart": shop.cart()})
+            return shop.answer(
+                "update_cart_quantity",
+                locals_of(product_id=product_id, quantity=quantity, size=size, color=color),
+                {"cart": shop.cart()},
+            )
 
         @tool
         def get_offers_and_points() -> str:
             """Offers and points."""
-            return shop.answer("get_offers_and_points", {}, {
-                "tier": "gold", "pointsBalance": 2340, "pointsValue": 585.0, "offers": [
-                    {"code": "WELCOME10", "title": "10% off, up to ₹500", "isApplicable": True,
-                     "estimatedDiscount": 500},
-                    {"code": "DIWALI25", "title": "25% off", "isApplicable": False, "estimatedDiscount": 0,
-                     "reason": "Expired on 2025-11-05"}]})
+            return shop.answer(
+                "get_offers_and_points",
+                {},
+                {
+                    "tier": "gold",
+                    "pointsBalance": 2340,
+                    "pointsValue": 585.0,
+                    "offers": [
+                        {
+                            "code": "WELCOME10",
+                            "title": "10% off, up to ₹500",
+                            "isApplicable": True,
+                            "estimatedDiscount": 500,
+                        },
+                        {
+                            "code": "DIWALI25",
+                            "title": "25% off",
+                            "isApplicable": False,
+                            "estimatedDiscount": 0,
+                            "reason": "Expired on 2025-11-05",
+                        },
+                    ],
+                },
+            )
 
         @tool
         def apply_coupon(code: str) -> str:
             """Coupon."""
-            return shop.answer("apply_coupon", {"code": code}, {
-                "couponCode": code, "description": "10% off, up to ₹500", "cartAmount": 4999,
-                "discountAmount": 499.9, "finalAmount": 4499.1})
+            return shop.answer(
+                "apply_coupon",
+                {"code": code},
+                {
+                    "couponCode": code,
+                    "description": "10% off, up to ₹500",
+                    "cartAmount": 4999,
+                    "discountAmount": 499.9,
+                    "finalAmount": 4499.1,
+                },
+            )
 
         @tool
         def redeem_points(points: int) -> str:
             """Points."""
-            return shop.answer("redeem_points", {"points": points}, {
-                "pointsToRedeem": points, "pointsValue": points * 0.25, "pointsBalance": 2340})
+            return shop.answer(
+                "redeem_points",
+                {"points": points},
+                {"pointsToRedeem": points, "pointsValue": points * 0.25, "pointsBalance": 2340},
+            )
 
         @tool
-        def prepare_checkout(payment_method: Literal["card", "upi"] = "card", card_ref: str | None = None,
-                             upi_id: str | None = None,
-                             fulfillment: Literal["ship_to_home", "click_and_collect"] = "ship_to_home",
-                             store_id: str | None = None) -> str:
+        def prepare_checkout(
+            payment_method: Literal["card", "upi"] = "card",
+            card_ref: str | None = None,
+            upi_id: str | None = None,
+            fulfillment: Literal["ship_to_home", "click_and_collect"] = "ship_to_home",
+            store_id: str | None = None,
+        ) -> str:
             """Hold and price."""
             cart = shop.cart()
-            return shop.answer("prepare_checkout", locals_of(payment_method=payment_method, card_ref=card_ref,
-                                                            upi_id=upi_id, fulfillment=fulfillment,
-                                                            store_id=store_id), {
-                "checkoutId": "CHK-7F3A9C21", "items": cart["lines"], "subtotal": cart["subtotal"],
-                "discounts": [], "deliveryFee": 0, "total": cart["subtotal"],
-                "payment": {"method": payment_method, "last4": (card_ref or "")[-4:] or None},
-                "status": "awaiting_confirmation"})
+            return shop.answer(
+                "prepare_checkout",
+                locals_of(
+                    payment_method=payment_method,
+                    card_ref=card_ref,
+                    upi_id=upi_id,
+                    fulfillment=fulfillment,
+                    store_id=store_id,
+                ),
+                {
+                    "checkoutId": "CHK-7F3A9C21",
+                    "items": cart["lines"],
+                    "subtotal": cart["subtotal"],
+                    "discounts": [],
+                    "deliveryFee": 0,
+                    "total": cart["subtotal"],
+                    "payment": {"method": payment_method, "last4": (card_ref or "")[-4:] or None},
+                    "status": "awaiting_confirmation",
+                },
+            )
 
         @tool
         def place_order() -> str:
             """Pay and place (asks the shopper first)."""
-            return shop.answer("place_order", {}, {
-                "orderId": "ORD-100012", "status": "confirmed", "total": shop.cart()["subtotal"],
-                "paymentMethod": "card", "cardLast4": "4242", "pointsEarned": 150,
-                "estimatedDelivery": "2026-11-25T20:00:00+05:30"})
+            return shop.answer(
+                "place_order",
+                {},
+                {
+                    "orderId": "ORD-100012",
+                    "status": "confirmed",
+                    "total": shop.cart()["subtotal"],
+                    "paymentMethod": "card",
+                    "cardLast4": "4242",
+                    "pointsEarned": 150,
+                    "estimatedDelivery": "2026-11-25T20:00:00+05:30",
+                },
+            )
 
         @tool
         def cancel_checkout() -> str:
@@ -212,14 +425,24 @@ class Shop:
             return shop.answer("cancel_checkout", {}, {"checkoutId": "CHK-7F3A9C21", "holdReleased": True})
 
         @tool
-        def reserve_in_store(product_id: str, size: str, color: str, store_id: str | None = None,
-                             city: str | None = None) -> str:
+        def reserve_in_store(
+            product_id: str, size: str, color: str, store_id: str | None = None, city: str | None = None
+        ) -> str:
             """Reserve."""
-            return shop.answer("reserve_in_store", locals_of(product_id=product_id, size=size, color=color,
-                                                            store_id=store_id, city=city), {
-                "reservationId": "RSV-100001", "productId": product_id, "size": size, "color": color,
-                "storeId": "ST-MUM-01", "storeName": STORE["name"], "city": "Mumbai",
-                "expiresAt": "2026-11-22T18:00:00+05:30"})
+            return shop.answer(
+                "reserve_in_store",
+                locals_of(product_id=product_id, size=size, color=color, store_id=store_id, city=city),
+                {
+                    "reservationId": "RSV-100001",
+                    "productId": product_id,
+                    "size": size,
+                    "color": color,
+                    "storeId": "ST-MUM-01",
+                    "storeName": STORE["name"],
+                    "city": "Mumbai",
+                    "expiresAt": "2026-11-22T18:00:00+05:30",
+                },
+            )
 
         @tool
         def order_status(order_id: str | None = None) -> str:
@@ -229,30 +452,78 @@ class Shop:
         @tool
         def return_item(order_id: str | None = None, reason: str = "other", sku: str | None = None) -> str:
             """Return."""
-            return shop.answer("return_item", locals_of(order_id=order_id, reason=reason, sku=sku), {
-                "returnId": "RET-3C9A1F07", "orderId": order_id or "ORD-100001", "status": "refunded",
-                "refundAmount": 899, "message": "Return accepted. A courier will collect the parcel on 2026-11-22."})
+            return shop.answer(
+                "return_item",
+                locals_of(order_id=order_id, reason=reason, sku=sku),
+                {
+                    "returnId": "RET-3C9A1F07",
+                    "orderId": order_id or "ORD-100001",
+                    "status": "refunded",
+                    "refundAmount": 899,
+                    "message": "Return accepted. A courier will collect the parcel on 2026-11-22.",
+                },
+            )
 
         @tool
-        def exchange_item(sku: str, order_id: str | None = None, new_size: str | None = None,
-                          new_color: str | None = None, reason: str = "wrong_size") -> str:
+        def exchange_item(
+            sku: str,
+            order_id: str | None = None,
+            new_size: str | None = None,
+            new_color: str | None = None,
+            reason: str = "wrong_size",
+        ) -> str:
             """Exchange."""
-            return shop.answer("exchange_item", locals_of(order_id=order_id, sku=sku, new_size=new_size,
-                                                         new_color=new_color, reason=reason), {
-                "exchangeId": "EXC-4B7D2E19", "orderId": order_id, "fromSku": sku, "toSku": "P1001-BLACK-XL",
-                "status": "reserved", "message": "P1001-BLACK-XL is held for you until 2026-11-28."})
+            return shop.answer(
+                "exchange_item",
+                locals_of(order_id=order_id, sku=sku, new_size=new_size, new_color=new_color, reason=reason),
+                {
+                    "exchangeId": "EXC-4B7D2E19",
+                    "orderId": order_id,
+                    "fromSku": sku,
+                    "toSku": "P1001-BLACK-XL",
+                    "status": "reserved",
+                    "message": "P1001-BLACK-XL is held for you until 2026-11-28.",
+                },
+            )
 
         @tool
         def my_profile() -> str:
             """Profile."""
-            return shop.answer("my_profile", {}, {
-                "userId": "U1001", "name": "Priya Sharma", "city": "Mumbai", "tier": "gold", "pointsBalance": 2340,
-                "preferences": {"categories": ["ethnicwear", "dresses"], "sizes": {"tops": "M"}}})
+            return shop.answer(
+                "my_profile",
+                {},
+                {
+                    "userId": "U1001",
+                    "name": "Priya Sharma",
+                    "city": "Mumbai",
+                    "tier": "gold",
+                    "pointsBalance": 2340,
+                    "preferences": {"categories": ["ethnicwear", "dresses"], "sizes": {"tops": "M"}},
+                },
+            )
 
-        return [search_products, recommend_products, get_product_details, check_stock, find_alternatives,
-                add_to_cart, view_cart, remove_from_cart, update_cart_quantity, get_offers_and_points, apply_coupon,
-                redeem_points, prepare_checkout, place_order, cancel_checkout, reserve_in_store, order_status,
-                return_item, exchange_item, my_profile]
+        return [
+            search_products,
+            recommend_products,
+            get_product_details,
+            check_stock,
+            find_alternatives,
+            add_to_cart,
+            view_cart,
+            remove_from_cart,
+            update_cart_quantity,
+            get_offers_and_points,
+            apply_coupon,
+            redeem_points,
+            prepare_checkout,
+            place_order,
+            cancel_checkout,
+            reserve_in_store,
+            order_status,
+            return_item,
+            exchange_item,
+            my_profile,
+        ]
 
 
 def locals_of(**values) -> dict:
@@ -262,10 +533,13 @@ def locals_of(**values) -> dict:
 class Conversation:
     def __init__(self, shop: Shop, tools=None):
         self.shop = shop
-        self.agent = create_agent(OfflineChatModel(), tools if tools is not None else shop.tools,
-                                  system_prompt="You are the shop assistant.",
-                                  middleware=[HumanInTheLoopMiddleware(interrupt_on={"place_order": True})],
-                                  checkpointer=InMemorySaver())
+        self.agent = create_agent(
+            OfflineChatModel(),
+            tools if tools is not None else shop.tools,
+            system_prompt="You are the shop assistant.",
+            middleware=[HumanInTheLoopMiddleware(interrupt_on={"place_order": True})],
+            checkpointer=InMemorySaver(),
+        )
         self.config = {"configurable": {"thread_id": "U1001"}}
         self.state: dict = {}
 
@@ -300,6 +574,7 @@ def chat(shop):
 
 # --- the model object ---------------------------------------------------------------------------------
 
+
 def test_bind_tools_returns_a_copy_that_knows_the_tool_names(shop):
     model = OfflineChatModel()
     bound = model.bind_tools(shop.tools)
@@ -317,8 +592,13 @@ def test_it_only_calls_tools_it_was_given(shop):
 
 
 def test_tool_call_ids_are_unique_and_replies_are_deterministic(shop):
-    texts = ["hi", "show me winter jackets under 6000", "is the first one in stock in M black?", "add it",
-             "what's in my cart"]
+    texts = [
+        "hi",
+        "show me winter jackets under 6000",
+        "is the first one in stock in M black?",
+        "add it",
+        "what's in my cart",
+    ]
     first = Conversation(shop)
     replies = [first.say(t)[0] for t in texts]
     ids = [c["id"] for m in first.state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
@@ -333,6 +613,7 @@ def test_without_a_human_message_it_greets():
 
 
 # --- turns: the right tool calls and replies from the results -------------------------------------------
+
 
 def test_greeting_names_the_shopper_and_offline_mode(chat):
     reply, tools = chat.say("Hello!")
@@ -360,14 +641,22 @@ def test_stock_check_states_online_and_store_levels(chat):
     reply, tools = chat.say("is the first one in stock in M black in Mumbai?")
     assert tools == ["check_stock"]
     assert chat.args("check_stock") == {"product_id": "P1001", "size": "M", "color": "Black", "city": "Mumbai"}
-    assert ("**Alpine Puffer Jacket** (M, Black): in stock online (54) · Phoenix Palladium, Lower Parel has 3 "
-            "(few left)") in reply
+    assert (
+        "**Alpine Puffer Jacket** (M, Black): in stock online (54) · Phoenix Palladium, Lower Parel has 3 (few left)"
+    ) in reply
 
 
 def test_low_stock_is_stated_truthfully(chat, shop):
     shop.override["check_stock"] = lambda a: {
-        "productId": "P1003", "sku": "P1003-NAVY-M", "size": "M", "color": "Navy", "onlineStatus": "low_stock",
-        "onlineStockLevel": 2, "stores": [dict(STORE, stockLevel=1)], "fulfillmentOptions": ["ship_to_home"]}
+        "productId": "P1003",
+        "sku": "P1003-NAVY-M",
+        "size": "M",
+        "color": "Navy",
+        "onlineStatus": "low_stock",
+        "onlineStockLevel": 2,
+        "stores": [dict(STORE, stockLevel=1)],
+        "fulfillmentOptions": ["ship_to_home"],
+    }
     chat.say("show me jackets")
     reply, _ = chat.say("is the himalaya quilted jacket available in M navy?")
     assert "only 2 left online" in reply and "Phoenix Palladium, Lower Parel has only 1 left" in reply
@@ -375,8 +664,15 @@ def test_low_stock_is_stated_truthfully(chat, shop):
 
 def test_out_of_stock_chains_find_alternatives(chat, shop):
     shop.override["check_stock"] = lambda a: {
-        "productId": "P1006", "sku": "P1006-MUSTARD-M", "size": "M", "color": "Mustard",
-        "onlineStatus": "out_of_stock", "onlineStockLevel": 0, "stores": [], "fulfillmentOptions": []}
+        "productId": "P1006",
+        "sku": "P1006-MUSTARD-M",
+        "size": "M",
+        "color": "Mustard",
+        "onlineStatus": "out_of_stock",
+        "onlineStockLevel": 0,
+        "stores": [],
+        "fulfillmentOptions": [],
+    }
     chat.say("show me winter jackets")
     reply, tools = chat.say("is the manali puffer available in mustard size M?")
     assert tools == ["check_stock", "find_alternatives"]
@@ -421,8 +717,11 @@ def test_checkout_asks_for_payment_then_prepares_and_places_after_confirmation(c
     assert tools == ["view_cart"] and "How would you like to pay?" in reply and "₹4,999" in reply
     reply, tools = chat.say("card ending 4242")
     assert tools == ["prepare_checkout"] and reply == "<confirm>"
-    assert chat.args("prepare_checkout") == {"payment_method": "card", "card_ref": "card_ending_4242",
-                                             "fulfillment": "ship_to_home"}
+    assert chat.args("prepare_checkout") == {
+        "payment_method": "card",
+        "card_ref": "card_ending_4242",
+        "fulfillment": "ship_to_home",
+    }
     pending = chat.state["__interrupt__"][0].value["action_requests"][0]
     assert pending["name"] == "place_order"
     reply, tools = chat.decide(True)
@@ -440,10 +739,18 @@ def test_checkout_rejected_by_the_shopper(chat):
 
 
 def test_declined_payment_explains_and_passes_on_suggestions(chat, shop):
-    shop.override["place_order"] = {"error": {
-        "agent": "payment", "operation": "processPayment", "code": "card_declined",
-        "declineCode": "insufficient_funds", "message": "Your card has insufficient funds. Nothing was charged.",
-        "suggestions": ["Try another card", "Pay by UPI instead"]}, "charged": False, "holdReleased": True}
+    shop.override["place_order"] = {
+        "error": {
+            "agent": "payment",
+            "operation": "processPayment",
+            "code": "card_declined",
+            "declineCode": "insufficient_funds",
+            "message": "Your card has insufficient funds. Nothing was charged.",
+            "suggestions": ["Try another card", "Pay by UPI instead"],
+        },
+        "charged": False,
+        "holdReleased": True,
+    }
     chat.say("add the alpine puffer jacket in M black")
     chat.say("checkout with card ending 1111")
     reply, _ = chat.decide(True)
@@ -479,8 +786,12 @@ def test_offers_coupon_and_points(chat):
 def test_order_status_return_and_exchange(chat):
     reply, tools = chat.say("I want to exchange the jacket for XL")
     assert tools == ["order_status", "exchange_item"]  # looks the order up to find the item's sku
-    assert chat.args("exchange_item") == {"order_id": "ORD-100001", "sku": "P1001-BLACK-L", "new_size": "XL",
-                                          "reason": "wrong_size"}
+    assert chat.args("exchange_item") == {
+        "order_id": "ORD-100001",
+        "sku": "P1001-BLACK-L",
+        "new_size": "XL",
+        "reason": "wrong_size",
+    }
     assert "Exchange **EXC-4B7D2E19** is set up." in reply
     reply, tools = chat.say("where is my order?")
     assert tools == ["order_status"]
@@ -511,10 +822,19 @@ def test_gift_wrapping_when_the_tool_exists_and_when_it_does_not(shop):
     @tool
     def check_gift_wrapping(product_id: str) -> str:
         """Gift-wrap options for a product."""
-        return shop.answer("check_gift_wrapping", {"product_id": product_id}, {
-            "productId": product_id, "productName": CATALOG[product_id]["name"], "wrappable": True, "options": [
-                {"optionId": "standard", "name": "Standard wrap", "price": 49, "currency": "INR"},
-                {"optionId": "premium", "name": "Premium gift box", "price": 149, "currency": "INR"}]})
+        return shop.answer(
+            "check_gift_wrapping",
+            {"product_id": product_id},
+            {
+                "productId": product_id,
+                "productName": CATALOG[product_id]["name"],
+                "wrappable": True,
+                "options": [
+                    {"optionId": "standard", "name": "Standard wrap", "price": 49, "currency": "INR"},
+                    {"optionId": "premium", "name": "Premium gift box", "price": 149, "currency": "INR"},
+                ],
+            },
+        )
 
     chat = Conversation(shop, shop.tools + [check_gift_wrapping])
     reply, tools = chat.say("can you gift wrap the kashmir stole?")
@@ -533,31 +853,59 @@ def test_unknown_text_says_offline_mode(chat):
 
 # --- the reply writer on its own ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("amount, text", [(4999, "₹4,999"), (124990, "₹1,24,990"), (4718.5, "₹4,718.50"),
-                                          (599, "₹599"), (0, "₹0"), (1000000, "₹10,00,000")])
+
+@pytest.mark.parametrize(
+    "amount, text",
+    [(4999, "₹4,999"), (124990, "₹1,24,990"), (4718.5, "₹4,718.50"), (599, "₹599"), (0, "₹0"), (1000000, "₹10,00,000")],
+)
 def test_rupees(amount, text):
     assert rupees(amount) == text
 
 
 def test_error_text_for_a_plain_refusal_keeps_the_message_and_suggestions():
-    text = error_text({"error": {"agent": "loyalty", "operation": "applyCoupon", "code": "coupon_expired",
-                                 "message": "Coupon DIWALI25 expired on 5 Nov 2025",
-                                 "suggestions": ["Try WELCOME10"]}}, "apply_coupon")
+    text = error_text(
+        {
+            "error": {
+                "agent": "loyalty",
+                "operation": "applyCoupon",
+                "code": "coupon_expired",
+                "message": "Coupon DIWALI25 expired on 5 Nov 2025",
+                "suggestions": ["Try WELCOME10"],
+            }
+        },
+        "apply_coupon",
+    )
     assert text == "Coupon DIWALI25 expired on 5 Nov 2025.\nYou could: Try WELCOME10."
 
 
 def test_a_reply_after_a_tool_message_built_by_hand():
     """The model reads any contract-shaped ToolMessage, not only ones from this file's stubs."""
     model = OfflineChatModel().bind_tools(Shop().tools)
-    call = {"name": "check_stock", "args": {"product_id": "P1044", "size": "One Size", "color": "Maroon"},
-            "id": "call_1", "type": "tool_call"}
-    messages = [HumanMessage("is the kashmir stole in stock in maroon?"),
-                AIMessage("", tool_calls=[call], additional_kwargs={"offline": {"intent": "inventory_check",
-                                                                                "slots": {}}}),
-                ToolMessage(json.dumps({"productId": "P1044", "name": "Kashmir Valley Pashmina Stole",
-                                        "size": "One Size", "color": "Maroon", "onlineStatus": "low_stock",
-                                        "onlineStockLevel": 3, "stores": []}), tool_call_id="call_1",
-                            name="check_stock")]
+    call = {
+        "name": "check_stock",
+        "args": {"product_id": "P1044", "size": "One Size", "color": "Maroon"},
+        "id": "call_1",
+        "type": "tool_call",
+    }
+    messages = [
+        HumanMessage("is the kashmir stole in stock in maroon?"),
+        AIMessage("", tool_calls=[call], additional_kwargs={"offline": {"intent": "inventory_check", "slots": {}}}),
+        ToolMessage(
+            json.dumps(
+                {
+                    "productId": "P1044",
+                    "name": "Kashmir Valley Pashmina Stole",
+                    "size": "One Size",
+                    "color": "Maroon",
+                    "onlineStatus": "low_stock",
+                    "onlineStockLevel": 3,
+                    "stores": [],
+                }
+            ),
+            tool_call_id="call_1",
+            name="check_stock",
+        ),
+    ]
     reply = model.invoke(messages)
     assert not reply.tool_calls
     assert reply.content.startswith("**Kashmir Valley Pashmina Stole** (One Size, Maroon): only 3 left online")

@@ -4,11 +4,10 @@ against every agent running under gunicorn on free loopback ports, with the offl
 Covers: the returning-shopper greeting, a search turn with its agent/timing line, /cart, a checkout
 with the y/n payment confirmation, /user and /reset, /quit, Ctrl-D and Ctrl-C, a dead agent (an
 apology, never a traceback) and starting the agents when they are down."""
+
 from __future__ import annotations
 
 import json
-import os
-import re
 import socket
 import subprocess
 import sys
@@ -30,14 +29,28 @@ TOOL_LINE = r"{agent} · {operation} · \d+ ms"
 
 def chat_env(env: dict[str, str]) -> dict[str, str]:
     out = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
-    out.update(SALES_AGENT_MODEL="offline", NO_COLOR="1", TERM="dumb", COLUMNS="200", LINES="50",
-               PYTHONPATH=f"{ROOT}:{ROOT / 'sales-agent'}", RATE_LIMIT="off")
+    out.update(
+        SALES_AGENT_MODEL="offline",
+        NO_COLOR="1",
+        TERM="dumb",
+        COLUMNS="200",
+        LINES="50",
+        PYTHONPATH=f"{ROOT}:{ROOT / 'sales-agent'}",
+        RATE_LIMIT="off",
+    )
     return out
 
 
 def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
-    child = pexpect.spawn(sys.executable, ["-m", "sales_agent", "chat", *args], cwd=str(ROOT), env=env,
-                          encoding="utf-8", timeout=90, dimensions=(50, 200))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sales_agent", "chat", *args],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=90,
+        dimensions=(50, 200),
+    )
     return child
 
 
@@ -221,8 +234,13 @@ def test_ctrl_c_during_a_turn_quits_at_once_and_the_next_start_is_consistent(sys
         child.close(force=True)
     assert child.exitstatus == 0
     history = subprocess.run(
-        [sys.executable, "-c", HISTORY.format(user="U1004")], cwd=ROOT, env=system, capture_output=True, text=True,
-        timeout=120)
+        [sys.executable, "-c", HISTORY.format(user="U1004")],
+        cwd=ROOT,
+        env=system,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert history.returncode == 0, history.stderr
     turns = json.loads(history.stdout.strip().splitlines()[-1])
     # Consistent: every shopper message has its answer. The cut-short turn is either not in memory at all
@@ -297,7 +315,13 @@ def test_the_chat_starts_the_agents_when_they_are_down(tmp_path):
         finish(child)
     finally:
         child.close(force=True)
-        down = subprocess.run([sys.executable, "-m", "agentkit.run", "down"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        down = subprocess.run(
+            [sys.executable, "-m", "agentkit.run", "down"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert down.returncode == 0 and "stopped" in down.stdout
     assert child.exitstatus == 0

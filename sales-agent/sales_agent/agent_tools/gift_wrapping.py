@@ -10,6 +10,7 @@ The chosen wrap is remembered on the cart line (``line["giftWrap"]``), priced fr
 ordered from the gift-wrapping agent here: the checkout adds the wrap price to the total and, once the order
 exists, calls addGiftWrap with the order id (see checkout.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,20 +35,35 @@ def _text(value: str | None, limit: int, field: str) -> str | None:
     if not text:
         return None
     if len(text) > limit:
-        raise ToolFailure("invalid_argument", f"The {field} can be at most {limit} characters ({len(text)} given).",
-                          suggestions=[f"Shorten the {field}."])
+        raise ToolFailure(
+            "invalid_argument",
+            f"The {field} can be at most {limit} characters ({len(text)} given).",
+            suggestions=[f"Shorten the {field}."],
+        )
     return text
 
 
 def _option_id(option: str | None) -> str:
     value = (option or "standard").strip().lower()
-    value = {"basic": "standard", "normal": "standard", "regular": "standard", "kraft": "standard",
-             "box": "premium", "gift box": "premium", "premium gift box": "premium", "deluxe": "premium",
-             "festival": "festive", "diwali": "festive"}.get(value, value)
+    value = {
+        "basic": "standard",
+        "normal": "standard",
+        "regular": "standard",
+        "kraft": "standard",
+        "box": "premium",
+        "gift box": "premium",
+        "premium gift box": "premium",
+        "deluxe": "premium",
+        "festival": "festive",
+        "diwali": "festive",
+    }.get(value, value)
     value = value.removesuffix(" wrap").strip()
     if value not in OPTION_IDS:
-        raise ToolFailure("invalid_argument", f"option must be one of {', '.join(OPTION_IDS)}, not {option!r}.",
-                          suggestions=["Call check_gift_wrapping to see the options and prices."])
+        raise ToolFailure(
+            "invalid_argument",
+            f"option must be one of {', '.join(OPTION_IDS)}, not {option!r}.",
+            suggestions=["Call check_gift_wrapping to see the options and prices."],
+        )
     return value
 
 
@@ -57,8 +73,11 @@ def _product_for(service: SalesTools, user_id: str, product_id: str | None) -> s
         return _check_product_id(product_id)
     lines = service.store.cart(user_id)["lines"]
     if not lines:
-        raise ToolFailure("no_product", "Which product is the gift? The cart is empty.",
-                          suggestions=["Give the product id (like P1001)", "Add the gift to the cart first."])
+        raise ToolFailure(
+            "no_product",
+            "Which product is the gift? The cart is empty.",
+            suggestions=["Give the product id (like P1001)", "Add the gift to the cart first."],
+        )
     unwrapped = [line for line in lines if not line.get("giftWrap")]
     return (unwrapped or lines)[-1]["productId"]
 
@@ -72,41 +91,74 @@ def check_gift_wrapping(service: SalesTools, user_id: str, product_id: str | Non
     check = service.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
     lines = [line for line in service.store.cart(user_id)["lines"] if line["productId"] == pid]
     current = next((line["giftWrap"] for line in lines if line.get("giftWrap")), None)
-    return {"productId": check["productId"], "name": check["productName"], "category": check["category"],
-            "wrappable": check["wrappable"], "reason": check["reason"], "note": check["note"],
-            "options": _options(check), "messageCard": "A message card is included free (up to 200 characters).",
-            "inCart": bool(lines), "currentWrap": current}
+    return {
+        "productId": check["productId"],
+        "name": check["productName"],
+        "category": check["category"],
+        "wrappable": check["wrappable"],
+        "reason": check["reason"],
+        "note": check["note"],
+        "options": _options(check),
+        "messageCard": "A message card is included free (up to 200 characters).",
+        "inCart": bool(lines),
+        "currentWrap": current,
+    }
 
 
-def add_gift_wrap(service: SalesTools, user_id: str, product_id: str | None = None, option: str = "standard",
-                  message: str | None = None, recipient_name: str | None = None) -> dict:
+def add_gift_wrap(
+    service: SalesTools,
+    user_id: str,
+    product_id: str | None = None,
+    option: str = "standard",
+    message: str | None = None,
+    recipient_name: str | None = None,
+) -> dict:
     pid = _product_for(service, user_id, product_id)
     option_id = _option_id(option)
     message = _text(message, MESSAGE_MAX, "message")
     recipient = _text(recipient_name, RECIPIENT_MAX, "recipient name")
     lines = [line for line in service.store.cart(user_id)["lines"] if line["productId"] == pid]
     if not lines:
-        raise ToolFailure("not_in_cart", f"{pid} is not in the cart; only items in the cart can be gift-wrapped.",
-                          suggestions=["Add it to the cart first (add_to_cart), then add the wrap."])
+        raise ToolFailure(
+            "not_in_cart",
+            f"{pid} is not in the cart; only items in the cart can be gift-wrapped.",
+            suggestions=["Add it to the cart first (add_to_cart), then add the wrap."],
+        )
     check = service.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
     if not check["wrappable"]:
-        raise ToolFailure("not_wrappable", check["reason"] or f"{check['productName']} cannot be gift-wrapped.",
-                          agent="gift-wrapping", operation="checkGiftWrapping")
+        raise ToolFailure(
+            "not_wrappable",
+            check["reason"] or f"{check['productName']} cannot be gift-wrapped.",
+            agent="gift-wrapping",
+            operation="checkGiftWrapping",
+        )
     offered = {o["optionId"]: o for o in check["options"]}
     if option_id not in offered:
         names = ", ".join(f"{o['name']} ₹{o['price']:,.0f}" for o in check["options"])
-        raise ToolFailure("option_unavailable",
-                          f"{check['productName']} cannot have the {option_id} wrap. "
-                          f"{check['note'] or ''} Offered: {names}.".replace("  ", " "),
-                          suggestions=[f"Use the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]],
-                          agent="gift-wrapping", operation="checkGiftWrapping")
+        raise ToolFailure(
+            "option_unavailable",
+            f"{check['productName']} cannot have the {option_id} wrap. {check['note'] or ''} Offered: {names}.".replace(
+                "  ", " "
+            ),
+            suggestions=[f"Use the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]],
+            agent="gift-wrapping",
+            operation="checkGiftWrapping",
+        )
     chosen = offered[option_id]
-    wrap = {"optionId": option_id, "optionName": chosen["name"], "price": round(float(chosen["price"]), 2),
-            "message": message, "recipientName": recipient}
+    wrap = {
+        "optionId": option_id,
+        "optionName": chosen["name"],
+        "price": round(float(chosen["price"]), 2),
+        "message": message,
+        "recipientName": recipient,
+    }
     cart, _ = service.store.set_gift_wrap(user_id, pid, wrap)
-    return {"giftWrap": {"productId": pid, "name": check["productName"], **wrap}, "cart": cart_view(cart),
-            "note": "Saved on the cart line: the wrap price is added to the total at checkout and the wrap is "
-                    "ordered with the order."}
+    return {
+        "giftWrap": {"productId": pid, "name": check["productName"], **wrap},
+        "cart": cart_view(cart),
+        "note": "Saved on the cart line: the wrap price is added to the total at checkout and the wrap is "
+        "ordered with the order.",
+    }
 
 
 def remove_gift_wrap(service: SalesTools, user_id: str, product_id: str | None = None) -> dict:
@@ -116,8 +168,11 @@ def remove_gift_wrap(service: SalesTools, user_id: str, product_id: str | None =
         pid = _check_product_id(product_id)
         wrapped = [p for p in wrapped if p == pid]
     if not wrapped:
-        raise ToolFailure("not_wrapped", "Nothing in the cart is gift-wrapped" +
-                          (f" for {product_id}." if product_id else "."), cart=cart_view(service.store.cart(user_id)))
+        raise ToolFailure(
+            "not_wrapped",
+            "Nothing in the cart is gift-wrapped" + (f" for {product_id}." if product_id else "."),
+            cart=cart_view(service.store.cart(user_id)),
+        )
     cart = None
     for pid in dict.fromkeys(wrapped):
         cart, _ = service.store.set_gift_wrap(user_id, pid, None)
@@ -136,13 +191,20 @@ def check_gift_wrapping_tool(runtime: ToolRuntime[SalesContext], product_id: str
 
 
 @tool("add_gift_wrap", response_format="content_and_artifact")
-def add_gift_wrap_tool(runtime: ToolRuntime[SalesContext], product_id: str | None = None, option: str = "standard",
-                       message: str | None = None, recipient_name: str | None = None):
+def add_gift_wrap_tool(
+    runtime: ToolRuntime[SalesContext],
+    product_id: str | None = None,
+    option: str = "standard",
+    message: str | None = None,
+    recipient_name: str | None = None,
+):
     """Gift-wrap an item in the cart: option standard, premium or festive (see check_gift_wrapping for prices),
     an optional message card text (max 200 characters) and recipient name. Remembered on the cart line; the
     price is added at checkout. product_id: leave it out for the newest item in the cart."""
-    return run_tool("add_gift_wrap", lambda: add_gift_wrap(_service(runtime), _uid(runtime), product_id, option,
-                                                           message, recipient_name))
+    return run_tool(
+        "add_gift_wrap",
+        lambda: add_gift_wrap(_service(runtime), _uid(runtime), product_id, option, message, recipient_name),
+    )
 
 
 @tool("remove_gift_wrap", response_format="content_and_artifact")

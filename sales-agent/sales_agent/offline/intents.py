@@ -5,6 +5,7 @@ discussed, the cart, the last order, the shopper) and is built by ``remember(mes
 rule based: the text is normalised, small typos are snapped to the keyword lexicon with difflib, slots
 are read with regular expressions, and the intent comes from an ordered list of keyword rules.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -17,28 +18,71 @@ from typing import Any, Iterable
 from . import lexicon as lx
 
 # The ten intents of the seed conversation design, and the finer actions the model maps onto tools.
-FAMILIES = ["greeting", "browse", "search", "recommend", "add_to_cart", "checkout", "inventory_check",
-            "loyalty", "support", "general_chat"]
+FAMILIES = [
+    "greeting",
+    "browse",
+    "search",
+    "recommend",
+    "add_to_cart",
+    "checkout",
+    "inventory_check",
+    "loyalty",
+    "support",
+    "general_chat",
+]
 FAMILY_OF = {
     "greeting": "greeting",
     "browse": "browse",
-    "search": "search", "product_details": "search",
+    "search": "search",
+    "product_details": "search",
     "recommend": "recommend",
-    "add_to_cart": "add_to_cart", "view_cart": "add_to_cart", "remove_from_cart": "add_to_cart",
+    "add_to_cart": "add_to_cart",
+    "view_cart": "add_to_cart",
+    "remove_from_cart": "add_to_cart",
     "update_quantity": "add_to_cart",
-    "checkout": "checkout", "cancel_checkout": "checkout", "gift_wrap": "checkout",
-    "inventory_check": "inventory_check", "reserve_in_store": "inventory_check",
-    "loyalty": "loyalty", "apply_coupon": "loyalty", "redeem_points": "loyalty", "my_profile": "loyalty",
-    "support": "support", "order_status": "support", "return_item": "support", "exchange_item": "support",
-    "general_chat": "general_chat", "help": "general_chat", "thanks": "general_chat", "goodbye": "general_chat",
-    "affirm": "general_chat", "deny": "general_chat",
+    "checkout": "checkout",
+    "cancel_checkout": "checkout",
+    "gift_wrap": "checkout",
+    "inventory_check": "inventory_check",
+    "reserve_in_store": "inventory_check",
+    "loyalty": "loyalty",
+    "apply_coupon": "loyalty",
+    "redeem_points": "loyalty",
+    "my_profile": "loyalty",
+    "support": "support",
+    "order_status": "support",
+    "return_item": "support",
+    "exchange_item": "support",
+    "general_chat": "general_chat",
+    "help": "general_chat",
+    "thanks": "general_chat",
+    "goodbye": "general_chat",
+    "affirm": "general_chat",
+    "deny": "general_chat",
 }
 # intents whose slots a bare follow-up ("in navy?", "what about Pune") refines
 # intents that act on one product
-PRODUCT_INTENTS = {"add_to_cart", "inventory_check", "reserve_in_store", "product_details", "remove_from_cart",
-                   "update_quantity", "exchange_item", "return_item", "gift_wrap"}
-REFINABLE = {"search", "browse", "recommend", "inventory_check", "add_to_cart", "reserve_in_store",
-             "exchange_item", "product_details"}
+PRODUCT_INTENTS = {
+    "add_to_cart",
+    "inventory_check",
+    "reserve_in_store",
+    "product_details",
+    "remove_from_cart",
+    "update_quantity",
+    "exchange_item",
+    "return_item",
+    "gift_wrap",
+}
+REFINABLE = {
+    "search",
+    "browse",
+    "recommend",
+    "inventory_check",
+    "add_to_cart",
+    "reserve_in_store",
+    "exchange_item",
+    "product_details",
+}
 
 
 @dataclass
@@ -57,18 +101,19 @@ class Intent:
 @dataclass
 class Memory:
     """Facts from earlier messages of the conversation."""
-    products: dict[str, dict] = field(default_factory=dict)     # productId -> what tools said about it
-    last_list: list[str] = field(default_factory=list)          # ids of the last product list shown
-    last_product: str | None = None                              # the product discussed last
-    last_variant: dict | None = None                             # {product_id, size, color} asked about last
-    cart: dict | None = None                                     # the last cart a tool returned
+
+    products: dict[str, dict] = field(default_factory=dict)  # productId -> what tools said about it
+    last_list: list[str] = field(default_factory=list)  # ids of the last product list shown
+    last_product: str | None = None  # the product discussed last
+    last_variant: dict | None = None  # {product_id, size, color} asked about last
+    cart: dict | None = None  # the last cart a tool returned
     last_order_id: str | None = None
-    orders: dict[str, dict] = field(default_factory=dict)       # orderId -> order data from tools
-    shopper: dict = field(default_factory=dict)                 # name, city, tier, points
-    stores: dict[str, dict] = field(default_factory=dict)       # storeId -> {name, city}
+    orders: dict[str, dict] = field(default_factory=dict)  # orderId -> order data from tools
+    shopper: dict = field(default_factory=dict)  # name, city, tier, points
+    stores: dict[str, dict] = field(default_factory=dict)  # storeId -> {name, city}
     card_ref: str | None = None
     upi_id: str | None = None
-    previous: dict | None = None                                 # the offline model's state on its last reply
+    previous: dict | None = None  # the offline model's state on its last reply
 
     @property
     def first_name(self) -> str | None:
@@ -80,6 +125,7 @@ class Memory:
 
 
 # --- small helpers shared with the model and the reply writer ------------------------------------
+
 
 def load_json(content: Any) -> Any:
     """A ToolMessage's content as data: parsed JSON, or the text itself."""
@@ -123,8 +169,11 @@ def product_list(data: Any) -> list[dict]:
                 return value
     for item in walk(data):
         for value in item.values():
-            if isinstance(value, list) and value and all(isinstance(v, dict) and "productId" in v and "name" in v
-                                                         for v in value):
+            if (
+                isinstance(value, list)
+                and value
+                and all(isinstance(v, dict) and "productId" in v and "name" in v for v in value)
+            ):
                 return value
     if isinstance(data, list) and data and all(isinstance(v, dict) and "productId" in v for v in data):
         return data
@@ -147,8 +196,16 @@ def is_error(data: Any) -> bool:
 
 # --- memory ----------------------------------------------------------------------------------------
 
-CART_TOOLS = {"add_to_cart", "view_cart", "remove_from_cart", "update_cart_quantity", "apply_coupon",
-              "redeem_points", "prepare_checkout", "cancel_checkout"}
+CART_TOOLS = {
+    "add_to_cart",
+    "view_cart",
+    "remove_from_cart",
+    "update_cart_quantity",
+    "apply_coupon",
+    "redeem_points",
+    "prepare_checkout",
+    "cancel_checkout",
+}
 LIST_TOOLS = {"search_products", "recommend_products", "find_alternatives"}
 
 
@@ -179,8 +236,12 @@ def remember(messages: list) -> Memory:
                 if args.get("product_id"):
                     memory.last_product = args["product_id"]
                     if args.get("size") or args.get("color"):
-                        memory.last_variant = {"product_id": args["product_id"], "size": args.get("size"),
-                                               "color": args.get("color"), "city": args.get("city")}
+                        memory.last_variant = {
+                            "product_id": args["product_id"],
+                            "size": args.get("size"),
+                            "color": args.get("color"),
+                            "city": args.get("city"),
+                        }
                 if args.get("order_id"):
                     memory.last_order_id = args["order_id"]
         elif kind == "tool":
@@ -221,11 +282,16 @@ def _remember_result(memory: Memory, name: str, data: Any, args: dict) -> None:
         if oid:
             memory.last_order_id = oid
             if isinstance(data, dict):
-                memory.orders.setdefault(oid, {}).update(data.get("order") if isinstance(data.get("order"), dict)
-                                                         else data)
+                memory.orders.setdefault(oid, {}).update(
+                    data.get("order") if isinstance(data.get("order"), dict) else data
+                )
     if name in ("my_profile", "get_offers_and_points"):
-        for key, keys in (("name", ("name",)), ("city", ("city",)), ("tier", ("tier",)),
-                          ("points", ("pointsBalance", "points", "balance", "availablePoints"))):
+        for key, keys in (
+            ("name", ("name",)),
+            ("city", ("city",)),
+            ("tier", ("tier",)),
+            ("points", ("pointsBalance", "points", "balance", "availablePoints")),
+        ):
             value = dig(data, *keys)
             if value is not None and not isinstance(value, (dict, list)):
                 memory.shopper[key] = value
@@ -245,7 +311,7 @@ _KEYWORD_LIST = sorted(lx.KEYWORDS)
 def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("&", " and ")
     text = text.lower()
-    text = re.sub(r"(?<=\d),(?=\d)", "", text)                  # 5,000 -> 5000
+    text = re.sub(r"(?<=\d),(?=\d)", "", text)  # 5,000 -> 5000
     text = re.sub(r"\bcheck\s+out\b", "checkout", text)
     text = re.sub(r"\bt[\s-]?shirts?\b", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
     text = re.sub(r"\bclick\s+(?:and\s+)?collect\b", "click and collect", text)
@@ -255,17 +321,19 @@ def normalise(text: str) -> str:
 
 def fix_typos(text: str, extra_known: set[str] = frozenset()) -> str:
     """Snap misspelt words to the keyword lexicon ("jakcet" -> "jacket", "chekout" -> "checkout")."""
+
     def fix(match: re.Match) -> str:
         word = match.group(0)
         if len(word) < 4 or word in lx.KEYWORDS or word in lx.COMMON_WORDS or word in extra_known:
             return word
         for i in range(len(word) - 1):  # one swapped pair of letters: "crat", "jakcet"
-            swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+            swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
             if swapped in lx.KEYWORDS:
                 return swapped
         cutoff = 0.85 if len(word) <= 5 else 0.8
         close = difflib.get_close_matches(word, _KEYWORD_LIST, n=1, cutoff=cutoff)
         return close[0] if close else word
+
     return re.sub(r"[a-z]+", fix, text)
 
 
@@ -319,8 +387,11 @@ def _read_prices(text: str) -> dict:
         slots["min_price"] = _amount(ranged.group(1), ranged.group(2) or ranged.group(4))
         slots["max_price"] = _amount(ranged.group(3), ranged.group(4))
         return slots
-    upper = re.search(r"(?:under|below|less than|cheaper than|max(?:imum)?|upto|up to|within|not more than|"
-                      r"no more than|at most|not over|budget(?: of| is)?|<|<=)\s*" + _AMOUNT, text)
+    upper = re.search(
+        r"(?:under|below|less than|cheaper than|max(?:imum)?|upto|up to|within|not more than|"
+        r"no more than|at most|not over|budget(?: of| is)?|<|<=)\s*" + _AMOUNT,
+        text,
+    )
     if upper:
         value = _amount(upper.group(1), upper.group(2))
         if value >= 100 or upper.group(2):
@@ -358,8 +429,9 @@ def read_sizes(text: str, raw: str) -> list[tuple[int, str]]:
     # a bare capital S/M/L in the shopper's own text ("M in black", "an L")
     for m in re.finditer(r"(?<![\w'’])([SML])(?![\w'’])", raw):
         found.append((m.start(), m.group(1)))
-    for m in re.finditer(r"\b(?:waist|size|sz|w)\s*(2[89]|3[0-8])\b|\b(2[89]|3[0-8])\s*(?:waist|inch(?:es)?|in\b|\")",
-                         text):
+    for m in re.finditer(
+        r"\b(?:waist|size|sz|w)\s*(2[89]|3[0-8])\b|\b(2[89]|3[0-8])\s*(?:waist|inch(?:es)?|in\b|\")", text
+    ):
         found.append((m.start(), m.group(1) or m.group(2)))
     for m in re.finditer(r"\buk\s*(\d{1,2})\b|\b(?:size|sz)\s*([3-9]|1[0-2])\b", text):
         found.append((m.start(), m.group(1) or m.group(2)))
@@ -377,9 +449,9 @@ def read_colours(text: str) -> list[tuple[int, str]]:
                 found.setdefault(colour, m.start())
     for colour in lx.COLOURS:
         for m in rx(r"\b" + colour.lower() + r"\b").finditer(text):
-            if colour == "Gold" and re.match(r"gold\s*(tier|member|membership|status|level|card)", text[m.start():]):
+            if colour == "Gold" and re.match(r"gold\s*(tier|member|membership|status|level|card)", text[m.start() :]):
                 continue
-            if colour == "Tan" and re.match(r"tan\b'?t", text[m.start():]):
+            if colour == "Tan" and re.match(r"tan\b'?t", text[m.start() :]):
                 continue
             found.setdefault(colour, m.start())
     return sorted((pos, colour) for colour, pos in found.items())
@@ -397,8 +469,11 @@ def read_category(text: str) -> tuple[str | None, str | None, str | None]:
     for m in re.finditer(r"[a-z][a-z-]*", text):
         word = m.group(0)
         if word in lx.CATEGORY_WORDS:
-            if word == "bag" and re.search(r"\b(my|shopping|the)\s+bag\b", text) and not re.search(
-                    r"\b(tote|potli|leather|canvas|hand)\s+bag", text):
+            if (
+                word == "bag"
+                and re.search(r"\b(my|shopping|the)\s+bag\b", text)
+                and not re.search(r"\b(tote|potli|leather|canvas|hand)\s+bag", text)
+            ):
                 continue
             category, term = lx.CATEGORY_WORDS[word]
             return category, term, word
@@ -424,7 +499,8 @@ def read_quantity(text: str) -> int | None:
         r"\b(?:qty|quantity)\s*(?:to|of|=|:|is)?\s*(\d{1,2})\b",
         r"\b(\d{1,2})\s*(?:x|pcs|pieces|units|nos|of (?:these|those|them|it|the))\b",
         r"\bx\s*(\d{1,2})\b",
-        r"\b(?:make it|make that|change (?:it|that|the quantity)? ?to|update (?:it|that)? ?to|set (?:it )?to)\s*(\d{1,2})\b",
+        r"\b(?:make it|make that|change (?:it|that|the quantity)? ?to|update (?:it|that)? ?to|set (?:it )?to)"
+        r"\s*(\d{1,2})\b",
         r"\b(?:make|set|change|update) (?:the|my|that|this) [a-z -]+? (?:to )?(\d{1,2})\b",
         r"\b(?:add|buy|get|want|need|take)\s+(\d{1,2})\b(?!\s*(?:points|pts|k\b|%|rs|₹|waist|inch))",
         r"\b(\d{1,2})\s+(?:instead|more)\b",
@@ -451,9 +527,12 @@ def read_reason(text: str) -> str:
 
 
 def read_coupon(text: str, raw: str) -> str | None:
-    m = re.search(r"\b(?:coupon|promo|voucher|discount)?\s*code\s*(?:is|:)?\s*([a-z0-9]{4,20})\b|"
-                  r"\b(?:coupon|promo|voucher)\s*(?:code)?\s*(?:is|:)?\s*([a-z0-9]{4,20})\b|"
-                  r"\bapply\s+([a-z]{3,}[0-9]{1,5})\b", text)
+    m = re.search(
+        r"\b(?:coupon|promo|voucher|discount)?\s*code\s*(?:is|:)?\s*([a-z0-9]{4,20})\b|"
+        r"\b(?:coupon|promo|voucher)\s*(?:code)?\s*(?:is|:)?\s*([a-z0-9]{4,20})\b|"
+        r"\bapply\s+([a-z]{3,}[0-9]{1,5})\b",
+        text,
+    )
     if m:
         code = (m.group(1) or m.group(2) or m.group(3)).upper()
         if code not in ("CODE", "PLEASE", "THIS", "THAT", "HERE", "FOR", "PLS") and not code.isdigit():
@@ -486,8 +565,9 @@ def _close(word: str, candidates: list[str]) -> bool:
     return word in candidates or bool(difflib.get_close_matches(word, candidates, n=1, cutoff=0.84))
 
 
-def match_product(text: str, products: dict[str, dict], prefer: list[str] = (),
-                  generic_ok: bool = False) -> tuple[str | None, str | None]:
+def match_product(
+    text: str, products: dict[str, dict], prefer: list[str] = (), generic_ok: bool = False
+) -> tuple[str | None, str | None]:
     """The product in ``products`` the text names best, and the name words it used (or None)."""
     words = _NAME_TOKEN.findall(text)
     best: tuple[float, int, str, list[str]] | None = None
@@ -495,8 +575,14 @@ def match_product(text: str, products: dict[str, dict], prefer: list[str] = (),
     for pid, info in products.items():
         name = str(info.get("name") or "")
         tokens = _name_tokens(name)
-        distinctive = [t for t in tokens if t not in lx.GENERIC_NAME_WORDS and t.capitalize() not in lx.COLOURS
-                       and t not in lx.CITIES and t not in lx.SEASONS]
+        distinctive = [
+            t
+            for t in tokens
+            if t not in lx.GENERIC_NAME_WORDS
+            and t.capitalize() not in lx.COLOURS
+            and t not in lx.CITIES
+            and t not in lx.SEASONS
+        ]
         if not tokens:
             continue
         used = [w for w in words if len(w) > 2 and _close(w, tokens)]
@@ -523,39 +609,255 @@ def _strip_words(text: str, words: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-_STOP = lx.COMMON_WORDS | lx.KEYWORDS | set(lx.OCCASIONS) | set(lx.NUMBER_WORDS) | set(lx.ORDINALS) | {
-    "hi", "hey", "hello", "namaste", "something", "anything", "stuff", "someone", "any", "some", "available",
-    "stock", "size", "sizes", "colour", "colours", "color", "colors", "uk", "waist", "rs", "inr", "rupees", "k",
-    "cost", "under", "below", "over", "above", "less", "more", "than", "max", "upto", "within", "around", "about",
-    "between", "budget", "cheap", "cheaper", "nice", "good", "great", "cool", "warm", "light", "lightweight",
-    "add", "adding", "cart", "basket", "bag", "store", "stores", "near", "nearby", "city", "online", "left",
-    "got", "many", "much", "size", "fits", "look", "looks", "options", "option", "wear", "ones", "one", "pls",
-    "please", "thanks", "plz", "also", "too", "me", "my", "mine", "you", "your", "ur", "u", "im", "ill", "id",
-    "whats", "hows", "wheres", "dont", "cant", "wont", "isnt", "new", "latest", "trending", "popular", "best",
-    "men", "women", "mens", "womens", "kids", "gift", "gifts", "tell", "details", "what", "there", "much",
-    "small", "medium", "large", "extra", "free", "in", "an", "xs", "xl", "xxl", "s", "m", "l", "x", "pcs",
-    "stocks", "instock", "sold", "out", "do", "does", "have", "has", "is", "are", "any", "currently", "right",
-    "now", "still", "yet", "reserve", "reservation", "hold", "aside", "collect", "pickup", "pick", "click",
-    "wearing", "size", "quick", "quickly", "delivery", "deliver", "ship", "shipping", "home", "send",
-    "apply", "swap", "exchange", "return", "because", "since", "wrong", "big", "tight", "loose", "morning",
-    "evening", "bye", "was", "were", "item", "bought", "ordered", "received", "got", "had", "can't", "don't",
-    "i'm", "i'll", "i'd", "it's", "that's", "what's", "let's", "want", "would", "like", "love", "see",
-    "reserve", "reserved", "keep", "aside", "try", "details", "more", "tell", "describe", "material", "fabric",
-    "made", "reviews", "rating", "info", "same", "other", "another", "different", "colour", "instead",
-} | {w for phrases in lx.RETURN_REASONS.values() for p in phrases for w in p.split()}
+_STOP = (
+    lx.COMMON_WORDS
+    | lx.KEYWORDS
+    | set(lx.OCCASIONS)
+    | set(lx.NUMBER_WORDS)
+    | set(lx.ORDINALS)
+    | {
+        "hi",
+        "hey",
+        "hello",
+        "namaste",
+        "something",
+        "anything",
+        "stuff",
+        "someone",
+        "any",
+        "some",
+        "available",
+        "stock",
+        "size",
+        "sizes",
+        "colour",
+        "colours",
+        "color",
+        "colors",
+        "uk",
+        "waist",
+        "rs",
+        "inr",
+        "rupees",
+        "k",
+        "cost",
+        "under",
+        "below",
+        "over",
+        "above",
+        "less",
+        "more",
+        "than",
+        "max",
+        "upto",
+        "within",
+        "around",
+        "about",
+        "between",
+        "budget",
+        "cheap",
+        "cheaper",
+        "nice",
+        "good",
+        "great",
+        "cool",
+        "warm",
+        "light",
+        "lightweight",
+        "add",
+        "adding",
+        "cart",
+        "basket",
+        "bag",
+        "store",
+        "stores",
+        "near",
+        "nearby",
+        "city",
+        "online",
+        "left",
+        "got",
+        "many",
+        "much",
+        "size",
+        "fits",
+        "look",
+        "looks",
+        "options",
+        "option",
+        "wear",
+        "ones",
+        "one",
+        "pls",
+        "please",
+        "thanks",
+        "plz",
+        "also",
+        "too",
+        "me",
+        "my",
+        "mine",
+        "you",
+        "your",
+        "ur",
+        "u",
+        "im",
+        "ill",
+        "id",
+        "whats",
+        "hows",
+        "wheres",
+        "dont",
+        "cant",
+        "wont",
+        "isnt",
+        "new",
+        "latest",
+        "trending",
+        "popular",
+        "best",
+        "men",
+        "women",
+        "mens",
+        "womens",
+        "kids",
+        "gift",
+        "gifts",
+        "tell",
+        "details",
+        "what",
+        "there",
+        "much",
+        "small",
+        "medium",
+        "large",
+        "extra",
+        "free",
+        "in",
+        "an",
+        "xs",
+        "xl",
+        "xxl",
+        "s",
+        "m",
+        "l",
+        "x",
+        "pcs",
+        "stocks",
+        "instock",
+        "sold",
+        "out",
+        "do",
+        "does",
+        "have",
+        "has",
+        "is",
+        "are",
+        "any",
+        "currently",
+        "right",
+        "now",
+        "still",
+        "yet",
+        "reserve",
+        "reservation",
+        "hold",
+        "aside",
+        "collect",
+        "pickup",
+        "pick",
+        "click",
+        "wearing",
+        "size",
+        "quick",
+        "quickly",
+        "delivery",
+        "deliver",
+        "ship",
+        "shipping",
+        "home",
+        "send",
+        "apply",
+        "swap",
+        "exchange",
+        "return",
+        "because",
+        "since",
+        "wrong",
+        "big",
+        "tight",
+        "loose",
+        "morning",
+        "evening",
+        "bye",
+        "was",
+        "were",
+        "item",
+        "bought",
+        "ordered",
+        "received",
+        "got",
+        "had",
+        "can't",
+        "don't",
+        "i'm",
+        "i'll",
+        "i'd",
+        "it's",
+        "that's",
+        "what's",
+        "let's",
+        "want",
+        "would",
+        "like",
+        "love",
+        "see",
+        "reserve",
+        "reserved",
+        "keep",
+        "aside",
+        "try",
+        "details",
+        "more",
+        "tell",
+        "describe",
+        "material",
+        "fabric",
+        "made",
+        "reviews",
+        "rating",
+        "info",
+        "same",
+        "other",
+        "another",
+        "different",
+        "colour",
+        "instead",
+    }
+    | {w for phrases in lx.RETURN_REASONS.values() for p in phrases for w in p.split()}
+)
 
 
 def residual_words(text: str) -> list[str]:
     """Words left once intent words, slot words and filler are taken out: a product name, maybe."""
     text = re.sub(r"\b(?:ord-?\d+|p\d{4}|st-[a-z]{3}-\d{2}|\d+(?:\.\d+)?k?)\b", " ", text)
     text = re.sub(r"[\w.-]+@[a-z]+", " ", text)
-    return [w for w in re.findall(r"[a-z][a-z'-]*", text)
-            if len(w) > 2 and w.replace("'", "") not in _STOP and w not in lx.CATEGORY_WORDS
-            and w.capitalize() not in lx.COLOURS and w not in lx.CITIES and w not in lx.SEASONS
-            and w not in lx.COLOUR_ALIASES and not w.endswith("'s")]
+    return [
+        w
+        for w in re.findall(r"[a-z][a-z'-]*", text)
+        if len(w) > 2
+        and w.replace("'", "") not in _STOP
+        and w not in lx.CATEGORY_WORDS
+        and w.capitalize() not in lx.COLOURS
+        and w not in lx.CITIES
+        and w not in lx.SEASONS
+        and w not in lx.COLOUR_ALIASES
+        and not w.endswith("'s")
+    ]
 
 
 # --- the parser -------------------------------------------------------------------------------
+
 
 def read_card_message(raw: str) -> tuple[str | None, str]:
     """The text for a gift message card ("with a note 'Happy birthday Anu'", "add a note Happy birthday",
@@ -565,16 +867,20 @@ def read_card_message(raw: str) -> tuple[str | None, str]:
     quoted = re.search(r"[\"“]([^\"”]{1,200})[\"”]|(?<!\w)'([^']{2,200})'(?!\w)", raw)
     if quoted:
         text = (quoted.group(1) or quoted.group(2)).strip()
-        return (text or None), (raw[:quoted.start()] + " " + raw[quoted.end():])
-    m = re.search(r"\b(?:with |add |and )?(?:a |the )?(?:note|gift message|card message|message"
-                  r"|card (?=saying|that says|reading))\s*(?:saying|that says|which says|reading|says|:|-|=)?\s*"
-                  r"(?P<tail>.+?)\s*[.!]*\s*$", raw, re.I)
+        return (text or None), (raw[: quoted.start()] + " " + raw[quoted.end() :])
+    m = re.search(
+        r"\b(?:with |add |and )?(?:a |the )?(?:note|gift message|card message|message"
+        r"|card (?=saying|that says|reading))\s*(?:saying|that says|which says|reading|says|:|-|=)?\s*"
+        r"(?P<tail>.+?)\s*[.!]*\s*$",
+        raw,
+        re.I,
+    )
     if not m:
         return None, raw
     tail = re.sub(r"[\s,]*\b(please|pls|thanks|thank you)\b[\s.!]*$", "", m.group("tail"), flags=re.I).strip()
     if not tail or re.fullmatch(r"(?:on it|too|as well|for (?:her|him|them)|please)", tail, re.I):
         return None, raw
-    return tail[:200], raw[:m.start()]
+    return tail[:200], raw[: m.start()]
 
 
 def parse(text: str, memory: Memory | None = None) -> Intent:
@@ -621,11 +927,26 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     points = read_points(fixed)
     if points is not None:
         slots["points"] = points
-    if has(fixed, "click and collect", "pick up", "pickup", "collect (?:it |them )?(?:from|at|in)",
-           "store pickup", "pick it up", "pick them up", "in-store pickup"):
+    if has(
+        fixed,
+        "click and collect",
+        "pick up",
+        "pickup",
+        "collect (?:it |them )?(?:from|at|in)",
+        "store pickup",
+        "pick it up",
+        "pick them up",
+        "in-store pickup",
+    ):
         slots["fulfillment"] = "click_and_collect"
-    elif has(fixed, "home delivery", "deliver (?:it )?(?:to|at) (?:my )?home", "ship (?:it )?to (?:my )?home",
-             "ship to home", "deliver to my address"):
+    elif has(
+        fixed,
+        "home delivery",
+        "deliver (?:it )?(?:to|at) (?:my )?home",
+        "ship (?:it )?to (?:my )?home",
+        "ship to home",
+        "deliver to my address",
+    ):
         slots["fulfillment"] = "ship_to_home"
 
     # product named: an id, a name seen in tool results, an ordinal or a pronoun
@@ -640,8 +961,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         slots["product_id"] = f"P{m.group(1)}"
         scan = PRODUCT_ID_RE.sub(" ", scan)
     else:
-        pid, used = match_product(scan, memory.products, memory.last_list + ([memory.last_product]
-                                                                            if memory.last_product else []))
+        pid, used = match_product(
+            scan, memory.products, memory.last_list + ([memory.last_product] if memory.last_product else [])
+        )
         if pid:
             slots["product_id"] = pid
             slots["product_ref"] = "name"
@@ -690,21 +1012,26 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         slots["near_me"] = True
 
     if "size" not in slots:
-        hints = [m.group(1) for m in re.finditer(r"(?<![\w.₹-])(\d{1,2})(?![\w.%])(?!\s*(?:k|points|pts|rs|x)\b)",
-                                                  scan)]
+        hints = [
+            m.group(1) for m in re.finditer(r"(?<![\w.₹-])(\d{1,2})(?![\w.%])(?!\s*(?:k|points|pts|rs|x)\b)", scan)
+        ]
         if hints:
             slots["size_hints"] = " ".join(hints)  # bare numbers: a size once the product is known
     if "size" not in slots and slots.get("product_id"):
         known = memory.products.get(slots["product_id"], {})
         for size in known.get("availableSizes") or known.get("sizes") or []:
             if rx(r"(?<![\w.])" + re.escape(str(size).lower()) + r"(?![\w.])").search(scan) and (
-                    not str(size).isdigit() or not re.search(str(size) + r"\s*(?:k|points|pts|%|rs|₹|x)\b", scan)):
+                not str(size).isdigit() or not re.search(str(size) + r"\s*(?:k|points|pts|%|rs|₹|x)\b", scan)
+            ):
                 slots["size"] = str(size)
                 break
 
     name = _classify(fixed, slots, memory)
-    if note and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart") \
-            and (memory.previous or {}).get("intent") == "gift_wrap":
+    if (
+        note
+        and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")
+        and (memory.previous or {}).get("intent") == "gift_wrap"
+    ):
         name = "gift_wrap"
     if note and name != "gift_wrap" and has(fixed, "gift", "wrap", "wrapped", "wrapping"):
         name = "gift_wrap"
@@ -714,25 +1041,39 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         _exchange_slots(scan, sizes, colours, slots)
     if name == "gift_wrap":
         m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
-        asking = has(fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of",
-                     "cost") and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
+        asking = has(
+            fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of", "cost"
+        ) and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
         if m and not asking:
             slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
         slots.pop("season", None)
         slots.pop("occasion", None)
         if note:
             slots["card_message"] = note
-        who = re.search(r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
-                        r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
-                        r"niece|nephew|cousin|partner|fiance|fiancee)\b", fixed)
+        who = re.search(
+            r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
+            r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
+            r"niece|nephew|cousin|partner|fiance|fiancee)\b",
+            fixed,
+        )
         if who:
             slots["gift_for"] = who.group(1)
         named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw_rest if note else raw)
         if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
             slots["recipient_name"] = named.group(1)
-        if has(fixed, "remove (?:the )?(?:gift )?wrap", "no gift wrap", "without (?:the |a )?(?:gift )?wrap",
-               "don't wrap", "dont wrap", "do not wrap", "cancel (?:the )?(?:gift )?wrap", "unwrap",
-               "take off the (?:gift )?wrap", "no wrapping"):
+        if has(
+            fixed,
+            "remove (?:the )?(?:gift )?wrap",
+            "no gift wrap",
+            "without (?:the |a )?(?:gift )?wrap",
+            "don't wrap",
+            "dont wrap",
+            "do not wrap",
+            "cancel (?:the )?(?:gift )?wrap",
+            "unwrap",
+            "take off the (?:gift )?wrap",
+            "no wrapping",
+        ):
             slots["wrap_remove"] = True
             slots.pop("wrap_option", None)
         if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
@@ -740,8 +1081,11 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
             if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
                 slots["product_id"] = previous["slots"]["product_id"]
                 slots.pop("product_name", None)
-            if previous.get("intent") == "gift_wrap" and not slots.get("card_message") \
-                    and (previous.get("slots") or {}).get("card_message"):
+            if (
+                previous.get("intent") == "gift_wrap"
+                and not slots.get("card_message")
+                and (previous.get("slots") or {}).get("card_message")
+            ):
                 slots["card_message"] = previous["slots"]["card_message"]
     if name in ("return_item", "exchange_item"):
         slots["reason"] = read_reason(fixed)
@@ -749,9 +1093,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
             slots["reason"] = "wrong_size"
     if "product_id" not in slots and name in PRODUCT_INTENTS:
         if name in ("remove_from_cart", "update_quantity"):
-            pool = {str(l.get("productId")): {"name": l.get("name", "")} for l in memory.cart_lines()}
+            pool = {str(ln.get("productId")): {"name": ln.get("name", "")} for ln in memory.cart_lines()}
         else:
-            in_cart = [str(l.get("productId")) for l in memory.cart_lines()]
+            in_cart = [str(ln.get("productId")) for ln in memory.cart_lines()]
             ids = in_cart + memory.last_list + ([memory.last_product] if memory.last_product else [])
             pool = {pid: memory.products[pid] for pid in ids if pid in memory.products}
         prefer = list(pool)
@@ -766,8 +1110,12 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
             if category and memory.products.get(pid, {}).get("category") in (None, category):
                 for key in ("category", "term", "noun"):
                     slots.pop(key, None)
-    if "product_id" not in slots and _PRONOUN.search(scan) and name not in (
-            "greeting", "general_chat", "thanks", "goodbye", "help", "order_status", "return_item", "checkout"):
+    if (
+        "product_id" not in slots
+        and _PRONOUN.search(scan)
+        and name
+        not in ("greeting", "general_chat", "thanks", "goodbye", "help", "order_status", "return_item", "checkout")
+    ):
         target = memory.last_product
         if category and target and memory.products.get(target, {}).get("category") not in (None, category):
             target = None
@@ -782,8 +1130,12 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         query = " ".join(filter(None, [slots.get("product_name"), term]))
         if query:
             slots["query"] = query
-    if name == "search" and "product_id" in slots and slots.get("product_ref") in ("name", "ordinal") and not any(
-            k in slots for k in ("max_price", "min_price", "category")):
+    if (
+        name == "search"
+        and "product_id" in slots
+        and slots.get("product_ref") in ("name", "ordinal")
+        and not any(k in slots for k in ("max_price", "min_price", "category"))
+    ):
         name = "product_details"
 
     intent = Intent(name, slots)
@@ -797,8 +1149,12 @@ def _store_named(text: str, memory: Memory) -> str | None:
             return sid
     best: tuple[int, str] | None = None
     for sid, info in memory.stores.items():
-        words = [w for w in _name_tokens(str(info.get("name", ""))) if w not in lx.CITIES and w not in (
-            "mall", "road", "store", "west", "east", "north", "south", "place", "inner", "circle")]
+        words = [
+            w
+            for w in _name_tokens(str(info.get("name", "")))
+            if w not in lx.CITIES
+            and w not in ("mall", "road", "store", "west", "east", "north", "south", "place", "inner", "circle")
+        ]
         hits = sum(1 for w in words if rx(r"\b" + re.escape(w) + r"\b").search(text))
         if hits and (best is None or hits > best[0]):
             best = (hits, sid)
@@ -806,14 +1162,17 @@ def _store_named(text: str, memory: Memory) -> str | None:
 
 
 def _singular(word: str) -> bool:
-    return not ((word.endswith("s") and word[:-1] in lx.CATEGORY_WORDS)
-                or (word.endswith("es") and word[:-2] in lx.CATEGORY_WORDS))
+    return not (
+        (word.endswith("s") and word[:-1] in lx.CATEGORY_WORDS)
+        or (word.endswith("es") and word[:-2] in lx.CATEGORY_WORDS)
+    )
 
 
 def _definite_reference(text: str, memory: Memory) -> str | None:
-    """"the puffer", "that jacket", "this black dress": a product of the last list or the last one discussed."""
-    candidates = [m.group(2) or m.group(1) for m in re.finditer(
-        r"\b(?:the|that|this)\s+([a-z-]+)(?:\s+([a-z-]+))?", text)]
+    """ "the puffer", "that jacket", "this black dress": a product of the last list or the last one discussed."""
+    candidates = [
+        m.group(2) or m.group(1) for m in re.finditer(r"\b(?:the|that|this)\s+([a-z-]+)(?:\s+([a-z-]+))?", text)
+    ]
     candidates += [m.group(1) for m in re.finditer(r"\b(?:the|that|this)\s+([a-z-]+)", text)]
     for word in candidates:
         if word not in lx.CATEGORY_WORDS or not _singular(word):
@@ -840,8 +1199,9 @@ def _fits_name(words: list[str], info: dict) -> bool:
 
 
 def _ordinal(text: str) -> int | None:
-    m = re.search(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|top)\b(?:\s+(?:one|option|item|result|pick))?",
-                  text)
+    m = re.search(
+        r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|top)\b(?:\s+(?:one|option|item|result|pick))?", text
+    )
     if m and not (m.group(1) == "top" and not re.search(r"\btop (one|option|pick|result)\b", text)):
         return lx.ORDINALS[m.group(1)]
     m = re.search(r"(?:#|\bnumber\s*|\bno\.?\s*|\boption\s*|\bitem\s*)([1-9])\b", text)
@@ -882,103 +1242,377 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         return "general_chat"
     if has(t, "cancel") and has(t, "checkout", "payment", "hold", "purchase", "transaction"):
         return "cancel_checkout"
-    wants_return = has(t, "return", "returns", "returning", "refund", "send (?:it |this |them )?back",
-                       "give (?:it )?back", "take (?:it )?back")
+    wants_return = has(
+        t,
+        "return",
+        "returns",
+        "returning",
+        "refund",
+        "send (?:it |this |them )?back",
+        "give (?:it )?back",
+        "take (?:it )?back",
+    )
     wants_exchange = has(t, "exchange", "exchanging", "swap", "replace", "replacement")
     if wants_exchange and not has(t, "cart"):
         return "exchange_item"
     if wants_return:
         if has(t, "policy", "policies", "how (?:do|can|long)", "how many days", "rules") and not has(
-                t, "i want", "i'd like", "i would like", "start", "initiate", "please"):
+            t, "i want", "i'd like", "i would like", "start", "initiate", "please"
+        ):
             return "support"
         return "return_item"
-    if has(t, "where is my", "where's my", "wheres my", "track", "tracking", "order status", "status of",
-           "has my order", "did my order", "when will (?:it|my order|my package|the order|my parcel) ",
-           "delivery status", "receipt", "invoice", "my last order", "my order", "my package", "my parcel",
-           "shipped yet", "arrived", "not arrived", "not received", "order details") or (
-            "order_id" in slots and not has(t, "checkout", "pay")):
+    if has(
+        t,
+        "where is my",
+        "where's my",
+        "wheres my",
+        "track",
+        "tracking",
+        "order status",
+        "status of",
+        "has my order",
+        "did my order",
+        "when will (?:it|my order|my package|the order|my parcel) ",
+        "delivery status",
+        "receipt",
+        "invoice",
+        "my last order",
+        "my order",
+        "my package",
+        "my parcel",
+        "shipped yet",
+        "arrived",
+        "not arrived",
+        "not received",
+        "order details",
+    ) or ("order_id" in slots and not has(t, "checkout", "pay")):
         if not has(t, "place", "checkout", "confirm (?:my |the )?order", "pay"):
             return "order_status"
-    if has(t, "gift wrap", "gift-wrap", "giftwrap", "gift wrapping", "gift wrapped", "wrap it", "wrap this", "wrapping",
-           "gift box", "(?:standard|premium|festive) wrap", "wrap (?:that|them|the [a-z -]+)", "gift note",
-           "message card", "gift message", "gift card message"):
+    if has(
+        t,
+        "gift wrap",
+        "gift-wrap",
+        "giftwrap",
+        "gift wrapping",
+        "gift wrapped",
+        "wrap it",
+        "wrap this",
+        "wrapping",
+        "gift box",
+        "(?:standard|premium|festive) wrap",
+        "wrap (?:that|them|the [a-z -]+)",
+        "gift note",
+        "message card",
+        "gift message",
+        "gift card message",
+    ):
         return "gift_wrap"
-    giftish = has(t, "it's a gift", "its a gift", "it is a gift", "this is a gift", "that's a gift", "thats a gift",
-                  "it's for a gift", "as a gift", "is a present", "as a present", "it's a present", "its a present",
-                  "gift for my", "present for my", "a gift for", "gifting (?:it|this|that)")
-    recommending = has(t, "suggest", "recommend", "idea", "ideas", "something", "what should", "looking for",
-                       "find", "show", "any", "under", "below", "what can i")
+    giftish = has(
+        t,
+        "it's a gift",
+        "its a gift",
+        "it is a gift",
+        "this is a gift",
+        "that's a gift",
+        "thats a gift",
+        "it's for a gift",
+        "as a gift",
+        "is a present",
+        "as a present",
+        "it's a present",
+        "its a present",
+        "gift for my",
+        "present for my",
+        "a gift for",
+        "gifting (?:it|this|that)",
+    )
+    recommending = has(
+        t,
+        "suggest",
+        "recommend",
+        "idea",
+        "ideas",
+        "something",
+        "what should",
+        "looking for",
+        "find",
+        "show",
+        "any",
+        "under",
+        "below",
+        "what can i",
+    )
     if giftish and not recommending and (memory.cart_lines() or memory.last_product or product):
         return "gift_wrap"
     if (memory.previous or {}).get("intent") == "gift_wrap" and has(
-            t, "standard", "premium", "festive", "basic", "the box", "a note", "the note", "note", "message"):
+        t, "standard", "premium", "festive", "basic", "the box", "a note", "the note", "note", "message"
+    ):
         return "gift_wrap"
-    if "coupon" in slots or (has(t, "coupon", "promo", "voucher", "promocode") and has(t, "apply", "use", "add", "have")
-                             and not has(t, "which", "what", "any", "available", "list", "show")):
+    if "coupon" in slots or (
+        has(t, "coupon", "promo", "voucher", "promocode")
+        and has(t, "apply", "use", "add", "have")
+        and not has(t, "which", "what", "any", "available", "list", "show")
+    ):
         return "apply_coupon"
-    if has(t, "redeem", "redemption") or ("points" in slots and has(t, "use", "apply", "spend")) or has(
-            t, "use my points", "use points", "use my loyalty"):
+    if (
+        has(t, "redeem", "redemption")
+        or ("points" in slots and has(t, "use", "apply", "spend"))
+        or has(t, "use my points", "use points", "use my loyalty")
+    ):
         return "redeem_points"
-    if has(t, "my profile", "my account", "my details", "my preferences", "about me", "who am i", "my sizes",
-           "my style", "my info", "my information", "profile"):
+    if has(
+        t,
+        "my profile",
+        "my account",
+        "my details",
+        "my preferences",
+        "about me",
+        "who am i",
+        "my sizes",
+        "my style",
+        "my info",
+        "my information",
+        "profile",
+    ):
         return "my_profile"
-    if has(t, "points", "loyalty", "tier", "rewards", "reward", "membership", "member", "offers", "offer",
-           "deals", "deal", "discounts", "discount", "coupons", "coupon", "promo", "promotions", "sale"):
+    if has(
+        t,
+        "points",
+        "loyalty",
+        "tier",
+        "rewards",
+        "reward",
+        "membership",
+        "member",
+        "offers",
+        "offer",
+        "deals",
+        "deal",
+        "discounts",
+        "discount",
+        "coupons",
+        "coupon",
+        "promo",
+        "promotions",
+        "sale",
+    ):
         return "loyalty"
     if has(t, "remove", "delete", "take out", "take off", "get rid of") or (
-            has(t, "drop", "don't want", "dont want", "no longer want")
-            and (has(t, "cart", "basket", "bag", "it", "them", "that", "this") or product)):
+        has(t, "drop", "don't want", "dont want", "no longer want")
+        and (has(t, "cart", "basket", "bag", "it", "them", "that", "this") or product)
+    ):
         return "remove_from_cart"
-    if has(t, "quantity", "qty", "make it \\d+", "make that \\d+", "change (?:it|that|the quantity)? ?to \\d+",
-           "(?:make|set|change|update) (?:the|my|that|this) [a-z -]+ (?:to )?\\d+",
-           "\\d+ instead", "instead of \\d+", "update (?:it|that)? ?to \\d+", "only (?:want|need) \\d+"):
+    if has(
+        t,
+        "quantity",
+        "qty",
+        "make it \\d+",
+        "make that \\d+",
+        "change (?:it|that|the quantity)? ?to \\d+",
+        "(?:make|set|change|update) (?:the|my|that|this) [a-z -]+ (?:to )?\\d+",
+        "\\d+ instead",
+        "instead of \\d+",
+        "update (?:it|that)? ?to \\d+",
+        "only (?:want|need) \\d+",
+    ):
         return "update_quantity"
     cart_word = has(t, "cart", "basket", "my bag", "shopping bag", "trolley")
     if cart_word and not has(t, "add", "put", "throw", "place", "move") and not has(t, "checkout"):
         return "view_cart"
-    if has(t, "checkout", "place (?:the |my |an )?order", "pay now", "pay", "payment", "buy now", "proceed",
-           "complete (?:my |the )?(?:purchase|order)", "confirm (?:my |the )?order", "ready to buy",
-           "ready to order", "finish (?:my )?order") or "card_ref" in slots or "upi_id" in slots:
+    if (
+        has(
+            t,
+            "checkout",
+            "place (?:the |my |an )?order",
+            "pay now",
+            "pay",
+            "payment",
+            "buy now",
+            "proceed",
+            "complete (?:my |the )?(?:purchase|order)",
+            "confirm (?:my |the )?order",
+            "ready to buy",
+            "ready to order",
+            "finish (?:my )?order",
+        )
+        or "card_ref" in slots
+        or "upi_id" in slots
+    ):
         if has(t, "add", "put") and (product or slots.get("product_name")) and not has(t, "checkout"):
             return "add_to_cart"
         return "checkout"
-    if has(t, "reserve", "reservation", "hold (?:it|one|this|that|them)", "keep (?:it|one|this) (?:aside|for me)",
-           "set aside", "put aside", "try (?:it |them )?on in (?:the )?store", "try (?:it )?in (?:the )?store",
-           "hold for me", "book (?:it|one) (?:in|at)"):
+    if has(
+        t,
+        "reserve",
+        "reservation",
+        "hold (?:it|one|this|that|them)",
+        "keep (?:it|one|this) (?:aside|for me)",
+        "set aside",
+        "put aside",
+        "try (?:it |them )?on in (?:the )?store",
+        "try (?:it )?in (?:the )?store",
+        "hold for me",
+        "book (?:it|one) (?:in|at)",
+    ):
         return "reserve_in_store"
-    if cart_word or has(t, "add", "i'll take", "ill take", "i will take", "i'll buy", "ill buy", "i will buy",
-                        "buy (?:it|this|that|the|them|these|those)", "get me (?:it|this|that|the)",
-                        "i want (?:it|this one|that one|this|that)", "i'll have", "take (?:it|this|that)",
-                        "add on", "throw in"):
+    if cart_word or has(
+        t,
+        "add",
+        "i'll take",
+        "ill take",
+        "i will take",
+        "i'll buy",
+        "ill buy",
+        "i will buy",
+        "buy (?:it|this|that|the|them|these|those)",
+        "get me (?:it|this|that|the)",
+        "i want (?:it|this one|that one|this|that)",
+        "i'll have",
+        "take (?:it|this|that)",
+        "add on",
+        "throw in",
+    ):
         return "add_to_cart"
-    if has(t, "tell me more", "more about", "details", "detail", "describe", "material", "fabric",
-           "made of", "reviews", "rating", "what is the .* like", "more info", "info on", "specs"):
+    if has(
+        t,
+        "tell me more",
+        "more about",
+        "details",
+        "detail",
+        "describe",
+        "material",
+        "fabric",
+        "made of",
+        "reviews",
+        "rating",
+        "what is the .* like",
+        "more info",
+        "info on",
+        "specs",
+    ):
         if product or slots.get("category") is None:
             return "product_details"
-    stock_words = has(t, "in stock", "stock", "available", "availability", "any left", "sold out",
-                      "out of stock", "have (?:it|this|that|them) in", "in store", "in-store", "in a store",
-                      "near me", "nearby", "nearest", "which store", "which stores", "left", "can i get (?:it|this|that)",
-                      "do you have (?:it|this|that|them)", "is it there", "instock")
+    stock_words = has(
+        t,
+        "in stock",
+        "stock",
+        "available",
+        "availability",
+        "any left",
+        "sold out",
+        "out of stock",
+        "have (?:it|this|that|them) in",
+        "in store",
+        "in-store",
+        "in a store",
+        "near me",
+        "nearby",
+        "nearest",
+        "which store",
+        "which stores",
+        "left",
+        "can i get (?:it|this|that)",
+        "do you have (?:it|this|that|them)",
+        "is it there",
+        "instock",
+    )
     if stock_words and (product or _PRONOUN.search(t) or not slots.get("category") or residual_words(t)):
         return "inventory_check"
-    if has(t, "do you have", "have you got", "got any", "is there", "can i get", "do you still have") and (
-            product or residual_words(t)) and any(k in slots for k in ("size", "color", "city", "near_me")):
+    if (
+        has(t, "do you have", "have you got", "got any", "is there", "can i get", "do you still have")
+        and (product or residual_words(t))
+        and any(k in slots for k in ("size", "color", "city", "near_me"))
+    ):
         return "inventory_check"
-    if has(t, "recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions",
-           "what should i", "goes with", "go with", "goes well", "match", "matches", "matching", "pair with",
-           "pairs with", "complete the look", "ideas", "idea", "gift for", "something for", "what would",
-           "looks good", "look good", "trending", "popular", "best seller", "bestseller", "bestsellers",
-           "for me", "style me", "outfit", "what to wear", "help me choose", "help me pick", "your picks", "advice"):
+    if has(
+        t,
+        "recommend",
+        "recommendation",
+        "recommendations",
+        "suggest",
+        "suggestion",
+        "suggestions",
+        "what should i",
+        "goes with",
+        "go with",
+        "goes well",
+        "match",
+        "matches",
+        "matching",
+        "pair with",
+        "pairs with",
+        "complete the look",
+        "ideas",
+        "idea",
+        "gift for",
+        "something for",
+        "what would",
+        "looks good",
+        "look good",
+        "trending",
+        "popular",
+        "best seller",
+        "bestseller",
+        "bestsellers",
+        "for me",
+        "style me",
+        "outfit",
+        "what to wear",
+        "help me choose",
+        "help me pick",
+        "your picks",
+        "advice",
+    ):
         return "recommend"
     if stock_words and product:
         return "inventory_check"
     filters = any(k in slots for k in ("max_price", "min_price", "size", "color", "season"))
-    searchy = has(t, "search", "find", "looking for", "look for", "searching", "need", "want", "do you have",
-                  "got any", "do you sell", "do you carry", "any", "have you got", "is there", "are there",
-                  "shopping for", "in the market for", "cheapest", "cheaper", "under", "below")
-    browsy = has(t, "show", "browse", "what do you (?:have|sell|stock)", "what [a-z -]+ do you (?:have|sell|stock|carry)", "what have you got", "catalog",
-                 "catalogue", "collection", "range", "new arrivals", "what's new", "whats new", "see", "view",
-                 "list", "explore", "menu", "categories", "products")
+    searchy = has(
+        t,
+        "search",
+        "find",
+        "looking for",
+        "look for",
+        "searching",
+        "need",
+        "want",
+        "do you have",
+        "got any",
+        "do you sell",
+        "do you carry",
+        "any",
+        "have you got",
+        "is there",
+        "are there",
+        "shopping for",
+        "in the market for",
+        "cheapest",
+        "cheaper",
+        "under",
+        "below",
+    )
+    browsy = has(
+        t,
+        "show",
+        "browse",
+        "what do you (?:have|sell|stock)",
+        "what [a-z -]+ do you (?:have|sell|stock|carry)",
+        "what have you got",
+        "catalog",
+        "catalogue",
+        "collection",
+        "range",
+        "new arrivals",
+        "what's new",
+        "whats new",
+        "see",
+        "view",
+        "list",
+        "explore",
+        "menu",
+        "categories",
+        "products",
+    )
     if slots.get("category"):
         if filters or has(t, "search", "find", "looking for", "look for", "need", "searching", "shopping for"):
             return "search"
@@ -991,12 +1625,54 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         return "search"
     if browsy and not has(t, "help"):
         return "browse"
-    if has(t, "hi", "hello", "hey", "hiya", "namaste", "namaskar", "hola", "yo", "good morning",
-           "good afternoon", "good evening", "greetings", "howdy", "sup", "hii", "helo", "heyy"):
+    if has(
+        t,
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "namaste",
+        "namaskar",
+        "hola",
+        "yo",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "greetings",
+        "howdy",
+        "sup",
+        "hii",
+        "helo",
+        "heyy",
+    ):
         return "greeting"
-    if has(t, "help with (?:my )?order", "problem", "issue", "complaint", "complain", "human", "customer care",
-           "customer service", "contact", "speak to", "talk to", "policy", "policies", "shipping", "delivery",
-           "late", "damaged", "wrong item", "missing", "support", "escalate", "manager", "not happy", "unhappy"):
+    if has(
+        t,
+        "help with (?:my )?order",
+        "problem",
+        "issue",
+        "complaint",
+        "complain",
+        "human",
+        "customer care",
+        "customer service",
+        "contact",
+        "speak to",
+        "talk to",
+        "policy",
+        "policies",
+        "shipping",
+        "delivery",
+        "late",
+        "damaged",
+        "wrong item",
+        "missing",
+        "support",
+        "escalate",
+        "manager",
+        "not happy",
+        "unhappy",
+    ):
         return "support"
     if has(t, "thank", "thanks", "thx", "ty", "cheers", "appreciate", "great help", "awesome", "perfect"):
         return "thanks"
@@ -1004,8 +1680,11 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         return "goodbye"
     if has(t, "help", "what can you do", "how does this work", "commands", "options", "how do i"):
         return "help"
-    if re.fullmatch(r"(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|do it|sounds good|alright|y|confirm|"
-                    r"yes please|ok sure|sure thing|why not|absolutely)[.! ]*", t):
+    if re.fullmatch(
+        r"(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|do it|sounds good|alright|y|confirm|"
+        r"yes please|ok sure|sure thing|why not|absolutely)[.! ]*",
+        t,
+    ):
         return "affirm"
     if re.fullmatch(r"(no|nope|nah|no thanks|not now|n|cancel|never mind|nevermind|stop)[.! ]*", t):
         return "deny"
@@ -1027,10 +1706,31 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
         offer = previous["offer"]
         merged = {**(offer.get("slots") or {}), **{k: v for k, v in intent.slots.items() if k != "product_name"}}
         return Intent(offer["intent"], merged)
-    refiners = {"size", "color", "city", "max_price", "min_price", "season", "quantity", "category", "near_me",
-                "store_id", "card_ref", "upi_id", "payment_method", "fulfillment", "new_size", "new_color", "sku"}
-    if prev_name == "checkout" and previous.get("awaiting") and intent.name in ("general_chat", "search", "affirm") \
-            and any(k in intent.slots for k in ("card_ref", "upi_id", "payment_method")):
+    refiners = {
+        "size",
+        "color",
+        "city",
+        "max_price",
+        "min_price",
+        "season",
+        "quantity",
+        "category",
+        "near_me",
+        "store_id",
+        "card_ref",
+        "upi_id",
+        "payment_method",
+        "fulfillment",
+        "new_size",
+        "new_color",
+        "sku",
+    }
+    if (
+        prev_name == "checkout"
+        and previous.get("awaiting")
+        and intent.name in ("general_chat", "search", "affirm")
+        and any(k in intent.slots for k in ("card_ref", "upi_id", "payment_method"))
+    ):
         return Intent("checkout", {**prev_slots, **intent.slots})
     if intent.name not in ("general_chat", "search", "browse", "affirm") or prev_name not in REFINABLE:
         return intent
@@ -1042,8 +1742,9 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
             return intent
         if intent.slots.get("noun") and intent.slots.get("noun") != prev_slots.get("noun"):
             return intent  # names a (new) kind of product: a fresh search
-        if intent.name != "general_chat" and (intent.slots.get("product_name") or has(
-                text, "search", "find", "looking for", "show me")):
+        if intent.name != "general_chat" and (
+            intent.slots.get("product_name") or has(text, "search", "find", "looking for", "show me")
+        ):
             return intent
     keep = {k: v for k, v in prev_slots.items() if k not in ("product_name",) or "product_id" not in prev_slots}
     merged = {**keep, **{k: v for k, v in intent.slots.items() if k in refiners or k == "product_id"}}

@@ -6,6 +6,7 @@ prepare_checkout -> place_order, order_status -> exchange_item) and then writes 
 results (replies.py). It makes no network calls and has no randomness: the same conversation always
 gets the same answer. It only calls tools it was given through ``bind_tools``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from . import replies as rp
-from .intents import (Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list,
-                      remember)
+from .intents import Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list, remember
 
 MAX_ROUNDS = 4
 PRODUCT_LIST_LIMIT = 5
@@ -40,6 +40,7 @@ class Result:
 @dataclass
 class Step:
     """What the model says next: tool calls, or a reply (with the state to remember for the next turn)."""
+
     calls: list[dict] = field(default_factory=list)
     reply: str = ""
     awaiting: list[str] | None = None
@@ -74,11 +75,15 @@ class OfflineChatModel(BaseChatModel):
 
     # -- the model ---------------------------------------------------------------------------------
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         step, state = self.respond(messages)
-        message = AIMessage(content=rp.clean(step.reply) if not step.calls else "",
-                            tool_calls=step.calls, additional_kwargs={"offline": state})
+        message = AIMessage(
+            content=rp.clean(step.reply) if not step.calls else "",
+            tool_calls=step.calls,
+            additional_kwargs={"offline": state},
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def respond(self, messages: list[BaseMessage]) -> tuple[Step, dict]:
@@ -87,9 +92,12 @@ class OfflineChatModel(BaseChatModel):
             memory = remember(messages)
             return Step(reply=rp.greeting(memory.first_name)), {"intent": "greeting", "slots": {}}
         text = messages[human_at].content
-        text = text if isinstance(text, str) else " ".join(
-            p.get("text", "") if isinstance(p, dict) else str(p) for p in text)
-        turn = messages[human_at + 1:]
+        text = (
+            text
+            if isinstance(text, str)
+            else " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in text)
+        )
+        turn = messages[human_at + 1 :]
         planner = Planner(self, len(messages))
         ai_turns = [m for m in turn if getattr(m, "type", "") == "ai"]
         if not ai_turns:
@@ -131,9 +139,15 @@ def collect_results(turn: list[BaseMessage]) -> list[Result]:
             call, number = calls.get(getattr(message, "tool_call_id", "") or "", ({}, round_no))
             content = message.content if isinstance(message.content, str) else str(message.content)
             rejected = getattr(message, "status", "success") == "error" and content.startswith("User rejected")
-            results.append(Result(tool=getattr(message, "name", None) or call.get("name", ""),
-                                  args=dict(call.get("args") or {}), data=load_json(message.content),
-                                  rejected=rejected, round=number))
+            results.append(
+                Result(
+                    tool=getattr(message, "name", None) or call.get("name", ""),
+                    args=dict(call.get("args") or {}),
+                    data=load_json(message.content),
+                    rejected=rejected,
+                    round=number,
+                )
+            )
     return results
 
 
@@ -156,8 +170,12 @@ class Planner:
         allowed = self.model.tool_args.get(tool)
         clean = {k: v for k, v in args.items() if v is not None and (not allowed or k in allowed)}
         self.counter += 1
-        return {"name": tool, "args": clean, "id": f"call_{self.position:04d}_{self.counter}_{tool}",
-                "type": "tool_call"}
+        return {
+            "name": tool,
+            "args": clean,
+            "id": f"call_{self.position:04d}_{self.counter}_{tool}",
+            "type": "tool_call",
+        }
 
     def calls(self, *calls: dict | None) -> Step | None:
         real = [c for c in calls if c]
@@ -199,9 +217,16 @@ class Planner:
         return Step(reply=rp.not_understood())
 
     def _search_args(self, s: dict, limit: int = PRODUCT_LIST_LIMIT) -> dict:
-        return dict(query=s.get("query") or "", category=s.get("category"), max_price=s.get("max_price"),
-                    min_price=s.get("min_price"), size=s.get("size"), color=s.get("color"),
-                    season=s.get("season"), limit=limit)
+        return dict(
+            query=s.get("query") or "",
+            category=s.get("category"),
+            max_price=s.get("max_price"),
+            min_price=s.get("min_price"),
+            size=s.get("size"),
+            color=s.get("color"),
+            season=s.get("season"),
+            limit=limit,
+        )
 
     def start_search(self, s: dict, memory: Memory) -> Step | None:
         return self.calls(self.call("search_products", **self._search_args(s)))
@@ -221,11 +246,25 @@ class Planner:
             context = "product_view"
         else:
             occasion = s.get("occasion")
-            context = "gift" if occasion == "gift" else "occasion" if occasion in ("festive", "party", "work") \
-                or s.get("season") == "festive" else "general"
-        return self.calls(self.call("recommend_products", context=context, product_id=s.get("product_id"),
-                                    category=s.get("category"), max_price=s.get("max_price"), size=s.get("size"),
-                                    color=s.get("color"), count=PRODUCT_LIST_LIMIT))
+            context = (
+                "gift"
+                if occasion == "gift"
+                else "occasion"
+                if occasion in ("festive", "party", "work") or s.get("season") == "festive"
+                else "general"
+            )
+        return self.calls(
+            self.call(
+                "recommend_products",
+                context=context,
+                product_id=s.get("product_id"),
+                category=s.get("category"),
+                max_price=s.get("max_price"),
+                size=s.get("size"),
+                color=s.get("color"),
+                count=PRODUCT_LIST_LIMIT,
+            )
+        )
 
     def resolve(self, s: dict) -> Step | None:
         """Find a product named in the text but not seen yet: search for it first."""
@@ -270,8 +309,10 @@ class Planner:
             text += f" Sizes: {', '.join(map(str, sizes))}."
         if not colour and colours:
             text += f" Colours: {', '.join(map(str, colours))}."
-        text += f" (e.g. “{sizes[0] if sizes and not size else size or 'M'}, " \
-                f"{colours[0] if colours and not colour else colour or 'Black'}”)"
+        text += (
+            f" (e.g. “{sizes[0] if sizes and not size else size or 'M'}, "
+            f"{colours[0] if colours and not colour else colour or 'Black'}”)"
+        )
         return Step(reply=text, awaiting=["size" if not size else "", "color" if not colour else ""])
 
     def start_add_to_cart(self, s: dict, memory: Memory, allow_lookup: bool = True) -> Step | None:
@@ -279,11 +320,14 @@ class Planner:
         if not pid:
             return self.resolve(s) or Step(
                 reply="Which product should I add? Search first (e.g. “show me kurtas”) and then say "
-                      "“add the first one in M”.", awaiting=["product"])
+                "“add the first one in M”.",
+                awaiting=["product"],
+            )
         size, colour = self._variant(s, memory)
         if size and colour:
-            return self.calls(self.call("add_to_cart", product_id=pid, size=size, color=colour,
-                                        quantity=int(s.get("quantity") or 1)))
+            return self.calls(
+                self.call("add_to_cart", product_id=pid, size=size, color=colour, quantity=int(s.get("quantity") or 1))
+            )
         info = memory.products.get(pid, {})
         if allow_lookup and not (info.get("sizes") or info.get("availableSizes")) and self.can("get_product_details"):
             return self.calls(self.call("get_product_details", product_id=pid))
@@ -297,37 +341,40 @@ class Planner:
         if not lines:
             return None
         pid = s.get("product_id")
-        matches = [l for l in lines if pid and l.get("productId") == pid]
+        matches = [ln for ln in lines if pid and ln.get("productId") == pid]
         if not matches:
-            pool = {str(l.get("productId")): {"name": l.get("name", "")} for l in lines}
+            pool = {str(ln.get("productId")): {"name": ln.get("name", "")} for ln in lines}
             words = " ".join(filter(None, [s.get("product_name"), s.get("term"), s.get("noun")]))
             found, _ = match_product(words.lower(), pool, list(pool), generic_ok=True) if words else (None, None)
-            matches = [l for l in lines if found and l.get("productId") == found]
+            matches = [ln for ln in lines if found and ln.get("productId") == found]
         named = pid or any(s.get(k) for k in ("product_name", "term", "noun"))
         if not matches and len(lines) == 1 and not named:
             matches = lines
         if s.get("size"):
-            matches = [l for l in matches if str(l.get("size")).lower() == str(s["size"]).lower()] or matches
+            matches = [ln for ln in matches if str(ln.get("size")).lower() == str(s["size"]).lower()] or matches
         if s.get("color"):
-            matches = [l for l in matches if str(l.get("color")).lower() == str(s["color"]).lower()] or matches
+            matches = [ln for ln in matches if str(ln.get("color")).lower() == str(s["color"]).lower()] or matches
         return matches[0] if len(matches) >= 1 else None
 
     def start_remove_from_cart(self, s: dict, memory: Memory, looked: bool = False) -> Step | None:
         line = self._cart_target(s, memory)
         if line:
-            return self.calls(self.call("remove_from_cart", product_id=line.get("productId"),
-                                        size=line.get("size"), color=line.get("color")))
+            return self.calls(
+                self.call(
+                    "remove_from_cart", product_id=line.get("productId"), size=line.get("size"), color=line.get("color")
+                )
+            )
         if memory.cart is not None and not memory.cart_lines():
             return Step(reply="Your cart is empty — nothing to remove.")
         if s.get("product_id") and not memory.cart_lines():
-            return self.calls(self.call("remove_from_cart", product_id=s["product_id"], size=s.get("size"),
-                                        color=s.get("color")))
+            return self.calls(
+                self.call("remove_from_cart", product_id=s["product_id"], size=s.get("size"), color=s.get("color"))
+            )
         if not looked and self.can("view_cart"):
             return self.calls(self.call("view_cart"))
         if not memory.cart_lines():
             return Step(reply="Your cart is empty — nothing to remove.")
-        named = memory.products.get(s.get("product_id") or "", {}).get("name") or s.get("product_name") or \
-            s.get("noun")
+        named = memory.products.get(s.get("product_id") or "", {}).get("name") or s.get("product_name") or s.get("noun")
         head = f"I don't see {named} in your cart." if named else "Which item should I remove?"
         return Step(reply=head + "\n" + rp.cart_summary(memory.cart, memory), awaiting=["product"])
 
@@ -336,20 +383,28 @@ class Planner:
             return Step(reply="How many would you like?", awaiting=["quantity"])
         line = self._cart_target(s, memory)
         if line:
-            return self.calls(self.call("update_cart_quantity", product_id=line.get("productId"),
-                                        quantity=int(s["quantity"]), size=line.get("size"), color=line.get("color")))
+            return self.calls(
+                self.call(
+                    "update_cart_quantity",
+                    product_id=line.get("productId"),
+                    quantity=int(s["quantity"]),
+                    size=line.get("size"),
+                    color=line.get("color"),
+                )
+            )
         if not looked and self.can("view_cart"):
             return self.calls(self.call("view_cart"))
         if not memory.cart_lines():
             return Step(reply="Your cart is empty.")
-        return Step(reply="Which item should I change?\n" + rp.cart_summary(memory.cart, memory),
-                    awaiting=["product"])
+        return Step(reply="Which item should I change?\n" + rp.cart_summary(memory.cart, memory), awaiting=["product"])
 
     def start_checkout(self, s: dict, memory: Memory) -> Step | None:
         if s.get("payment_method") == "cash":
-            return Step(reply="Cash on delivery isn't available — you can pay by card or UPI. "
-                              "Type your card number, expiry and CVC, or your UPI id (name@bank).",
-                        awaiting=["payment"])
+            return Step(
+                reply="Cash on delivery isn't available — you can pay by card or UPI. "
+                "Type your card number, expiry and CVC, or your UPI id (name@bank).",
+                awaiting=["payment"],
+            )
         card_ref = s.get("card_ref")
         upi_id = s.get("upi_id")
         method = s.get("payment_method")
@@ -368,14 +423,25 @@ class Planner:
         store_id = s.get("store_id")
         if fulfillment == "click_and_collect" and not store_id:
             city = (s.get("city") or memory.shopper.get("city") or "").lower()
-            store_id = next((sid for sid, info in memory.stores.items()
-                             if city and str(info.get("city", "")).lower() == city), None)
-        return self.calls(self.call("prepare_checkout", payment_method="upi" if upi_id else "card",
-                                    card_ref=card_ref, upi_id=upi_id, fulfillment=fulfillment, store_id=store_id))
+            store_id = next(
+                (sid for sid, info in memory.stores.items() if city and str(info.get("city", "")).lower() == city), None
+            )
+        return self.calls(
+            self.call(
+                "prepare_checkout",
+                payment_method="upi" if upi_id else "card",
+                card_ref=card_ref,
+                upi_id=upi_id,
+                fulfillment=fulfillment,
+                store_id=store_id,
+            )
+        )
 
     def _ask_payment(self) -> str:
-        return ("How would you like to pay? Type your card number with expiry and CVC (I only keep the last "
-                "four digits), or your UPI id like name@okhdfc. Add “click and collect” to pick it up in a store.")
+        return (
+            "How would you like to pay? Type your card number with expiry and CVC (I only keep the last "
+            "four digits), or your UPI id like name@okhdfc. Add “click and collect” to pick it up in a store."
+        )
 
     def start_cancel_checkout(self, s: dict, memory: Memory) -> Step | None:
         return self.calls(self.call("cancel_checkout"))
@@ -392,28 +458,42 @@ class Planner:
             return self.calls(self.call("remove_gift_wrap", product_id=s.get("product_id")))
         if not option and s.get("card_message"):
             # a note for a wrap already chosen keeps that wrap's option
-            wrapped = [l for l in memory.cart_lines() if isinstance(l.get("giftWrap"), dict)
-                       and (not s.get("product_id") or l.get("productId") == s.get("product_id"))]
+            wrapped = [
+                ln
+                for ln in memory.cart_lines()
+                if isinstance(ln.get("giftWrap"), dict)
+                and (not s.get("product_id") or ln.get("productId") == s.get("product_id"))
+            ]
             if wrapped:
                 option = wrapped[-1]["giftWrap"].get("optionId")
         tool = self._gift_tool(adding=bool(option))
         if not tool:
             return Step(reply="Gift wrapping isn't available here yet — I can't add it to an order in offline mode.")
-        in_cart = [str(l.get("productId")) for l in memory.cart_lines()]
+        in_cart = [str(ln.get("productId")) for ln in memory.cart_lines()]
         if not s.get("product_id") and not in_cart:
             return self.resolve(s) or Step(reply="Which product should be gift-wrapped?", awaiting=["product"])
         if s.get("product_id") and s.get("product_ref") == "pronoun" and in_cart and s["product_id"] not in in_cart:
             s["product_id"] = in_cart[-1]  # "it" is the thing in the cart when wrapping
-        return self.calls(self.call(tool, product_id=s.get("product_id"), option=option, option_id=option,
-                                    optionId=option, order_id=s.get("order_id"), message=s.get("card_message"),
-                                    recipient_name=s.get("recipient_name")))
+        return self.calls(
+            self.call(
+                tool,
+                product_id=s.get("product_id"),
+                option=option,
+                option_id=option,
+                optionId=option,
+                order_id=s.get("order_id"),
+                message=s.get("card_message"),
+                recipient_name=s.get("recipient_name"),
+            )
+        )
 
     def start_inventory_check(self, s: dict, memory: Memory) -> Step | None:
         pid = s.get("product_id")
         if not pid:
             return self.resolve(s) or Step(
-                reply="Which product should I check? Tell me its name, or search first (e.g. “show me "
-                      "jackets”).", awaiting=["product"])
+                reply="Which product should I check? Tell me its name, or search first (e.g. “show me jackets”).",
+                awaiting=["product"],
+            )
         size, colour = self._variant(s, memory) if not (s.get("size") and s.get("color")) else (s["size"], s["color"])
         city = s.get("city") or memory.shopper.get("city")
         return self.calls(self.call("check_stock", product_id=pid, size=size, color=colour, city=city))
@@ -425,16 +505,22 @@ class Planner:
         size, colour = self._variant(s, memory)
         if not (size and colour):
             info = memory.products.get(pid, {})
-            if allow_lookup and not (info.get("sizes") or info.get("availableSizes")) and \
-                    self.can("get_product_details"):
+            if (
+                allow_lookup
+                and not (info.get("sizes") or info.get("availableSizes"))
+                and self.can("get_product_details")
+            ):
                 return self.calls(self.call("get_product_details", product_id=pid))
             return self._ask_variant(s, memory, size, colour, "reserve")
         last = memory.last_variant or {}
         city = s.get("city") or (last.get("city") if last.get("product_id") == pid else None)
         if not city and not s.get("store_id"):
             city = memory.shopper.get("city")
-        return self.calls(self.call("reserve_in_store", product_id=pid, size=size, color=colour,
-                                    store_id=s.get("store_id"), city=city))
+        return self.calls(
+            self.call(
+                "reserve_in_store", product_id=pid, size=size, color=colour, store_id=s.get("store_id"), city=city
+            )
+        )
 
     def start_loyalty(self, s: dict, memory: Memory) -> Step | None:
         return self.calls(self.call("get_offers_and_points"))
@@ -458,9 +544,11 @@ class Planner:
     def start_support(self, s: dict, memory: Memory) -> Step | None:
         if s.get("order_id"):
             return self.start_order_status(s, memory)
-        return Step(reply="I'm sorry about the trouble. In offline mode I can track an order (“where is my "
-                          "order?”), start a return (“I want to return it”) or an exchange for another size or "
-                          "colour. Returns are open for 30 days after delivery. What would you like to do?")
+        return Step(
+            reply="I'm sorry about the trouble. In offline mode I can track an order (“where is my "
+            "order?”), start a return (“I want to return it”) or an exchange for another size or "
+            "colour. Returns are open for 30 days after delivery. What would you like to do?"
+        )
 
     def _order_item(self, s: dict, memory: Memory) -> tuple[str | None, dict | None, list[dict]]:
         oid = s.get("order_id") or memory.last_order_id
@@ -490,10 +578,10 @@ class Planner:
         if not items and not looked and not s.get("sku") and self.can("order_status"):
             return self.calls(self.call("order_status", order_id=oid))
         if items and not item and len(items) > 1 and (s.get("product_id") or s.get("product_name")):
-            return Step(reply="Which item would you like to return?\n" + self._items_list(items),
-                        awaiting=["product"])
-        return self.calls(self.call("return_item", order_id=oid, reason=s.get("reason") or "other",
-                                    sku=(item or {}).get("sku")))
+            return Step(reply="Which item would you like to return?\n" + self._items_list(items), awaiting=["product"])
+        return self.calls(
+            self.call("return_item", order_id=oid, reason=s.get("reason") or "other", sku=(item or {}).get("sku"))
+        )
 
     def start_exchange_item(self, s: dict, memory: Memory, looked: bool = False) -> Step | None:
         oid, item, items = self._order_item(s, memory)
@@ -501,20 +589,31 @@ class Planner:
             return self.calls(self.call("order_status", order_id=oid))
         if not item:
             if not items:
-                return Step(reply="Which order is it? Give me the order id (like ORD-100001).",
-                            awaiting=["order_id"])
-            return Step(reply="Which item would you like to exchange?\n" + self._items_list(items),
-                        awaiting=["product"])
+                return Step(reply="Which order is it? Give me the order id (like ORD-100001).", awaiting=["order_id"])
+            return Step(
+                reply="Which item would you like to exchange?\n" + self._items_list(items), awaiting=["product"]
+            )
         if not (s.get("new_size") or s.get("new_color")):
-            return Step(reply=f"Which size or colour would you like instead of the {item.get('name', 'item')}"
-                              f"{rp.variant_text(item.get('size'), item.get('color'))}?",
-                        awaiting=["new_size", "new_color"])
-        return self.calls(self.call("exchange_item", order_id=oid, sku=item.get("sku"), new_size=s.get("new_size"),
-                                    new_color=s.get("new_color"), reason=s.get("reason") or "wrong_size"))
+            return Step(
+                reply=f"Which size or colour would you like instead of the {item.get('name', 'item')}"
+                f"{rp.variant_text(item.get('size'), item.get('color'))}?",
+                awaiting=["new_size", "new_color"],
+            )
+        return self.calls(
+            self.call(
+                "exchange_item",
+                order_id=oid,
+                sku=item.get("sku"),
+                new_size=s.get("new_size"),
+                new_color=s.get("new_color"),
+                reason=s.get("reason") or "wrong_size",
+            )
+        )
 
     def _items_list(self, items: list[dict]) -> str:
-        return "\n".join(f"• {i.get('name')}{rp.variant_text(i.get('size'), i.get('color'))} `{i.get('sku')}`"
-                         for i in items)
+        return "\n".join(
+            f"• {i.get('name')}{rp.variant_text(i.get('size'), i.get('color'))} `{i.get('sku')}`" for i in items
+        )
 
     # -- after tool results --------------------------------------------------------------------------
 
@@ -525,10 +624,19 @@ class Planner:
         done = {r.tool for r in results}
         for r in latest:
             if not r.ok:
-                if r.tool == "add_to_cart" and _code(r.data) in ("out_of_stock", "insufficient_stock") \
-                        and "find_alternatives" not in done:
-                    step = self.calls(self.call("find_alternatives", product_id=r.args.get("product_id"),
-                                                size=r.args.get("size"), color=r.args.get("color")))
+                if (
+                    r.tool == "add_to_cart"
+                    and _code(r.data) in ("out_of_stock", "insufficient_stock")
+                    and "find_alternatives" not in done
+                ):
+                    step = self.calls(
+                        self.call(
+                            "find_alternatives",
+                            product_id=r.args.get("product_id"),
+                            size=r.args.get("size"),
+                            color=r.args.get("color"),
+                        )
+                    )
                     if step:
                         return step
                 continue
@@ -537,11 +645,15 @@ class Planner:
                 return step
         return self.finish(intent, results, memory)
 
-    def _chain(self, intent: Intent, s: dict, r: Result, results: list[Result], memory: Memory,
-               done: set[str]) -> Step | None:
+    def _chain(
+        self, intent: Intent, s: dict, r: Result, results: list[Result], memory: Memory, done: set[str]
+    ) -> Step | None:
         name = intent.name
-        if r.tool == "search_products" and name in ("add_to_cart", "inventory_check", "reserve_in_store",
-                                                   "product_details", "gift_wrap") and not s.get("product_id"):
+        if (
+            r.tool == "search_products"
+            and name in ("add_to_cart", "inventory_check", "reserve_in_store", "product_details", "gift_wrap")
+            and not s.get("product_id")
+        ):
             items = product_list(r.data)
             if not items:
                 return None
@@ -559,9 +671,14 @@ class Planner:
             if name == "gift_wrap":
                 return self.start_gift_wrap(s, memory)
             return self.start_inventory_check(s, memory)
-        if r.tool == "search_products" and name in ("search", "browse") and not product_list(r.data) \
-                and r.args.get("query") and sum(1 for x in results if x.tool == "search_products") == 1 \
-                and any(r.args.get(k) for k in ("category", "max_price", "season", "color", "size")):
+        if (
+            r.tool == "search_products"
+            and name in ("search", "browse")
+            and not product_list(r.data)
+            and r.args.get("query")
+            and sum(1 for x in results if x.tool == "search_products") == 1
+            and any(r.args.get(k) for k in ("category", "max_price", "season", "color", "size"))
+        ):
             args = dict(r.args)
             args["query"] = ""
             return self.calls(self.call("search_products", **args))
@@ -571,10 +688,21 @@ class Planner:
             else:
                 step = self.start_reserve_in_store(s, memory, allow_lookup=False)
             return step if step and step.calls else None
-        if r.tool == "check_stock" and rp.stock_is_out(r.data) and r.args.get("size") and r.args.get("color") \
-                and "find_alternatives" not in done:
-            return self.calls(self.call("find_alternatives", product_id=r.args.get("product_id"),
-                                        size=r.args.get("size"), color=r.args.get("color")))
+        if (
+            r.tool == "check_stock"
+            and rp.stock_is_out(r.data)
+            and r.args.get("size")
+            and r.args.get("color")
+            and "find_alternatives" not in done
+        ):
+            return self.calls(
+                self.call(
+                    "find_alternatives",
+                    product_id=r.args.get("product_id"),
+                    size=r.args.get("size"),
+                    color=r.args.get("color"),
+                )
+            )
         if r.tool == "prepare_checkout" and "place_order" not in done:
             return self.calls(self.call("place_order"))
         if r.tool == "view_cart" and name == "remove_from_cart":
@@ -604,16 +732,20 @@ class Planner:
             else:
                 step.reply = (rp.cart_summary(cart, memory) + "\n\n" if cart is not None else "") + self._ask_payment()
                 step.awaiting = ["payment"]
-        elif name in ("add_to_cart", "reserve_in_store") and not ({"add_to_cart", "reserve_in_store"} & {
-                r.tool for r in results}):
+        elif name in ("add_to_cart", "reserve_in_store") and not (
+            {"add_to_cart", "reserve_in_store"} & {r.tool for r in results}
+        ):
             pid = s.get("product_id")
             if pid and any(r.tool in ("get_product_details", "search_products") and r.ok for r in results):
                 size, colour = self._variant(s, memory)
                 asked = self._ask_variant(s, memory, size, colour, name)
                 step.reply = asked.reply
                 step.awaiting = asked.awaiting
-        elif name == "redeem_points" and "redeem_points" not in {r.tool for r in results} and \
-                "get_offers_and_points" in ok:
+        elif (
+            name == "redeem_points"
+            and "redeem_points" not in {r.tool for r in results}
+            and "get_offers_and_points" in ok
+        ):
             step.reply += "\nHow many points would you like to redeem? (e.g. “redeem 500 points”)"
             step.awaiting = ["points"]
         elif name == "greeting":
@@ -628,7 +760,7 @@ class Planner:
         used_ids = {r.args.get("product_id") for r in results if r.args.get("product_id")}
         paragraphs: list[str] = []
         for index, r in enumerate(results):
-            later = results[index + 1:]
+            later = results[index + 1 :]
             if self._intermediate(r, later, used_ids, intent):
                 continue
             paragraphs.append(rp.describe(r.tool, r.args, r.data, memory, intent.name, r.rejected))
@@ -663,4 +795,3 @@ def _item_product(item: dict) -> str | None:
 
 def _code(data: Any) -> str:
     return str(data.get("error", {}).get("code", "")) if is_error(data) else ""
-

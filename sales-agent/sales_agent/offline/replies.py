@@ -4,6 +4,7 @@ Every product name, price, stock level, order id and amount in a reply is read f
 nothing is invented. The shapes are read tolerantly (``dig``) so a field renamed in a tool's compact
 JSON degrades to a shorter sentence, never to a wrong one.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,22 +19,49 @@ OFFLINE_TAG = "(offline mode)"
 IST = timezone(timedelta(hours=5, minutes=30))
 
 SERVICE_NAMES = {
-    "inventory": "stock", "payment": "payment", "recommendation": "catalogue", "loyalty": "loyalty",
-    "fulfillment": "delivery", "post-purchase": "orders", "post_purchase": "orders", "sales": "cart",
+    "inventory": "stock",
+    "payment": "payment",
+    "recommendation": "catalogue",
+    "loyalty": "loyalty",
+    "fulfillment": "delivery",
+    "post-purchase": "orders",
+    "post_purchase": "orders",
+    "sales": "cart",
     "gift-wrapping": "gift wrapping",
 }
 TOOL_SERVICE = {
-    "search_products": "catalogue", "recommend_products": "catalogue", "get_product_details": "catalogue",
-    "find_alternatives": "catalogue", "check_stock": "stock", "add_to_cart": "stock",
-    "get_offers_and_points": "loyalty", "apply_coupon": "loyalty", "redeem_points": "loyalty",
-    "prepare_checkout": "checkout", "place_order": "payment", "reserve_in_store": "store reservation",
-    "order_status": "orders", "return_item": "returns", "exchange_item": "exchanges", "my_profile": "profile",
+    "search_products": "catalogue",
+    "recommend_products": "catalogue",
+    "get_product_details": "catalogue",
+    "find_alternatives": "catalogue",
+    "check_stock": "stock",
+    "add_to_cart": "stock",
+    "get_offers_and_points": "loyalty",
+    "apply_coupon": "loyalty",
+    "redeem_points": "loyalty",
+    "prepare_checkout": "checkout",
+    "place_order": "payment",
+    "reserve_in_store": "store reservation",
+    "order_status": "orders",
+    "return_item": "returns",
+    "exchange_item": "exchanges",
+    "my_profile": "profile",
 }
-UNAVAILABLE_CODES = {"unavailable", "dependency_unavailable", "service_unavailable", "agent_unavailable",
-                     "timeout", "connection_error", "network_error", "upstream_unavailable", "bad_gateway"}
+UNAVAILABLE_CODES = {
+    "unavailable",
+    "dependency_unavailable",
+    "service_unavailable",
+    "agent_unavailable",
+    "timeout",
+    "connection_error",
+    "network_error",
+    "upstream_unavailable",
+    "bad_gateway",
+}
 
 
 # --- formatting ------------------------------------------------------------------------------------
+
 
 def rupees(value: Any) -> str:
     """₹4,999 · ₹1,24,990 · ₹4,718.50 (Indian digit grouping); a money object or a non-number passes through."""
@@ -106,6 +134,7 @@ def _size_range(sizes: list) -> str:
 
 # --- errors ----------------------------------------------------------------------------------------
 
+
 def error_text(data: dict, tool: str = "") -> str:
     err = data.get("error", {}) if isinstance(data, dict) else {}
     code = str(err.get("code") or "")
@@ -123,8 +152,12 @@ def error_text(data: dict, tool: str = "") -> str:
         if data.get("holdReleased"):
             text += " The held items were released."
         text += " Your cart is safe."
-    elif code in UNAVAILABLE_CODES or status == 503 or "unavailable" in code or (
-            err.get("retryable") and status in (None, 502, 503, 504)):
+    elif (
+        code in UNAVAILABLE_CODES
+        or status == 503
+        or "unavailable" in code
+        or (err.get("retryable") and status in (None, 502, 503, 504))
+    ):
         text = f"The {service} service is unavailable right now; your cart is safe — try again in a minute."
         if tool == "place_order" and "charged" in message.lower():
             text += f" ({message})"
@@ -138,6 +171,7 @@ def error_text(data: dict, tool: str = "") -> str:
 
 
 # --- products --------------------------------------------------------------------------------------
+
 
 def product_line(index: int, item: dict) -> str:
     parts = [f"{index}. **{_name(item)}**"]
@@ -199,8 +233,11 @@ def describe_filters(args: dict) -> str:
 def products_reply(tool: str, args: dict, data: Any, memory: Memory, intent: str = "") -> str:
     items = product_list(data)
     if tool == "find_alternatives":
-        source = (data.get("name") if isinstance(data, dict) else None) or \
-            memory.products.get(args.get("product_id") or "", {}).get("name") or "that one"
+        source = (
+            (data.get("name") if isinstance(data, dict) else None)
+            or memory.products.get(args.get("product_id") or "", {}).get("name")
+            or "that one"
+        )
         if not items:
             return f"I couldn't find a close alternative to the {source} in stock right now."
         head = f"Similar items to the {source} that you can buy now:"
@@ -211,8 +248,10 @@ def products_reply(tool: str, args: dict, data: Any, memory: Memory, intent: str
         head = f"These go well with the {base}:" if base else "Picked for you:"
     else:
         if not items:
-            return (f"I couldn't find any {describe_filters(args)}. Try a higher budget, another colour or "
-                    f"a broader word (e.g. “jackets”).")
+            return (
+                f"I couldn't find any {describe_filters(args)}. Try a higher budget, another colour or "
+                f"a broader word (e.g. “jackets”)."
+            )
         head = f"Here's what I found for {describe_filters(args)}:"
     lines = [head] + [product_line(i, item) for i, item in enumerate(items, 1)]
     first = items[0]
@@ -224,8 +263,7 @@ def products_reply(tool: str, args: dict, data: Any, memory: Memory, intent: str
     city = memory.shopper.get("city")
     where = f"in {city}" if city else "near me"
     more = "the second one" if len(items) > 1 else "it"
-    lines.append(f"\nSay “add the first one in {example}”, “is it in stock {where}?” or "
-                 f"“tell me more about {more}”.")
+    lines.append(f"\nSay “add the first one in {example}”, “is it in stock {where}?” or “tell me more about {more}”.")
     return "\n".join(lines)
 
 
@@ -233,7 +271,9 @@ def details_reply(data: Any, memory: Memory) -> str:
     item = data.get("product", data) if isinstance(data, dict) else {}
     if not isinstance(item, dict) or not item.get("name"):
         return "I couldn't read that product's details."
-    lines = [f"**{item['name']}** — {rupees(_price_of(item))}" + (f" · ★{item['rating']}" if item.get("rating") else "")]
+    lines = [
+        f"**{item['name']}** — {rupees(_price_of(item))}" + (f" · ★{item['rating']}" if item.get("rating") else "")
+    ]
     if item.get("brand"):
         lines[0] += f" · {item['brand']}"
     if item.get("description"):
@@ -251,6 +291,7 @@ def details_reply(data: Any, memory: Memory) -> str:
 
 
 # --- stock -----------------------------------------------------------------------------------------
+
 
 def _online_phrase(status: Any, level: Any) -> str:
     if status == "out_of_stock" or level == 0:
@@ -317,7 +358,8 @@ def _variants_summary(name, size, colour, variants, report, args) -> str:
         by_colour.setdefault(str(v.get("color")), []).append(str(v.get("size")))
         if v.get("onlineStatus") == "low_stock":
             low.append(f"{label} (only {v.get('onlineStockLevel')} left)")
-    head = f"**{name}**{variant_text(size, colour)}: {_online_phrase(report.get('onlineStatus'), report.get('onlineStockLevel'))}."
+    online = _online_phrase(report.get("onlineStatus"), report.get("onlineStockLevel"))
+    head = f"**{name}**{variant_text(size, colour)}: {online}."
     lines = [head]
     if by_colour:
         lines.append("Available online: " + "; ".join(f"{c} — {', '.join(s)}" for c, s in by_colour.items()) + ".")
@@ -338,11 +380,15 @@ def _stores(report: dict) -> list[dict]:
 
 
 def stock_is_out(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("onlineStatus") == "out_of_stock" and not any(
-        s.get("stockLevel") for s in _stores(data))
+    return (
+        isinstance(data, dict)
+        and data.get("onlineStatus") == "out_of_stock"
+        and not any(s.get("stockLevel") for s in _stores(data))
+    )
 
 
 # --- cart ------------------------------------------------------------------------------------------
+
 
 def cart_summary(cart: Any, memory: Memory, full: bool = True) -> str:
     lines_data = cart_lines(cart)
@@ -361,8 +407,11 @@ def cart_summary(cart: Any, memory: Memory, full: bool = True) -> str:
             stock = " · low stock"
         elif line.get("onlineStatus") == "out_of_stock" or line.get("available") is False:
             stock = " · now sold out"
-        out.append(f"• **{_name(line, memory)}**{variant_text(line.get('size'), line.get('color'))} × {qty}"
-                   + (f" — {rupees(amount)}" if amount is not None else "") + stock)
+        out.append(
+            f"• **{_name(line, memory)}**{variant_text(line.get('size'), line.get('color'))} × {qty}"
+            + (f" — {rupees(amount)}" if amount is not None else "")
+            + stock
+        )
     cart = cart if isinstance(cart, dict) else {}
     inner = cart.get("cart") if isinstance(cart.get("cart"), dict) else cart
     totals = []
@@ -396,9 +445,16 @@ def cart_reply(tool: str, args: dict, data: Any, memory: Memory) -> str:
     pid = args.get("product_id")
     name = memory.products.get(pid or "", {}).get("name") or pid or "the item"
     if tool == "add_to_cart":
-        line = next((l for l in cart_lines(cart) if l.get("productId") == pid
-                     and (not args.get("size") or str(l.get("size")) == str(args.get("size")))
-                     and (not args.get("color") or str(l.get("color")).lower() == str(args.get("color")).lower())), {})
+        line = next(
+            (
+                ln
+                for ln in cart_lines(cart)
+                if ln.get("productId") == pid
+                and (not args.get("size") or str(ln.get("size")) == str(args.get("size")))
+                and (not args.get("color") or str(ln.get("color")).lower() == str(args.get("color")).lower())
+            ),
+            {},
+        )
         added = data.get("added") if isinstance(data, dict) and isinstance(data.get("added"), dict) else {}
         name = line.get("name") or added.get("name") or name
         price = _price_of(added) or _price_of(line) or memory.products.get(pid or "", {}).get("price")
@@ -413,7 +469,7 @@ def cart_reply(tool: str, args: dict, data: Any, memory: Memory) -> str:
         elif status == "low_stock" and isinstance(level, int):
             text += f" Only {level} left online, so don't wait too long."
         summary = cart_summary(cart, memory, full=False)
-        count = sum(int(l.get("quantity") or 1) for l in cart_lines(cart))
+        count = sum(int(ln.get("quantity") or 1) for ln in cart_lines(cart))
         if count:
             text += f"\nCart: {plural(count, 'item')}" + (f" · {summary}" if summary else "") + "."
         return text + "\nSay “checkout” when you're ready, or keep browsing."
@@ -425,6 +481,7 @@ def cart_reply(tool: str, args: dict, data: Any, memory: Memory) -> str:
 
 
 # --- loyalty ---------------------------------------------------------------------------------------
+
 
 def offers_reply(data: Any, memory: Memory) -> str:
     points = dig(data, "pointsBalance", "points", "balance", "availablePoints")
@@ -459,9 +516,14 @@ def offers_reply(data: Any, memory: Memory) -> str:
                 line += " · applied automatically"
             lines.append(line)
     if others:
-        lines.append("Not for this cart: " + "; ".join(
-            f"{o.get('code') or o.get('offerId')}" + (f" ({o['reason'].rstrip('.')})" if o.get("reason") else "")
-            for o in others[:4]) + ".")
+        lines.append(
+            "Not for this cart: "
+            + "; ".join(
+                f"{o.get('code') or o.get('offerId')}" + (f" ({o['reason'].rstrip('.')})" if o.get("reason") else "")
+                for o in others[:4]
+            )
+            + "."
+        )
     if usable:
         lines.append("Say “apply coupon CODE” or “redeem 500 points”.")
     elif isinstance(data, dict) and any(k in data for k in ("offers", "coupons", "applicableOffers")):
@@ -520,6 +582,7 @@ def profile_reply(data: Any, memory: Memory) -> str:
 
 # --- checkout and orders ---------------------------------------------------------------------------
 
+
 def payment_label(method: Any, card_ref: Any = None, upi_id: Any = None) -> str:
     if card_ref:
         return "card ending " + str(card_ref)[-4:]
@@ -533,8 +596,9 @@ def quote_reply(data: Any, memory: Memory) -> str:
     items = [i for i in (dig(data, "items", "lines") or []) if isinstance(i, dict)]
     lines = ["Here's your order:"]
     for item in items:
-        lines.append(f"• {_name(item, memory)}{variant_text(item.get('size'), item.get('color'))} × "
-                     f"{item.get('quantity', 1)}")
+        lines.append(
+            f"• {_name(item, memory)}{variant_text(item.get('size'), item.get('color'))} × {item.get('quantity', 1)}"
+        )
     for key, label in (("discount", "discount"), ("pointsDiscount", "points"), ("shipping", "delivery")):
         value = data.get(key) if isinstance(data, dict) else None
         if isinstance(value, (int, float)) and value:
@@ -542,8 +606,9 @@ def quote_reply(data: Any, memory: Memory) -> str:
     for wrap in (data.get("giftWraps") if isinstance(data, dict) else None) or []:
         if isinstance(wrap, dict):
             card = f", card: “{wrap['message']}”" if wrap.get("message") else ""
-            lines.append(f"Gift wrap ({wrap.get('optionName')}) for the {wrap.get('name')}: "
-                         f"{rupees(wrap.get('price'))}{card}")
+            lines.append(
+                f"Gift wrap ({wrap.get('optionName')}) for the {wrap.get('name')}: {rupees(wrap.get('price'))}{card}"
+            )
     if total is not None:
         lines.append(f"Total: **{rupees(total)}**")
     lines.append("Reply “yes” to confirm and pay.")
@@ -608,8 +673,9 @@ def order_status_reply(data: Any, memory: Memory) -> str:
     text = f"Order **{oid}**: {label}." if oid else f"Your order: {label}."
     items = [i for i in (data.get("items") if isinstance(data, dict) else None) or [] if isinstance(i, dict)]
     if items:
-        text += "\nItems: " + "; ".join(f"{_name(i, memory)}{variant_text(i.get('size'), i.get('color'))}"
-                                        f" × {i.get('quantity', 1)}" for i in items)
+        text += "\nItems: " + "; ".join(
+            f"{_name(i, memory)}{variant_text(i.get('size'), i.get('color'))} × {i.get('quantity', 1)}" for i in items
+        )
     total = data.get("total") if isinstance(data, dict) else None
     if total is not None:
         text += f"\nTotal: {rupees(total)}"
@@ -651,12 +717,15 @@ def exchange_reply(data: Any, memory: Memory) -> str:
 
 # --- the one entry point for a tool result ---------------------------------------------------------
 
+
 def describe(tool: str, args: dict, data: Any, memory: Memory, intent: str = "", rejected: bool = False) -> str:
     """One paragraph about one tool result."""
     if rejected:
         if tool == "place_order":
-            return ("No problem — I haven't placed the order and nothing was charged. The held items are "
-                    "released; your cart is still saved.")
+            return (
+                "No problem — I haven't placed the order and nothing was charged. The held items are "
+                "released; your cart is still saved."
+            )
         return f"Okay, I didn't run {tool.replace('_', ' ')}."
     if is_error(data):
         return error_text(data, tool)
@@ -705,8 +774,10 @@ def gift_reply(data: Any, memory: Memory) -> str:
     if isinstance(data.get("giftWrap"), dict):
         wrap = data["giftWrap"]
         name = wrap.get("name") or memory.products.get(str(wrap.get("productId")), {}).get("name") or "item"
-        text = (f"🎁 Done — the **{name}** will be gift-wrapped in the **{wrap.get('optionName') or wrap.get('optionId')}**"
-                f" ({rupees(wrap.get('price'))})")
+        text = (
+            f"🎁 Done — the **{name}** will be gift-wrapped in the **{wrap.get('optionName') or wrap.get('optionId')}**"
+            f" ({rupees(wrap.get('price'))})"
+        )
         if wrap.get("message"):
             text += f", with a free message card: “{wrap['message']}”"
         if wrap.get("recipientName"):
@@ -724,8 +795,13 @@ def gift_reply(data: Any, memory: Memory) -> str:
         if data.get("message"):
             text += f", with the card “{data['message']}”"
         return text + "."
-    name = data.get("productName") or data.get("name") or memory.products.get(str(data.get("productId")), {}).get(
-        "name") or data.get("productId") or "This item"
+    name = (
+        data.get("productName")
+        or data.get("name")
+        or memory.products.get(str(data.get("productId")), {}).get("name")
+        or data.get("productId")
+        or "This item"
+    )
     if data.get("wrappable") is False:
         reason = data.get("reason") or "it can't be gift-wrapped"
         return f"Sorry — the **{name}** can't be gift-wrapped: {str(reason).rstrip('.')}."
@@ -743,8 +819,9 @@ def gift_reply(data: Any, memory: Memory) -> str:
     if data.get("currentWrap"):
         lines.append(f"It's currently set to the {data['currentWrap'].get('optionName')}.")
     if "messageCard" in data or data.get("inCart"):
-        lines.append("A message card is free. Which wrap would you like? Say e.g. “premium please with a note "
-                     "Happy birthday”.")
+        lines.append(
+            "A message card is free. Which wrap would you like? Say e.g. “premium please with a note Happy birthday”."
+        )
     else:
         lines.append("Say which one you'd like when you check out (e.g. “premium gift box”).")
     return "\n".join(lines)
@@ -752,9 +829,11 @@ def gift_reply(data: Any, memory: Memory) -> str:
 
 # --- replies without tools ---------------------------------------------------------------------------
 
-CAPABILITIES = ("I can search the catalogue (“winter jackets under ₹6,000”), recommend things, check stock "
-                "by size, colour and city, manage your cart, apply coupons and points, check out, reserve in a "
-                "store, and track, return or exchange orders.")
+CAPABILITIES = (
+    "I can search the catalogue (“winter jackets under ₹6,000”), recommend things, check stock "
+    "by size, colour and city, manage your cart, apply coupons and points, check out, reserve in a "
+    "store, and track, return or exchange orders."
+)
 
 
 def greeting(name: str | None) -> str:
@@ -763,22 +842,30 @@ def greeting(name: str | None) -> str:
 
 
 def help_text() -> str:
-    return (f"I'm the shop assistant {OFFLINE_TAG} — a rule-based helper, not an AI model. {CAPABILITIES}\n"
-            "Try: “show me winter jackets under 6000”, “is the first one in stock in M in Mumbai?”, "
-            "“add it in M, Black”, “apply coupon WELCOME10”, “checkout with UPI priya@okhdfc”, "
-            "“where is my order?”, “I want to return it”.")
+    return (
+        f"I'm the shop assistant {OFFLINE_TAG} — a rule-based helper, not an AI model. {CAPABILITIES}\n"
+        "Try: “show me winter jackets under 6000”, “is the first one in stock in M in Mumbai?”, "
+        "“add it in M, Black”, “apply coupon WELCOME10”, “checkout with UPI priya@okhdfc”, "
+        "“where is my order?”, “I want to return it”."
+    )
 
 
 def not_understood() -> str:
-    return ("Sorry, I didn't catch that — I'm in offline mode, so I understand common shopping requests. "
-            "Try “show me kurtas under 2000”, “what's in my cart?”, “checkout” or “where is my order?”.")
+    return (
+        "Sorry, I didn't catch that — I'm in offline mode, so I understand common shopping requests. "
+        "Try “show me kurtas under 2000”, “what's in my cart?”, “checkout” or “where is my order?”."
+    )
 
 
 def browse_menu() -> str:
     from .lexicon import CATEGORIES, CATEGORY_LABELS
-    return ("We have " + ", ".join(CATEGORY_LABELS[c] for c in CATEGORIES) +
-            ". Which would you like to see? You can add a budget, size, colour or season, "
-            "e.g. “festive kurtas under 3000”.")
+
+    return (
+        "We have "
+        + ", ".join(CATEGORY_LABELS[c] for c in CATEGORIES)
+        + ". Which would you like to see? You can add a budget, size, colour or season, "
+        "e.g. “festive kurtas under 3000”."
+    )
 
 
 def clean(text: str) -> str:
