@@ -2,38 +2,46 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
 PYTHON ?= python3
-export PYTHONPATH := $(CURDIR):$(CURDIR)/sales-agent
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install run up down status chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
+.PHONY: help install lock lint run up down status chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed  ## virtual environment with the pinned dependencies
+install: $(VENV)/.installed  ## virtual environment: this project installed in place, every package pinned by constraints.txt
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,dev]'
 	touch $@
 
+lock: install  ## rewrite constraints.txt from what is installed (after changing a pin in pyproject.toml)
+	$(PY) -m pip freeze --all --exclude-editable --disable-pip-version-check | grep -v -e '^-e ' -e '^pip==' > constraints.txt
+
+lint: install  ## ruff (lint and format) and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agentkit sales-agent/sales_agent
+
 run: install  ## every agent and the chat API under gunicorn, logs prefixed by agent; Ctrl-C stops all
-	$(PY) -m agentkit.run up
+	$(BIN)/retail-run up
 
 up: install  ## the same, left running in the background (logs in var/log/)
-	$(PY) -m agentkit.run up --detach
+	$(BIN)/retail-run up --detach
 
 down:  ## stop what `make up` or `make chat` started
-	$(PY) -m agentkit.run down
+	$(BIN)/retail-run down
 
 status:  ## which services answer /health
-	$(PY) -m agentkit.run status
+	$(BIN)/retail-run status
 
 chat: install  ## the terminal chat (starts the agents first if they are not running); USER_ID=U1002 to pick a shopper
-	$(PY) -m sales_agent chat $(if $(USER_ID),--user $(USER_ID))
+	$(BIN)/retail-chat $(if $(USER_ID),--user $(USER_ID))
 
-test: install contracts-check  ## contract compatibility, then the whole suite on SQLite and again on PostgreSQL (what CI runs)
+test: install contracts-check lint  ## contract compatibility, lint and types, then the whole suite on SQLite and again on PostgreSQL (what CI runs)
 	$(PY) -m pytest
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== the suite again with every agent on PostgreSQL =="; \
@@ -54,13 +62,13 @@ soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a
 	CHECKOUT_FAULT_RUNS=2000 $(PY) -m pytest -q -s tests/test_checkout_faults.py
 
 orders: install  ## run a batch of orders: make orders FILE=orders.json
-	$(PY) -m sales_agent orders process $(FILE)
+	$(BIN)/retail-orders process $(FILE)
 
 contracts-check: install  ## fail on a breaking change against contracts/released/ (a major version bump acknowledges one)
-	$(PY) -m agentkit.compat
+	$(BIN)/retail-contracts-check
 
 new-agent: install  ## scaffold a new agent: make new-agent NAME=gift-cards PORT=5008
-	$(PY) -m agentkit.scaffold $(NAME) $(PORT)
+	$(BIN)/retail-new-agent $(NAME) $(PORT)
 
 clean:  ## remove local databases and logs
 	rm -rf var/

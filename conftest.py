@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent
-for folder in [ROOT, ROOT / "tests", *sorted(ROOT.glob("*-agent"))]:
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 os.environ.setdefault("RATE_LIMIT", "off")
 os.environ.setdefault("CONTRACT_ENFORCEMENT", "error")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +56,6 @@ def services() -> dict[str, AgentEntry]:
 
 
 def import_app_factory(name: str):
-    """The agent's ``create_app``; puts its folder on ``sys.path`` first (folder names have hyphens)."""
+    """The agent's ``create_app`` (its package is installed: ``pip install -e .``)."""
     entry = agents()[name]
-    folder = str(entry.path)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
     return getattr(importlib.import_module(entry.module), entry.factory)

@@ -62,8 +62,6 @@ def gunicorn_command(entry: AgentEntry) -> list[str]:
         "python:agentkit.gunicorn_conf",
         "--chdir",
         str(REPO_ROOT),
-        "--pythonpath",
-        f"{REPO_ROOT},{entry.path}",
         "--bind",
         f"{bind_host()}:{agent_port(entry)}",
         "--name",

@@ -147,8 +147,8 @@ def _service_block(n: Names) -> str:
     return (
         f"  {n.name}:\n"
         f"    <<: *agent\n"
-        f'    command: ["gunicorn", "-c", "python:agentkit.gunicorn_conf", "--pythonpath", '
-        f'"/app,/app/{n.folder}", "--bind", "0.0.0.0:{n.port}", "{n.pkg}.app:create_app()"]\n'
+        f'    command: ["gunicorn", "-c", "python:agentkit.gunicorn_conf", '
+        f'"--bind", "0.0.0.0:{n.port}", "{n.pkg}.app:create_app()"]\n'
         f'    ports: ["{n.port}:{n.port}"]\n'
         f"    environment:\n"
         f"      <<: *agent-env\n"
@@ -511,7 +511,7 @@ def test_the_seed_is_loaded_once_and_survives_a_restart(database_url):
 says which agent operations each may call. Like every tool it returns compact JSON and never raises: a failure
 is ``{{"error": {{agent, operation, code, message}}}}``.
 
-Try it against a running agent: ``PYTHONPATH=.:sales-agent .venv/bin/python -m sales_agent.agent_tools.{n.under} {first["itemId"]}``
+Try it against a running agent: ``.venv/bin/python -m sales_agent.agent_tools.{n.under} {first["itemId"]}``
 """
 from __future__ import annotations
 
@@ -591,7 +591,37 @@ def plan(root: Path, name: str, port_text: str) -> tuple[Names, dict[str, str]]:
     files["agents.toml"] = edit_agents_toml(toml_text, n)
     files["docker-compose.yml"] = edit_compose(compose_text, n)
     files["docker/postgres-init.sql"] = edit_init_sql(init_text, n)
+    files["pyproject.toml"] = edit_pyproject(root / "pyproject.toml", n)
     return n, files
+
+
+def edit_pyproject(path: Path, n: Names) -> str:
+    """Add the agent's folder to the package roots, so ``pip install -e .`` installs its package."""
+    text = path.read_text(encoding="utf-8")
+    anchor = '    "sales-agent",\n]'
+    if anchor not in text:
+        raise Refused("pyproject.toml has no [tool.setuptools.packages.find] list ending with sales-agent")
+    return text.replace(anchor, f'    "{n.folder}",\n{anchor}', 1)
+
+
+def install(root: Path) -> None:
+    """Re-install the project in place so the new package imports (editable installs map packages statically)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(root),
+        ],
+        check=True,
+        cwd=root,
+    )
 
 
 def write(root: Path, n: Names, files: dict[str, str]) -> None:
@@ -617,6 +647,7 @@ def main(argv: list[str] | None = None, root: Path = REPO_ROOT) -> int:
         print(f"new-agent: refused: {exc}", file=sys.stderr)
         return 2
     write(root, n, files)
+    install(root)
     readme_script = root / "scripts" / "readme_api.py"
     if readme_script.exists():
         done = subprocess.run([sys.executable, str(readme_script)], cwd=root, capture_output=True, text=True)

@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in [ROOT, ROOT / "sales-agent", *sorted(ROOT.glob("*-agent"))]:
-    sys.path.insert(0, str(folder))
 
 
 def percentile(samples: list[float], p: float) -> float:

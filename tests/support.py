@@ -129,7 +129,6 @@ def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[
         **os.environ,
         "VAR_DIR": str(tmp_path / "var"),
         "WEB_CONCURRENCY": str(workers),
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}",
     }
     for name, port in ports.items():
         prefix = name.upper().replace("-", "_")

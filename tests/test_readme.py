@@ -68,7 +68,7 @@ def test_every_curl_works_when_pasted(tmp_path):
         assert re.search(r"ORD-\d{6}", replies[3]["reply"]), replies[3]
         assert "4242424242424242" not in json.dumps(replies)
         # The batch example: the good orders become orders, the declined and sold-out ones are reported.
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'sales-agent'}", "VAR_DIR": str(tmp_path / "batch")}
+        env = {**os.environ, "VAR_DIR": str(tmp_path / "batch")}
         env.update({f"{n.upper().replace('-', '_')}_AGENT_URL": url for n, url in urls.items()})
         batch = subprocess.run(
             [sys.executable, "-m", "sales_agent", "orders", "process", "sales-agent/examples/orders.json", "--json"],

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 import tomllib
 from pathlib import Path
@@ -99,8 +100,36 @@ def blocks_with(marker: str) -> list[str]:
 def repo(tmp_path_factory):
     copy = tmp_path_factory.mktemp("scaffold") / "repo"
     shutil.copytree(ROOT, copy, ignore=COPY_IGNORES)
-    (copy / ".venv").symlink_to(VENV, target_is_directory=True)
+    copy_venv(copy)
     return copy
+
+
+def copy_venv(copy: Path) -> None:
+    """A virtual environment of the copy's own, as a fresh clone would have: the copy installed in place
+    (so its packages, not the real repository's, are imported), with the already installed dependencies
+    borrowed from the real one to save the download."""
+    venv = copy / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    (borrowed,) = VENV.glob("lib/python*/site-packages")
+    (site / "_borrowed_dependencies.pth").write_text(f"{borrowed}\n")
+    subprocess.run(
+        [
+            str(VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(copy),
+        ],
+        check=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +260,6 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
             timeout=120,
             env={
                 **env,
-                "PYTHONPATH": f"{repo}:{repo / 'sales-agent'}",
                 "VAR_DIR": str(tmp_path),
                 f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}",
             },

@@ -60,6 +60,16 @@ def _recover(older_than: int) -> int:
     return 0
 
 
+def chat() -> int:
+    """The ``retail-chat`` console script: ``python -m sales_agent chat``."""
+    return _chat(sys.argv[1:])
+
+
+def orders() -> int:
+    """The ``retail-orders`` console script: ``python -m sales_agent orders ...``."""
+    return main(["orders", *sys.argv[1:]])
+
+
 def _chat(args: list[str]) -> int:
     from . import terminal
 

@@ -388,7 +388,6 @@ def ensure_agents(console: Console, timeout: float = 120) -> list[str]:
         return []
     console.print(f"Starting agents: {', '.join(down)} …")
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     try:
         done = subprocess.run(
             [sys.executable, "-m", "agentkit.run", "up", "--detach", "--only", ",".join(down)],

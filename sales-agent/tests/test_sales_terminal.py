@@ -35,7 +35,6 @@ def chat_env(env: dict[str, str]) -> dict[str, str]:
         TERM="dumb",
         COLUMNS="200",
         LINES="50",
-        PYTHONPATH=f"{ROOT}:{ROOT / 'sales-agent'}",
         RATE_LIMIT="off",
     )
     return out
