@@ -114,7 +114,7 @@ class ServiceAuth:
         elif caller and signature and hmac.compare_digest(signature.encode(), self._signature(caller).encode()):
             return caller
         else:
-            problem = "wrong or expired service token"
+            problem = "wrong service token (not made from this deployment's secret)"
         raise Unauthorized(
             "A valid 'Authorization: Bearer <token>' header is required.",
             details=[{"field": "Authorization", "message": problem}],
