@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install lock lint run up down status chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
+.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ bench: install  ## throughput ratios on loopback (not part of the tests)
 
 soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a smaller one)
 	CHECKOUT_FAULT_RUNS=2000 $(PY) -m pytest -q -s tests/test_checkout_faults.py
+
+token: install  ## print a bearer token for one caller: make -s token ROLE=operator (sales, operator or an agent name)
+	@$(BIN)/retail-token $(ROLE)
 
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(BIN)/retail-orders process $(FILE)

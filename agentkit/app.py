@@ -4,6 +4,9 @@ An agent supplies its contract name, its database and one plain function per ope
 does everything around them: body limits, content type, JSON parsing, request validation before the
 handler, response validation after it, the error envelope, auth, rate limits, request ids, JSON logs
 and the health, readiness, OpenAPI and agent-card routes.
+
+Every operation needs a caller's token (``agentkit.auth``), and only the callers its contract lists may call
+it; the health, readiness, OpenAPI and agent-card routes stay open.
 """
 
 from __future__ import annotations
@@ -11,24 +14,25 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, cast
 
 from flask import Flask, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from . import idempotency, openapi
+from .auth import ServiceAuth, check_caller, service_secret
 from .contracts import Contract, ContractError, Operation, load_contract
 from .db import Database
 from .errors import ApiError, ValidationFailed, http_error_code
-from .guards import check_bearer_token, limiter_from_env
+from .guards import RateLimiter, limiter_from_settings
 from .logs import get_logger, log
+from .settings import KitSettings
 
 Handler = Callable[[Database, dict[str, Any]], Any]
 OPEN_PATHS = {"/health", "/ready", "/openapi.json", "/.well-known/agent-card.json"}
-DEFAULT_MAX_BODY = 256 * 1024
 
 
 class AgentApp(Flask):
@@ -36,6 +40,10 @@ class AgentApp(Flask):
 
     contract: Contract
     db: Database
+    settings: KitSettings
+    auth: ServiceAuth
+    rate_limiter: RateLimiter | None
+    idempotency: idempotency.IdempotencyStore
 
     def serve(self, handlers: dict[str, Handler]) -> None:
         """Route every contract operation to ``handler(db, body) -> dict | (dict, status)``."""
@@ -74,9 +82,9 @@ class AgentApp(Flask):
         if key is None:
             payload, status = self._call_handler(op, handler, body)
             return jsonify(payload), status
-        caller = idempotency.caller_scope(request.headers.get("Authorization"), request.headers.get("X-Client-ID"))
+        # Scoped by who the token says is calling, never by anything else the caller sends.
         answer, replayed = self.idempotency.run_once(
-            caller, key, op.op_id, body, lambda: self._call_handler(op, handler, body)
+            g.caller, key, op.op_id, body, lambda: self._call_handler(op, handler, body)
         )
         response = jsonify(answer.body)
         response.status_code = answer.status
@@ -170,6 +178,7 @@ def _has_lone_surrogate(body: Any) -> bool:
 def _field_with_nul(node: Any, path: str) -> str | None:
     if isinstance(node, str):
         return path if "\x00" in node else None
+    items: Iterable[tuple[Any, Any]]
     if isinstance(node, dict):
         items = node.items()
     elif isinstance(node, list):
@@ -254,36 +263,55 @@ def install_http_basics(app: Flask, logger: logging.Logger, guard: Callable[[], 
 def create_agent_app(
     contract_name: str, database: Database, handlers: dict[str, Handler], config: dict[str, Any] | None = None
 ) -> AgentApp:
+    """The agent's app. ``config`` overrides the settings read from the environment (tests use it)."""
     contract = load_contract(contract_name)
+    settings = KitSettings()
+    config = config or {}
     app = AgentApp(contract.name)
     app.contract = contract
     app.db = database
+    app.settings = settings
     app.config.update(
-        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
-        CONTRACT_ENFORCEMENT=os.environ.get("CONTRACT_ENFORCEMENT", "error"),
-        # Only `make bench` turns this off, to measure what validation costs.
-        CONTRACT_VALIDATION=os.environ.get("CONTRACT_VALIDATION", "on") != "off",
-        AGENT_API_TOKEN=os.environ.get("AGENT_API_TOKEN") or None,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        CONTRACT_ENFORCEMENT=settings.contract_enforcement,
+        CONTRACT_VALIDATION=settings.contract_validation,
+        # Outgoing calls made while serving a request are made as this agent (agentkit.client).
+        AGENT_CALLER=contract.name,
         JSON_SORT_KEYS=False,
     )
-    app.config.update(config or {})
-    app.json.sort_keys = False
-    app.json.compact = True
-    app.rate_limiter = app.config.get("RATE_LIMITER", limiter_from_env(contract.name))
+    app.config.update(config)
+    app.auth = ServiceAuth(config.get("AGENT_API_TOKEN") or service_secret(settings))
+    provider = cast(DefaultJSONProvider, app.json)
+    provider.sort_keys = False
+    provider.compact = True
+    app.rate_limiter = app.config.get("RATE_LIMITER", limiter_from_settings(settings, contract.name))
     logger = get_logger(contract.name)
 
     if any(op.idempotency_key for op in contract.operations.values()):
-        app.idempotency = idempotency.IdempotencyStore(database)  # adds its table before the schema is created
+        # Adds its table before the schema is created.
+        app.idempotency = idempotency.IdempotencyStore(
+            database,
+            hash_key=(
+                settings.idempotency_hash_key.get_secret_value().encode()
+                if settings.idempotency_hash_key
+                else app.auth.derived_key("idempotency-fingerprint")
+            ),
+            ttl_hours=settings.idempotency_ttl_hours,
+        )
     database.initialise()
     # Workers forked from a preloading master must open their own connections.
     database.dispose()
 
     def guard() -> None:
+        """Every route but the open ones: who is calling (401), how often (429), may it call this (403)."""
         if request.path in OPEN_PATHS:
             return
-        check_bearer_token(app.config["AGENT_API_TOKEN"], request.headers.get("Authorization"))
+        g.caller = app.auth.caller_of(request.headers.get("Authorization"))
         if app.rate_limiter is not None:
             app.rate_limiter.hit(request.remote_addr or "unknown")
+        op = contract.operations.get(request.url_rule.endpoint) if request.url_rule is not None else None
+        if op is not None:
+            check_caller(op.op_id, op.callers, g.caller)
 
     install_http_basics(app, logger, guard)
     app.serve(handlers)

@@ -4,11 +4,13 @@ One pooled ``requests.Session`` per client, connect and read timeouts on every c
 backoff only for calls that are safe to repeat (read-only, or carrying an Idempotency-Key), a
 circuit breaker so a dead agent fails fast, and the current request id passed along.
 Requests are validated before they leave and responses after they arrive.
+
+Each call carries the token of the process's own identity (``agentkit.auth``): an agent calling another while
+it serves a request calls as itself; anything else calls as ``AGENT_CALLER`` (the sales service by default).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -17,7 +19,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .contracts import Contract, load_contract
+from .auth import ServiceAuth, service_secret
+from .contracts import Contract, Operation, load_contract
+from .settings import KitSettings
 
 RETRYABLE_STATUSES = {502, 503, 504}
 UNREACHABLE_CODES = {"timeout", "unavailable", "circuit_open"}
@@ -48,7 +52,7 @@ class AgentCallError(Exception):
         return self.code in UNREACHABLE_CODES or self.status in RETRYABLE_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "agent": self.agent,
             "operation": self.operation,
             "status": self.status,
@@ -88,23 +92,23 @@ class CircuitBreaker:
                 if self._failures >= self.threshold:
                     self._opened_at = time.monotonic()
 
-    @property
-    def is_open(self) -> bool:
-        return self._opened_at is not None
 
-
-def agent_base_url(contract: Contract) -> str:
-    env_name = f"{contract.env_prefix()}_AGENT_URL"
-    return os.environ.get(env_name, f"http://127.0.0.1:{contract.port}").rstrip("/")
+def agent_base_url(contract: Contract, settings: KitSettings | None = None) -> str:
+    url = (settings or KitSettings()).agent_url(contract.name)
+    return (url or f"http://127.0.0.1:{contract.port}").rstrip("/")
 
 
 def _current_request_id() -> str | None:
-    try:
-        from flask import g, has_request_context
+    from flask import g, has_request_context
 
-        return g.get("request_id") if has_request_context() else None
-    except ImportError:  # pragma: no cover - flask is always installed with the kit
-        return None
+    return g.get("request_id") if has_request_context() else None
+
+
+def _serving_agent() -> str | None:
+    """The agent whose request this thread is serving, if any: its outgoing calls are made as that agent."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("AGENT_CALLER") if has_app_context() else None
 
 
 class AgentClient:
@@ -113,6 +117,7 @@ class AgentClient:
         agent: str,
         base_url: str | None = None,
         *,
+        caller: str | None = None,
         token: str | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -120,13 +125,21 @@ class AgentClient:
         backoff: float = 0.2,
         breaker: CircuitBreaker | None = None,
         session: requests.Session | None = None,
+        settings: KitSettings | None = None,
     ):
+        """``caller`` fixes the identity this client calls as; ``token`` sends exactly that bearer token
+        instead (``""``: none), for tests of what the agents refuse."""
+        settings = settings or KitSettings()
         self.contract = load_contract(agent)
-        self.base_url = (base_url or agent_base_url(self.contract)).rstrip("/")
-        self.token = token if token is not None else os.environ.get("AGENT_API_TOKEN")
+        self.base_url = (base_url or agent_base_url(self.contract, settings)).rstrip("/")
+        self.caller = caller
+        self.default_caller = settings.agent_caller
+        self._fixed_token = token
+        self._auth = ServiceAuth(service_secret(settings)) if token is None else None
+        self._tokens: dict[str, str] = {}
         self.timeout = (
-            connect_timeout if connect_timeout is not None else float(os.environ.get("AGENT_CONNECT_TIMEOUT", 1.0)),
-            read_timeout if read_timeout is not None else float(os.environ.get("AGENT_READ_TIMEOUT", 5.0)),
+            connect_timeout if connect_timeout is not None else settings.agent_connect_timeout,
+            read_timeout if read_timeout is not None else settings.agent_read_timeout,
         )
         self.retries, self.backoff = retries, backoff
         self.breaker = breaker or CircuitBreaker()
@@ -155,8 +168,9 @@ class AgentClient:
         headers = {"X-Request-ID": request_id or _current_request_id() or uuid.uuid4().hex}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self.bearer_token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         may_retry = op.safe or bool(idempotency_key)
         attempts = 1 + (self.retries if may_retry else 0)
 
@@ -194,7 +208,19 @@ class AgentClient:
         assert last_error is not None
         raise last_error
 
-    def _result(self, op, response: requests.Response) -> dict[str, Any]:
+    def calling_as(self) -> str:
+        return self.caller or _serving_agent() or self.default_caller
+
+    def bearer_token(self) -> str:
+        if self._auth is None:
+            return self._fixed_token or ""
+        caller = self.calling_as()
+        token = self._tokens.get(caller)
+        if token is None:
+            token = self._tokens[caller] = self._auth.token_for(caller)
+        return token
+
+    def _result(self, op: Operation, response: requests.Response) -> dict[str, Any]:
         name = self.contract.name
         try:
             payload = response.json()
@@ -227,6 +253,8 @@ class AgentClient:
             except ValueError:
                 payload = {}
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
+        if not isinstance(error, dict):
+            error = {}
         extra = {k: error[k] for k in ("declineCode", "suggestions", "retryAfter", "retryable") if k in error}
         return AgentCallError(
             self.contract.name,

@@ -1,8 +1,9 @@
 """Contract compatibility: compare each contract with its last released version and name every breaking change.
 
-Breaking: a removed operation, a changed method or path, a request field removed or newly required, a
-request type, enum or limit narrowed, a response field removed or no longer guaranteed, a response type or
-enum widened. Additions are allowed. A higher major version acknowledges a break.
+Breaking: a removed operation, a changed method or path, a caller no longer allowed to call an operation, a
+request field removed or newly required, a request type, enum or limit narrowed, a response field removed or
+no longer guaranteed, a response type or enum widened. Additions are allowed (a released contract that named no
+callers yet gains them compatibly). A higher major version acknowledges a break.
 
     python -m agentkit.compat                 check every contract against contracts/released/ (make contracts-check)
     python -m agentkit.compat --release NAME  record the current contract as the released one
@@ -66,12 +67,12 @@ def _compare(
         if not is_request and gained:
             found.append(f"{where}: may now return type {', '.join(sorted(gained))}")
     if "enum" in old and "enum" in new:
-        lost = [v for v in old["enum"] if v not in new["enum"]]
-        gained = [v for v in new["enum"] if v not in old["enum"]]
-        if is_request and lost:
-            found.append(f"{where}: no longer accepts {', '.join(map(str, lost))}")
-        if not is_request and gained:
-            found.append(f"{where}: may now return {', '.join(map(str, gained))}")
+        lost_values = [v for v in old["enum"] if v not in new["enum"]]
+        gained_values = [v for v in new["enum"] if v not in old["enum"]]
+        if is_request and lost_values:
+            found.append(f"{where}: no longer accepts {', '.join(map(str, lost_values))}")
+        if not is_request and gained_values:
+            found.append(f"{where}: may now return {', '.join(map(str, gained_values))}")
     if "const" in old and new.get("const", old["const"]) != old["const"]:
         found.append(f"{where}: constant changed from {old['const']!r} to {new['const']!r}")
     if is_request:
@@ -116,6 +117,9 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], common: dict[str,
                 f"operation {op_id}: moved from {old_op['method']} {old_op['path']} "
                 f"to {new_op['method']} {new_op['path']}"
             )
+        dropped = [c for c in old_op.get("callers", []) if c not in new_op.get("callers", [])]
+        if dropped:
+            found.append(f"operation {op_id}: {', '.join(dropped)} may no longer call it")
         request_changes: list[str] = []
         _compare(old_op["request"], new_op["request"], "", True, old_ref, new_ref, request_changes)
         found += [f"operation {op_id} request {item}" for item in request_changes]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,16 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .settings import REPO_ROOT as REPO_ROOT  # where the repository is; imported from here by the kit
+from .settings import KitSettings
+
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ERROR_REF = {"$ref": "#/$defs/errorResponse"}
 
 # Every operation can answer these without the contract saying so: the kit itself produces them
-# (validation, auth, body limits, rate limits, an unavailable dependency, an unexpected fault).
-STANDARD_ERROR_STATUSES = ("400", "401", "413", "415", "429", "500", "503")
+# (validation, no or a wrong token, a caller the operation does not allow, body limits, rate limits,
+# an unavailable dependency, an unexpected fault).
+STANDARD_ERROR_STATUSES = ("400", "401", "403", "413", "415", "429", "500", "503")
 
 
 class ContractError(Exception):
@@ -33,7 +35,7 @@ class ContractError(Exception):
 
 
 def contracts_dir() -> Path:
-    return Path(os.environ.get("CONTRACTS_DIR", REPO_ROOT / "contracts"))
+    return KitSettings().contracts_dir
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Operation:
     description: str
     safe: bool
     idempotency_key: str | None
+    callers: tuple[str, ...]  # who may call it (agentkit.auth); the first is the usual one
     request_schema: dict[str, Any]
     response_schemas: dict[str, dict[str, Any]]
     examples: list[dict[str, Any]]
@@ -140,10 +143,6 @@ class Contract:
     operations: dict[str, Operation]
     defs: dict[str, Any]
     raw: dict[str, Any]
-
-    @property
-    def major_version(self) -> int:
-        return int(self.version.split(".")[0])
 
     def operation(self, op_id: str) -> Operation:
         try:
@@ -225,6 +224,7 @@ def build_contract(raw: dict[str, Any]) -> Contract:
             description=spec["description"],
             safe=spec["safe"],
             idempotency_key=spec.get("idempotencyKey"),
+            callers=tuple(spec["callers"]),
             request_schema=spec["request"],
             response_schemas=responses,
             examples=spec["examples"],

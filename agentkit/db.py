@@ -7,7 +7,6 @@ creates the tables and loads the agent's seed data, exactly once even with sever
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,22 +16,22 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .contracts import REPO_ROOT
+from .settings import KitSettings
 
 SeedLoader = Callable[[Connection], None]
 
 _seed_marker = sa.Table("agentkit_seed_marker", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
 
 
-def var_dir() -> Path:
-    path = Path(os.environ.get("VAR_DIR", REPO_ROOT / "var"))
+def var_dir(settings: KitSettings | None = None) -> Path:
+    path = (settings or KitSettings()).var_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def database_url(agent: str) -> str:
-    env_name = f"{agent.upper().replace('-', '_')}_DATABASE_URL"
-    url = os.environ.get(env_name) or f"sqlite:///{var_dir() / (agent + '.db')}"
+def database_url(agent: str, settings: KitSettings | None = None) -> str:
+    settings = settings or KitSettings()
+    url = settings.database_url(agent) or f"sqlite:///{var_dir(settings) / (agent + '.db')}"
     # A plain postgresql:// URL means the psycopg 3 driver we ship, not psycopg2.
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]

@@ -39,6 +39,12 @@ class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
 
 
+class Forbidden(ApiError):
+    """403: the token is good, but its caller may not call this operation."""
+
+    status, code = 403, "forbidden"
+
+
 class PaymentDeclined(ApiError):
     """402: carries ``declineCode`` and ``suggestions`` in the envelope."""
 
@@ -74,6 +80,7 @@ class DependencyUnavailable(ApiError):
 def http_error_code(status: int) -> str:
     return {
         400: "bad_request",
+        403: "forbidden",
         404: "not_found",
         405: "method_not_allowed",
         413: "payload_too_large",

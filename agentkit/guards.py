@@ -1,14 +1,18 @@
-"""Service authentication and per-client rate limits, applied to every operation route."""
+"""A shared bearer token check (the chat API's) and per-client rate limits, applied to every operation route.
+
+The agents' own per-caller tokens are ``agentkit.auth``.
+"""
 
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import threading
 import time
+from typing import Any
 
 from .errors import RateLimited, Unauthorized
+from .settings import KitSettings
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 
@@ -40,7 +44,7 @@ class RateLimiter:
 
     def __init__(self, limit: int, window: int, storage_url: str | None = None, namespace: str = "agents"):
         self.limit, self.window, self.namespace = limit, window, namespace
-        self._redis = None
+        self._redis: Any = None
         if storage_url and storage_url.startswith("redis"):
             import redis
 
@@ -76,8 +80,12 @@ class RateLimiter:
             return count + 1
 
 
-def limiter_from_env(agent: str) -> RateLimiter | None:
-    rate = parse_rate(os.environ.get("RATE_LIMIT", "off"))
+def limiter_from_settings(settings: KitSettings, agent: str) -> RateLimiter | None:
+    rate = parse_rate(settings.rate_limit)
     if rate is None:
         return None
-    return RateLimiter(*rate, storage_url=os.environ.get("RATE_LIMIT_STORAGE_URL"), namespace=agent)
+    return RateLimiter(*rate, storage_url=settings.rate_limit_storage_url, namespace=agent)
+
+
+def limiter_from_env(agent: str) -> RateLimiter | None:
+    return limiter_from_settings(KitSettings(), agent)

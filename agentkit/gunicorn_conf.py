@@ -1,14 +1,16 @@
 """The gunicorn settings every agent runs with (and the benchmark's bare endpoint too)."""
 
-import os
+from agentkit.settings import KitSettings
 
-workers = int(os.environ.get("WEB_CONCURRENCY", 2))
+_settings = KitSettings()
+
+workers = _settings.web_concurrency
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = _settings.gunicorn_threads
 preload_app = True  # the master creates and seeds the database once, before forking
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+timeout = _settings.gunicorn_timeout
 graceful_timeout = 5
 keepalive = 5
 accesslog = None  # the kit writes one JSON line per request itself
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+loglevel = _settings.gunicorn_log_level

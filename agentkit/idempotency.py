@@ -2,7 +2,8 @@
 
 The first request with a key runs the handler once and its answer is stored; the same key with the same
 body replays that answer (concurrent duplicates wait for it); the same key with another body is a 409.
-Keys are scoped to the caller (its service token and ``X-Client-ID``) and kept ``IDEMPOTENCY_TTL_HOURS``.
+Keys are scoped to the authenticated caller (the name its token proves, never a header it picks) and kept
+``IDEMPOTENCY_TTL_HOURS``. Requests are stored as keyed hashes, never as they were sent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -52,15 +52,10 @@ class StoredAnswer:
     body: Any
 
 
-def caller_scope(authorization: str | None, client_id: str | None) -> str:
-    return hashlib.sha256(f"{authorization or ''}|{client_id or ''}".encode()).hexdigest()[:32]
-
-
-def request_fingerprint(op_id: str, body: Any) -> str:
+def request_fingerprint(hash_key: bytes, op_id: str, body: Any) -> str:
     """A keyed hash of the request, so a database dump cannot be used to guess what was sent (card numbers)."""
-    secret = os.environ.get("IDEMPOTENCY_HASH_KEY", "set-IDEMPOTENCY_HASH_KEY-in-production").encode()
     message = json.dumps([op_id, body], sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.new(hash_key, message, hashlib.sha256).hexdigest()
 
 
 def checked_key(raw: str | None, required: bool) -> str | None:
@@ -80,17 +75,18 @@ def checked_key(raw: str | None, required: bool) -> str | None:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, hash_key: bytes, ttl_hours: float = 48.0):
         self.db = db
         self.table = table_for(db.metadata)
         self._last_purge = 0.0
-        self.ttl_hours = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48))
+        self.hash_key = hash_key
+        self.ttl_hours = ttl_hours
 
     def run_once(
         self, caller: str, key: str, op_id: str, body: Any, handler: Callable[[], tuple[Any, int]]
     ) -> tuple[StoredAnswer, bool]:
         """The answer for this key, and whether it is a replay; runs ``handler`` at most once per key."""
-        fingerprint = request_fingerprint(op_id, body)
+        fingerprint = request_fingerprint(self.hash_key, op_id, body)
         self._purge_old()
         for _ in range(3):
             if not self._claim(caller, key, op_id, fingerprint):

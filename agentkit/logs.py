@@ -12,6 +12,8 @@ import re
 import sys
 import time
 
+from .settings import KitSettings
+
 # A backstop: bodies are never logged, but if a card-like number reaches a message anyway, mask it.
 CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}(\d{4})(?!\d)")
 
@@ -36,13 +38,11 @@ def configure(level: str | None = None) -> None:
     global _configured
     if _configured:
         return
-    import os
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("agents")
     root.addHandler(handler)
-    root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel((level or KitSettings().log_level).upper())
     root.propagate = False
     _configured = True
 
@@ -52,5 +52,5 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"agents.{name}")
 
 
-def log(logger: logging.Logger, level: int, msg: str, **fields) -> None:
+def log(logger: logging.Logger, level: int, msg: str, **fields: object) -> None:
     logger.log(level, msg, extra={"fields": fields})

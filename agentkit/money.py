@@ -14,7 +14,7 @@ def format_inr(value: Decimal | int | float | str) -> str:
     digits = str(int(whole))
     if len(digits) > 3:
         head, tail = digits[:-3], digits[-3:]
-        groups = []
+        groups: list[str] = []
         while len(head) > 2:
             groups.insert(0, head[-2:])
             head = head[:-2]

@@ -1,4 +1,8 @@
-"""Documents generated from a contract: OpenAPI 3.1, the A2A-style agent card, health and readiness."""
+"""Documents generated from a contract: OpenAPI 3.1, the A2A agent card, health and readiness.
+
+Both documents declare the bearer scheme every operation needs, and say for each operation which callers may
+call it (``x-callers`` in OpenAPI, ``caller:<name>`` tags on the card's skills).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ _STATUS_TEXT = {
     "201": "Created",
     "400": "The request broke the contract",
     "401": "Missing or wrong service token",
+    "403": "This caller may not call the operation",
     "402": "Payment declined",
     "404": "Unknown id",
     "409": "Conflict",
@@ -45,17 +50,24 @@ def _components_refs(node: Any) -> Any:
     return node
 
 
+BEARER_SCHEME = "bearerAuth"
+BEARER_DESCRIPTION = (
+    "A caller's service token, <caller>.<signature> (make token ROLE=<caller> prints one). "
+    "No token or a wrong one is 401; a caller the operation does not list is 403."
+)
+
+
 @functools.lru_cache(maxsize=None)
-def _openapi_cached(contract_name: str, contract_version: str, token_required: bool) -> dict[str, Any]:
+def _openapi_cached(contract_name: str, contract_version: str) -> dict[str, Any]:
     from .contracts import load_contract
 
-    return build_openapi(load_contract(contract_name), token_required)
+    return build_openapi(load_contract(contract_name))
 
 
-def build_openapi(contract: Contract, token_required: bool = False) -> dict[str, Any]:
+def build_openapi(contract: Contract) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for op in contract.operations.values():
-        parameters = []
+        parameters: list[dict[str, Any]] = []
         if op.idempotency_key:
             parameters.append(
                 {
@@ -73,10 +85,12 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
             }
             for status, schema in sorted(op.response_schemas.items())
         }
-        operation = {
+        operation: dict[str, Any] = {
             "operationId": op.op_id,
             "summary": op.summary,
-            "description": op.description,
+            "description": f"{op.description}\n\nCallers: {', '.join(op.callers)}.",
+            "security": [{BEARER_SCHEME: []}],
+            "x-callers": list(op.callers),
             "requestBody": {
                 "required": True,
                 "content": {
@@ -90,8 +104,6 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
         }
         if parameters:
             operation["parameters"] = parameters
-        if token_required:
-            operation["security"] = [{"bearerAuth": []}]
         paths.setdefault(op.path, {})[op.method.lower()] = operation
     for path, description in (("/health", "The process is alive."), ("/ready", "The database answers.")):
         paths[path] = {
@@ -99,6 +111,7 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
                 "operationId": path.strip("/") + "Check",
                 "summary": description,
                 "description": description,
+                "security": [],
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -125,34 +138,42 @@ def build_openapi(contract: Contract, token_required: bool = False) -> dict[str,
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {"title": contract.title, "version": contract.version, "description": contract.description},
+        "security": [{BEARER_SCHEME: []}],
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {BEARER_SCHEME: {"type": "http", "scheme": "bearer", "description": BEARER_DESCRIPTION}},
         },
     }
 
 
-def build_agent_card(contract: Contract, base_url: str, token_required: bool = False) -> dict[str, Any]:
-    """An A2A-style card: who the agent is and what it can do, one skill per operation."""
+def build_agent_card(contract: Contract, base_url: str) -> dict[str, Any]:
+    """An A2A (1.0) AgentCard: who the agent is, how to reach it, the token it needs, one skill per operation.
+
+    The interface is the agent's own HTTP API, described by its OpenAPI document, not A2A's message binding,
+    so its binding is named for what it is ("OPENAPI+JSON", A2A's bindings being open-ended) and an A2A
+    client that speaks only JSONRPC, GRPC or HTTP+JSON sees there is nothing for it here.
+    """
+    root = base_url.rstrip("/")
     return {
         "name": f"{contract.name}-agent",
         "description": contract.description,
         "version": contract.version,
-        "url": base_url,
-        "protocol": "http+json",
-        "documentationUrl": base_url.rstrip("/") + "/openapi.json",
+        "supportedInterfaces": [{"url": root, "protocolBinding": "OPENAPI+JSON", "protocolVersion": "1.0"}],
+        "documentationUrl": root + "/openapi.json",
+        "capabilities": {"streaming": False, "pushNotifications": False},
+        "securitySchemes": {
+            BEARER_SCHEME: {"httpAuthSecurityScheme": {"scheme": "Bearer", "description": BEARER_DESCRIPTION}}
+        },
+        "securityRequirements": [{"schemes": {BEARER_SCHEME: {"list": []}}}],
         "defaultInputModes": ["application/json"],
         "defaultOutputModes": ["application/json"],
-        "authentication": {"schemes": ["bearer"] if token_required else []},
         "skills": [
             {
                 "id": op.op_id,
                 "name": op.summary,
-                "description": op.description,
-                "method": op.method,
-                "path": op.path,
-                "tags": [contract.name, "read-only" if op.safe else "writes"],
+                "description": f"{op.description} ({op.method} {op.path}; callers: {', '.join(op.callers)})",
+                "tags": [contract.name, "read-only" if op.safe else "writes", *(f"caller:{c}" for c in op.callers)],
                 "examples": [ex["name"] for ex in op.examples],
             }
             for op in contract.operations.values()
@@ -178,8 +199,8 @@ def register_meta_routes(app: "AgentApp") -> None:
 
     @app.get("/openapi.json")
     def openapi_document():
-        return jsonify(_openapi_cached(contract.name, contract.version, bool(app.config["AGENT_API_TOKEN"])))
+        return jsonify(_openapi_cached(contract.name, contract.version))
 
     @app.get("/.well-known/agent-card.json")
     def agent_card():
-        return jsonify(build_agent_card(contract, request.host_url, bool(app.config["AGENT_API_TOKEN"])))
+        return jsonify(build_agent_card(contract, request.host_url))

@@ -5,6 +5,9 @@ again with backoff while the others keep running. Ctrl-C (or SIGTERM) stops them
 ``STOP_SECONDS``: every service is signalled at once, they are waited for together, and whatever is
 left is killed. ``up --detach`` runs the same supervisor in the background with logs in ``var/log/``
 (the terminal chat uses it); ``down`` stops it.
+
+Before anything starts, the service secret exists (``AGENT_API_TOKEN``, or a random one made under ``var/``):
+every service reads the same one, and each calls the others as itself (``AGENT_CALLER``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 
 import requests
 
-from .contracts import REPO_ROOT
+from .auth import secret_path, service_secret
 from .db import var_dir
 from .registry import AgentEntry, services
+from .settings import REPO_ROOT, KitSettings
 
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[96m", "\033[95m"]
 RESET = "\033[0m"
@@ -34,11 +38,11 @@ STABLE_SECONDS = 60.0  # up this long after a restart: the next failure starts t
 
 
 def bind_host() -> str:
-    return os.environ.get("BIND_HOST", "127.0.0.1")
+    return KitSettings().bind_host
 
 
-def agent_port(entry: AgentEntry) -> int:
-    return int(os.environ.get(f"{entry.env_prefix()}_PORT", entry.port))
+def agent_port(entry: AgentEntry, settings: KitSettings | None = None) -> int:
+    return (settings or KitSettings()).port(entry.name, entry.port)
 
 
 def health_url(entry: AgentEntry) -> str:
@@ -124,14 +128,15 @@ class Service:
         return self.entry.name
 
     def start(self) -> None:
+        command, env = gunicorn_command(self.entry), {**os.environ, "AGENT_CALLER": self.name}
         if self.log_dir is not None:
             with open(self.log_dir / f"{self.name}.log", "ab") as log_file:
                 self.proc = subprocess.Popen(
-                    gunicorn_command(self.entry), stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+                    command, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
                 )
         else:
             self.proc = subprocess.Popen(
-                gunicorn_command(self.entry), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+                command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
             )
             threading.Thread(target=_pump, args=(self.name, self.colour, self.proc.stdout), daemon=True).start()
         self.started_at = time.monotonic()
@@ -197,28 +202,28 @@ class Supervisor:
 
     def stop(self, deadline_seconds: float = STOP_SECONDS) -> None:
         """SIGTERM to every service at once, one shared deadline, then SIGKILL for masters and workers left."""
-        live = [s for s in self.owned() if s.running()]
-        for service in live:
-            service.workers = _children_of(service.proc.pid)
+        live = [(s, s.proc) for s in self.owned() if s.proc is not None and s.running()]
+        for service, proc in live:
+            service.workers = _children_of(proc.pid)
             try:
-                service.proc.send_signal(signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + deadline_seconds
-        while any(s.running() for s in live) and time.monotonic() < deadline:
+        while any(s.running() for s, _ in live) and time.monotonic() < deadline:
             time.sleep(0.05)
-        for service in live:
-            leftovers = service.workers + _children_of(service.proc.pid)
+        for service, proc in live:
+            leftovers = service.workers + _children_of(proc.pid)
             if service.running():
                 say(f"{service.name} did not stop within {deadline_seconds:.0f} s; killing it")
-                service.proc.kill()
+                proc.kill()
             for pid in leftovers:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
             try:
-                service.proc.wait(timeout=5)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
 
@@ -325,6 +330,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _ensure_secret() -> None:
+    """Every service reads the same secret, so it is made once here, before any of them starts."""
+    settings = KitSettings()
+    service_secret(settings)
+    where = "AGENT_API_TOKEN" if settings.agent_api_token else str(secret_path(settings))
+    say(f"service tokens derive from {where}; make token ROLE=operator prints one")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agentkit.run", description=__doc__)
     parser.add_argument("action", choices=["up", "down", "status", "supervise"])
@@ -348,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(is_healthy(e) for e in selected) else 1
     if args.action == "down":
         return down()
+    _ensure_secret()
     if args.action == "supervise":  # what `up --detach` runs in the background
         return serve(selected, var_dir() / "log", args.timeout)
     if args.detach:

@@ -149,9 +149,10 @@ def _service_block(n: Names) -> str:
         f"    <<: *agent\n"
         f'    command: ["gunicorn", "-c", "python:agentkit.gunicorn_conf", '
         f'"--bind", "0.0.0.0:{n.port}", "{n.pkg}.app:create_app()"]\n'
-        f'    ports: ["{n.port}:{n.port}"]\n'
+        f'    ports: ["127.0.0.1:{n.port}:{n.port}"]\n'
         f"    environment:\n"
         f"      <<: *agent-env\n"
+        f"      AGENT_CALLER: {n.name}\n"
         f"      {n.prefix}_DATABASE_URL: postgresql://retail:retail@postgres:5432/{n.under}\n"
         f"    healthcheck:\n"
         f'      test: ["CMD", "python", "-c", "import urllib.request; '
@@ -173,7 +174,7 @@ def edit_compose(text: str, n: Names) -> str:
     if not url_lines:
         raise Refused("docker-compose.yml has no shared environment with *_AGENT_URL entries before 'services:'")
     last_url = url_lines[-1]
-    indent = re.match(r"^(\s+)", lines[last_url]).group(1)
+    indent = lines[last_url][: len(lines[last_url]) - len(lines[last_url].lstrip())]
     url_line = f"{indent}{n.prefix}_AGENT_URL: http://{n.name}:{n.port}\n"
 
     # 2. the service block before the sales service (or before the next top-level key, or at the end).
@@ -275,6 +276,7 @@ def _contract(n: Names) -> dict:
                     f"rupees. An unknown id is 404."
                 ),
                 "safe": True,
+                "callers": ["sales", "operator"],
                 "request": {
                     "type": "object",
                     "properties": {"itemId": {"$ref": "#/$defs/itemId"}},
@@ -342,7 +344,8 @@ def _files(n: Names) -> dict[str, str]:
         f"{pkg}/app.py": f'''"""{n.title} agent: the contract's operations mapped to the rules in domain.py.
 
 It calls no other agent. To call one, build ``clients = clients or {{"inventory": AgentClient("inventory")}}`` in
-create_app and bind it with ``functools.partial(domain.fn, inventory=clients["inventory"])``.
+create_app and bind it with ``functools.partial(domain.fn, inventory=clients["inventory"])``; it calls as
+"{n.name}", so add "{n.name}" to the callers of each operation it uses in that agent's contract.
 """
 from agentkit import AgentApp, Database, create_agent_app
 

@@ -10,6 +10,7 @@ Prints requests/second per round, the medians and the ratios agent/bare and agen
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -20,12 +21,16 @@ from pathlib import Path
 
 import requests
 
+from agentkit.auth import ServiceAuth
 from benchmarks.loadgen import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = {"productId": "P1001", "attributes": {"size": "M", "color": "Black"}, "locationContext": {"city": "Mumbai"}}
 SECONDS = float(os.environ.get("BENCH_SECONDS", 8))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+# The agents are closed: every request carries the sales caller's token (the bare endpoint ignores it).
+SECRET = secrets.token_urlsafe(32)
+AUTH = {"Authorization": f"Bearer {ServiceAuth(SECRET).token_for('sales')}"}
 
 
 def _free_port() -> int:
@@ -36,7 +41,14 @@ def _free_port() -> int:
 
 def _serve(app: str, pythonpath: str, extra_env: dict[str, str], var_dir: str) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    env = {**os.environ, "VAR_DIR": var_dir, "RATE_LIMIT": "off", "LOG_LEVEL": "WARNING", **extra_env}
+    env = {
+        **os.environ,
+        "VAR_DIR": var_dir,
+        "AGENT_API_TOKEN": SECRET,
+        "RATE_LIMIT": "off",
+        "LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -59,7 +71,8 @@ def _serve(app: str, pythonpath: str, extra_env: dict[str, str], var_dir: str) -
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.post(f"http://127.0.0.1:{port}/check-inventory", json=BODY, timeout=1).status_code == 200:
+            reply = requests.post(f"http://127.0.0.1:{port}/check-inventory", json=BODY, headers=AUTH, timeout=1)
+            if reply.status_code == 200:
                 return proc, port
         except requests.RequestException:
             time.sleep(0.2)
@@ -85,8 +98,8 @@ def main() -> None:
         for name, (app, path, env) in setups.items():
             proc, port = _serve(app, path, env, var_dir)
             try:
-                measure(port, "/check-inventory", BODY, 1.0)  # warm-up
-                rate, statuses = measure(port, "/check-inventory", BODY, SECONDS)
+                measure(port, "/check-inventory", BODY, 1.0, headers=AUTH)  # warm-up
+                rate, statuses = measure(port, "/check-inventory", BODY, SECONDS, headers=AUTH)
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)

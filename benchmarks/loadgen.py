@@ -26,10 +26,13 @@ async def _worker(host: str, port: int, request: bytes, stop_at: float, counts: 
         writer.close()
 
 
-def measure(port: int, path: str, body: dict, seconds: float, connections: int = 16) -> tuple[float, dict]:
+def measure(
+    port: int, path: str, body: dict, seconds: float, connections: int = 16, headers: dict[str, str] | None = None
+) -> tuple[float, dict]:
     payload = json.dumps(body).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{extra}"
         f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n"
     ).encode() + payload
     counts, statuses = [0], {}

@@ -16,10 +16,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import responses
+from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers
 
+from agentkit.auth import ServiceAuth
 from agentkit.registry import agents, import_app_factory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,9 +74,58 @@ def drop_test_databases() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
+AUTO = "auto"
+
+
+class CallerClient(FlaskClient):
+    """An agent's test client that authenticates, so a test that is not about tokens need not know about them.
+
+    By default each request carries the token of the first caller its operation's contract lists (an unknown
+    path: the operator's); ``app.test_client(caller="fulfillment")`` or ``client.as_caller("fulfillment")``
+    calls as that caller instead, and ``caller=None`` sends no token. A request that brings its own
+    ``Authorization`` header is sent as it is.
+    """
+
+    def __init__(self, *args: Any, caller: str | None = AUTO, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.caller = caller
+
+    def as_caller(self, caller: str | None) -> "CallerClient":
+        return self.application.test_client(caller=caller)  # type: ignore[return-value]
+
+    def _caller_for(self, path: str) -> str:
+        if self.caller != AUTO:
+            return str(self.caller)
+        path = path.split("?", 1)[0]
+        for op in self.application.contract.operations.values():  # type: ignore[attr-defined]
+            if op.path == path:
+                return op.callers[0]
+        return "operator"
+
+    def open(self, *args: Any, **kwargs: Any):
+        if self.caller is not None and args and isinstance(args[0], str):
+            headers = Headers(kwargs.pop("headers", None) or {})
+            if "Authorization" not in headers:
+                token = self.application.auth.token_for(self._caller_for(args[0]))  # type: ignore[attr-defined]
+                headers["Authorization"] = f"Bearer {token}"
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def session_secret() -> str:
+    """The secret the whole test session shares (conftest.py sets it): every app, client and runner uses it."""
+    return os.environ["AGENT_API_TOKEN"]
+
+
+def auth_headers(caller: str = "operator") -> dict[str, str]:
+    """``Authorization`` for a real HTTP call to agents started from this test's environment."""
+    return {"Authorization": f"Bearer {ServiceAuth(session_secret()).token_for(caller)}"}
+
+
 def route_to_app(rsps, base_url: str, app) -> None:
-    """Send every POST to ``base_url`` (through ``responses``) into ``app``'s test client: real wiring, in process."""
-    client = app.test_client()
+    """Send every POST to ``base_url`` (through ``responses``) into ``app``'s test client: real wiring, in process.
+    Requests go in with the headers they were sent with, so the agents see the real callers' tokens."""
+    client = app.test_client(caller=None)
 
     def forward(request):
         path = urlsplit(request.url).path
@@ -127,6 +180,7 @@ def runner_env(tmp_path: Path, ports: dict[str, int], workers: int = 2) -> dict[
     """Environment for `python -m agentkit.run`: these ports, fresh databases, logs under tmp_path."""
     env = {
         **os.environ,
+        "AGENT_API_TOKEN": session_secret(),
         "VAR_DIR": str(tmp_path / "var"),
         "WEB_CONCURRENCY": str(workers),
     }

@@ -126,7 +126,8 @@ class Soak:
         self.direct_urls = {**self.main.urls, **self.killable.urls}
         self.proxies = {name: FaultProxy(name, url, DELAY) for name, url in self.direct_urls.items()}
         self.direct = {
-            name: AgentClient(name, url, retries=3, read_timeout=30) for name, url in self.direct_urls.items()
+            name: AgentClient(name, url, caller="operator", retries=3, read_timeout=30)
+            for name, url in self.direct_urls.items()
         }
         (tmp_path / "sales").mkdir()
         self.clients = Clients(

@@ -30,7 +30,21 @@ def test_additions_are_allowed(inventory, common):
     new["operations"]["checkInventory"]["request"]["properties"]["channel"] = {"type": "string"}
     new["$defs"]["inventoryReport"]["properties"]["note"] = {"type": "string"}
     new["operations"]["ping"] = copy.deepcopy(new["operations"]["getHold"]) | {"path": "/ping"}
+    new["operations"]["restock"]["callers"].append("recommendation")
     assert compat.breaking_changes(inventory, new, common) == []
+
+
+def test_callers_named_for_the_first_time_are_an_addition(inventory, common):
+    released = copy.deepcopy(inventory)
+    for op in released["operations"].values():
+        del op["callers"]
+    assert compat.breaking_changes(released, inventory, common) == []
+
+
+def test_a_caller_dropped_from_an_operation_is_a_break(inventory, common):
+    new = copy.deepcopy(inventory)
+    new["operations"]["restock"]["callers"].remove("fulfillment")
+    assert compat.breaking_changes(inventory, new, common) == ["operation restock: fulfillment may no longer call it"]
 
 
 @pytest.mark.parametrize(

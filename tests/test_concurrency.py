@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from support import served
+from support import auth_headers, served
 
 JACKET = {"productId": "P1002", "size": "L", "color": "Black"}
 ATTEMPTS = 200
@@ -16,7 +16,8 @@ ATTEMPTS = 200
 
 def online_level(base: str) -> int:
     body = {"productId": JACKET["productId"], "attributes": {"size": JACKET["size"], "color": JACKET["color"]}}
-    return requests.post(f"{base}/check-inventory", json=body, timeout=10).json()["onlineStockLevel"]
+    reply = requests.post(f"{base}/check-inventory", json=body, headers=auth_headers("sales"), timeout=10)
+    return reply.json()["onlineStockLevel"]
 
 
 def set_online_level(base: str, target: int) -> None:
@@ -25,6 +26,7 @@ def set_online_level(base: str, target: int) -> None:
     requests.post(
         f"{base}/restock",
         json={**JACKET, "locationId": "WH-MUM", "quantity": missing, "reason": "concurrency test"},
+        headers=auth_headers("operator"),
         timeout=10,
     ).raise_for_status()
     assert online_level(base) == target
@@ -35,9 +37,12 @@ def test_200_concurrent_holds_on_10_units_sell_exactly_10(tmp_path):
         base = urls["inventory"]
         set_online_level(base, 10)
 
+        sales = auth_headers("sales")
+
         def hold(_):
             with requests.Session() as session:
-                reply = session.post(f"{base}/create-hold", json={"items": [{**JACKET, "quantity": 1}]}, timeout=60)
+                body = {"items": [{**JACKET, "quantity": 1}]}
+                reply = session.post(f"{base}/create-hold", json=body, headers=sales, timeout=60)
                 return reply.status_code, reply.json()
 
         with ThreadPoolExecutor(max_workers=50) as pool:
@@ -47,9 +52,9 @@ def test_200_concurrent_holds_on_10_units_sell_exactly_10(tmp_path):
         refusals = {body["error"]["code"] for status, body in results if status == 409}
         assert refusals == {"insufficient_stock"}
         assert online_level(base) == 0
-        history = requests.post(f"{base}/get-stock-history", json={**JACKET, "limit": 500}, timeout=10).json()[
-            "entries"
-        ]
+        history = requests.post(
+            f"{base}/get-stock-history", json={**JACKET, "limit": 500}, headers=auth_headers("operator"), timeout=10
+        ).json()["entries"]
         assert all(entry["newLevel"] >= 0 for entry in history)
         assert sum(1 for e in history if e["reason"].startswith("hold ")) == 10
 
@@ -66,12 +71,13 @@ PAYMENT = {
 def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
     with served(tmp_path, ["payment"], workers=2) as urls:
         base = urls["payment"]
+        sales = auth_headers("sales")
 
         def before_count():
             return len(
-                requests.post(f"{base}/list-payments", json={"userId": "U1003", "limit": 100}, timeout=10).json()[
-                    "payments"
-                ]
+                requests.post(
+                    f"{base}/list-payments", json={"userId": "U1003", "limit": 100}, headers=sales, timeout=10
+                ).json()["payments"]
             )
 
         existing = before_count()
@@ -80,7 +86,7 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
             reply = requests.post(
                 f"{base}/process-payment",
                 json=PAYMENT,
-                headers={"Idempotency-Key": "checkout-CHK-concurrency-1"},
+                headers={**sales, "Idempotency-Key": "checkout-CHK-concurrency-1"},
                 timeout=60,
             )
             return reply.status_code, reply.json()
@@ -94,7 +100,7 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
         other_body = requests.post(
             f"{base}/process-payment",
             json={**PAYMENT, "amount": 2500},
-            headers={"Idempotency-Key": "checkout-CHK-concurrency-1"},
+            headers={**sales, "Idempotency-Key": "checkout-CHK-concurrency-1"},
             timeout=10,
         )
         assert other_body.status_code == 409
@@ -105,6 +111,7 @@ def test_50_concurrent_payments_with_one_key_charge_once(tmp_path):
 def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
     with served(tmp_path, ["inventory", "fulfillment"], workers=2) as urls:
         variant = {"productId": "P1001", "size": "M", "color": "Black"}
+        sales = auth_headers("sales")
         report = requests.post(
             f"{urls['inventory']}/check-inventory",
             json={
@@ -112,6 +119,7 @@ def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
                 "attributes": {"size": "M", "color": "Black"},
                 "locationContext": {"city": "Mumbai"},
             },
+            headers=sales,
             timeout=10,
         ).json()
         in_store = {s["storeId"]: s["stockLevel"] for s in report["availableStores"]}["ST-MUM-01"]
@@ -120,6 +128,7 @@ def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
             reply = requests.post(
                 f"{urls['fulfillment']}/reserve-in-store",
                 json={"userId": "U1002", **variant, "storeId": "ST-MUM-01", "quantity": 1},
+                headers=sales,
                 timeout=60,
             )
             return reply.status_code
@@ -134,6 +143,7 @@ def test_concurrent_store_reservations_never_oversell_the_store(tmp_path):
                 "attributes": {"size": "M", "color": "Black"},
                 "locationContext": {"city": "Mumbai"},
             },
+            headers=sales,
             timeout=10,
         ).json()
         assert "ST-MUM-01" not in {s["storeId"] for s in after["availableStores"]}

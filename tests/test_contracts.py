@@ -61,3 +61,38 @@ def test_meta_routes(system, name):
     assert {path for path in document["paths"]} >= {op.path for op in load_contract(name).operations.values()}
     card = client.get("/.well-known/agent-card.json").get_json()
     assert [skill["id"] for skill in card["skills"]] == list(load_contract(name).operations)
+
+
+@pytest.mark.parametrize("name", contract_names())
+def test_agent_card_is_an_a2a_agent_card_that_declares_the_bearer_scheme(system, name):
+    from a2a.types import AgentCard
+    from a2a.utils.proto_utils import validate_proto_required_fields
+    from google.protobuf.json_format import ParseDict
+
+    card = system.client(name).get("/.well-known/agent-card.json").get_json()
+    parsed = ParseDict(card, AgentCard())  # strict: a field outside the A2A spec is an error
+    validate_proto_required_fields(parsed)  # name, description, supportedInterfaces, capabilities, skills, ...
+    scheme = parsed.security_schemes["bearerAuth"]
+    assert scheme.WhichOneof("scheme") == "http_auth_security_scheme"
+    assert scheme.http_auth_security_scheme.scheme.lower() == "bearer"
+    assert [list(r.schemes) for r in parsed.security_requirements] == [["bearerAuth"]]
+    assert parsed.supported_interfaces[0].url.startswith("http://")
+    contract = load_contract(name)
+    for skill, op in zip(parsed.skills, contract.operations.values(), strict=True):
+        assert [t.removeprefix("caller:") for t in skill.tags if t.startswith("caller:")] == list(op.callers)
+
+
+@pytest.mark.parametrize("name", contract_names())
+def test_openapi_declares_the_bearer_scheme_and_each_operations_callers(system, name):
+    document = system.client(name).get("/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    assert document["security"] == [{"bearerAuth": []}]
+    for op in load_contract(name).operations.values():
+        described = document["paths"][op.path]["post"]
+        assert described["security"] == [{"bearerAuth": []}] and described["x-callers"] == list(op.callers)
+        assert {"401", "403"} <= set(described["responses"])
+    assert document["paths"]["/health"]["get"]["security"] == []

@@ -8,18 +8,24 @@ import time
 
 import requests
 
-from support import free_port, runner_env, start_runner, stop, wait_for_line
+from support import auth_headers, free_port, runner_env, start_runner, stop, wait_for_line
 
 VARIANT = {"productId": "P1001", "size": "L", "color": "Navy"}
 
 
 def history(base: str) -> list[dict]:
-    return requests.post(f"{base}/get-stock-history", json={**VARIANT, "limit": 500}, timeout=10).json()["entries"]
+    reply = requests.post(
+        f"{base}/get-stock-history", json={**VARIANT, "limit": 500}, headers=auth_headers("operator"), timeout=10
+    )
+    return reply.json()["entries"]
 
 
 def warehouse_level(base: str, warehouse: str) -> int:
     report = requests.post(
-        f"{base}/check-inventory", json={"productId": "P1001", "attributes": {"size": "L", "color": "Navy"}}, timeout=10
+        f"{base}/check-inventory",
+        json={"productId": "P1001", "attributes": {"size": "L", "color": "Navy"}},
+        headers=auth_headers("operator"),
+        timeout=10,
     ).json()
     return {w["warehouseId"]: w["stockLevel"] for w in report["warehouses"]}[warehouse]
 
@@ -33,6 +39,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_write(tmp_path):
     start_level = warehouse_level(base, "WH-KOL")
     acknowledged: list[str] = []
     stop_writing = threading.Event()
+    operator = auth_headers("operator")
 
     def writer(worker: int) -> None:
         for n in range(10_000):
@@ -43,6 +50,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_write(tmp_path):
                 reply = requests.post(
                     f"{base}/restock",
                     json={**VARIANT, "locationId": "WH-KOL", "quantity": 1, "reason": reason},
+                    headers=operator,
                     timeout=5,
                 )
             except requests.RequestException:

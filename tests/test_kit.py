@@ -11,6 +11,7 @@ import responses
 import sqlalchemy as sa
 
 from agentkit import AgentCallError, AgentClient, Database, create_agent_app
+from agentkit.auth import ServiceAuth
 from agentkit.client import CircuitBreaker
 from agentkit.contracts import build_contract, load_contract
 from agentkit.guards import RateLimiter
@@ -27,6 +28,7 @@ ECHO_CONTRACT = {
             "path": "/charge",
             "summary": "Charge once",
             "safe": False,
+            "callers": ["sales", "fulfillment"],
             "description": "Counts how many times it really ran; idempotent by key.",
             "idempotencyKey": "required",
             "request": {
@@ -58,6 +60,7 @@ ECHO_CONTRACT = {
             "path": "/echo",
             "summary": "Echo",
             "safe": True,
+            "callers": ["sales", "operator"],
             "description": "Answers with what the handler returns, right or wrong.",
             "request": {
                 "type": "object",
@@ -140,15 +143,31 @@ def test_same_key_other_body_is_409(echo_app):
     assert ran["charges"] == 1
 
 
-def test_keys_are_scoped_to_the_caller(echo_app):
+def test_keys_are_scoped_to_the_authenticated_caller(echo_app):
+    build, ran = echo_app
+    app = build()
+    for caller in ("sales", "fulfillment"):
+        reply = app.test_client(caller=caller).post(
+            "/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1"}
+        )
+        assert reply.status_code == 201 and reply.headers["Idempotent-Replayed"] == "false"
+    assert ran["charges"] == 2
+
+
+def test_a_header_the_caller_picks_does_not_widen_the_key_scope(echo_app):
+    """Reproduction 12 of issue 8: the same key and body with 10 X-Client-ID values used to charge 10 times."""
     build, ran = echo_app
     client = build().test_client()
-    for caller in ("shop-a", "shop-b"):
-        reply = client.post(
-            "/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1", "X-Client-ID": caller}
+    replies = [
+        client.post(
+            "/charge", json={"amount": 5}, headers={"Idempotency-Key": "shared-key-1", "X-Client-ID": f"shop-{n}"}
         )
-        assert reply.status_code == 201
-    assert ran["charges"] == 2
+        for n in range(10)
+    ]
+    assert [r.status_code for r in replies] == [201] * 10
+    assert {r.get_json()["chargeNo"] for r in replies} == {1}
+    assert [r.headers["Idempotent-Replayed"] for r in replies] == ["false"] + ["true"] * 9
+    assert ran["charges"] == 1
 
 
 def test_concurrent_duplicates_all_get_the_one_result(echo_app):
@@ -195,14 +214,38 @@ def test_missing_or_malformed_key_is_400(echo_app):
 
 def test_token_required_on_operations_but_not_on_probes(echo_app):
     build, _ = echo_app
-    client = build(AGENT_API_TOKEN="s3cret-token").test_client()
-    assert client.post("/echo", json={"text": "hi"}).status_code == 401
-    wrong = client.post("/echo", json={"text": "hi"}, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "unauthorized"
-    ok = client.post("/echo", json={"text": "hi"}, headers={"Authorization": "Bearer s3cret-token"})
+    app = build(AGENT_API_TOKEN="s3cret-token-of-the-test")
+    client = app.test_client(caller=None)
+    missing = client.post("/echo", json={"text": "hi"})
+    assert missing.status_code == 401 and missing.get_json()["error"]["details"][0]["field"] == "Authorization"
+    for wrong in ("Bearer nope", "Bearer sales.0000", "Basic c2FsZXM=", "Bearer " + app.auth.token_for("sales")[:-1]):
+        reply = client.post("/echo", json={"text": "hi"}, headers={"Authorization": wrong})
+        assert reply.status_code == 401 and reply.get_json()["error"]["code"] == "unauthorized", wrong
+    other_secret = ServiceAuth("another-deployment-secret").token_for("sales")
+    assert (
+        client.post("/echo", json={"text": "hi"}, headers={"Authorization": f"Bearer {other_secret}"}).status_code
+        == 401
+    )
+    ok = client.post("/echo", json={"text": "hi"}, headers={"Authorization": f"Bearer {app.auth.token_for('sales')}"})
     assert ok.status_code == 200
     for path in ("/health", "/ready", "/openapi.json", "/.well-known/agent-card.json"):
         assert client.get(path).status_code == 200, path
+
+
+def test_a_caller_the_operation_does_not_list_is_403_naming_it(echo_app):
+    build, ran = echo_app
+    app = build()
+    refused = app.test_client(caller="operator").post(
+        "/charge", json={"amount": 5}, headers={"Idempotency-Key": "k-12345678"}
+    )
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "forbidden" and "'operator'" in error["message"] and "charge" in error["message"]
+    assert ran["charges"] == 0
+    assert app.test_client(caller="operator").post("/echo", json={"text": "hi"}).status_code == 200
+    # An unknown route still needs a token, then is an honest 404.
+    assert app.test_client(caller=None).post("/nowhere", json={}).status_code == 401
+    assert app.test_client(caller="operator").post("/nowhere", json={}).status_code == 404
 
 
 @pytest.mark.parametrize("storage", ["memory", "redis"])
@@ -315,25 +358,35 @@ def test_keys_are_kept_at_least_24_hours_then_purged(echo_app, monkeypatch):
 
 
 @responses.activate
-def test_client_sends_the_service_token_from_the_environment(echo_app, monkeypatch):
+def test_client_sends_its_own_callers_token(echo_app, monkeypatch):
     build, _ = echo_app
-    build()
-    monkeypatch.setenv("AGENT_API_TOKEN", "s3cret-token")
+    app = build()
+    monkeypatch.setenv("AGENT_API_TOKEN", "s3cret-token-of-the-test")
+    auth = ServiceAuth("s3cret-token-of-the-test")
     responses.add(responses.POST, "http://echo.test/echo", json={"text": "hi"})
     AgentClient("kit-echo", "http://echo.test").call("echo", {"text": "hi"})
-    assert responses.calls[0].request.headers["Authorization"] == "Bearer s3cret-token"
+    monkeypatch.setenv("AGENT_CALLER", "post-purchase")
+    AgentClient("kit-echo", "http://echo.test").call("echo", {"text": "hi"})
+    AgentClient("kit-echo", "http://echo.test", caller="operator").call("echo", {"text": "hi"})
+    with app.test_request_context("/echo"):  # serving a request: an agent calls as itself
+        AgentClient("kit-echo", "http://echo.test").call("echo", {"text": "hi"})
+    sent = [call.request.headers["Authorization"] for call in responses.calls]
+    assert sent == [f"Bearer {auth.token_for(c)}" for c in ("sales", "post-purchase", "operator", "kit-echo")]
 
 
 def test_agents_on_loopback_require_the_token_and_the_client_sends_it(tmp_path, monkeypatch):
     from support import served
 
-    with served(tmp_path, ["inventory"], extra_env={"AGENT_API_TOKEN": "loopback-token-123"}) as urls:
+    with served(tmp_path, ["inventory"], extra_env={"AGENT_API_TOKEN": "loopback-token-1234567"}) as urls:
         body = {"productId": "P1001"}
         assert requests.post(urls["inventory"] + "/check-inventory", json=body, timeout=10).status_code == 401
         assert requests.get(urls["inventory"] + "/openapi.json", timeout=10).status_code == 200
-        monkeypatch.setenv("AGENT_API_TOKEN", "loopback-token-123")
+        monkeypatch.setenv("AGENT_API_TOKEN", "loopback-token-1234567")
         report = AgentClient("inventory", urls["inventory"]).call("checkInventory", body)
         assert report["productId"] == "P1001"
+        with pytest.raises(AgentCallError) as refused:
+            AgentClient("inventory", urls["inventory"], caller="loyalty").call("checkInventory", body)
+        assert (refused.value.status, refused.value.code) == (403, "forbidden")
 
 
 def test_a_column_added_in_code_is_added_to_an_existing_database(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agentkit.contracts import contract_names, load_contract
 from agentkit.registry import agents
+from agentkit.settings import KitSettings
 from support import served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,22 +40,41 @@ def test_every_operation_example_has_a_curl():
     assert len(curl_blocks()) == expected
 
 
-def run_curl(block: str, base_from: str, base_to: str) -> tuple[int, str]:
+def run_curl(block: str, base_from: str, base_to: str, token: str = "") -> tuple[int, str]:
     command = block.replace(base_from, base_to).replace("curl -s", "curl -s -w '\\n%{http_code}'", 1)
-    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60).stdout
+    env = {**os.environ, "TOKEN": token}
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, env=env).stdout
     body, _, code = output.rpartition("\n")
     return int(code), body
+
+
+def make_token(role: str) -> str:
+    """What the README says to run: ``make -s token ROLE=<caller>``, in this test's environment."""
+    done = subprocess.run(["make", "-s", "token", f"ROLE={role}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def test_every_curl_works_when_pasted(tmp_path):
     ports = {load_contract(name).port: name for name in contract_names()}
     expected_statuses = [int(s) for s in re.findall(r"\*\*\w+\*\* `POST [^`]+` — .*? → (\d{3})", README)]
+    tokens: dict[str, str] = {}
     with served(tmp_path, [*agents(), "sales"]) as urls:
-        for block, status in zip(curl_blocks(), expected_statuses, strict=True):
-            port = int(re.search(r"http://127\.0\.0\.1:(\d+)", block).group(1))
-            code, body = run_curl(block, f"http://127.0.0.1:{port}", urls[ports[port]])
+        for index, (block, status) in enumerate(zip(curl_blocks(), expected_statuses, strict=True)):
+            assert '-H "Authorization: Bearer $TOKEN"' in block, block
+            port, path = re.search(r"http://127\.0\.0\.1:(\d+)(/[a-z-]+)", block).groups()
+            name = ports[int(port)]
+            op = next(op for op in load_contract(name).operations.values() if op.path == path)
+            role = op.callers[0]
+            if role not in tokens:
+                tokens[role] = make_token(role)
+            code, body = run_curl(block, f"http://127.0.0.1:{port}", urls[name], tokens[role])
             assert code == status, (block, body)
             json.loads(body)
+            if index == 0:  # pasted without a token, or with another caller's, it is refused
+                assert run_curl(block, f"http://127.0.0.1:{port}", urls[name])[0] == 401
+                outsider = next(c for c in ("operator", "loyalty", "payment") if c not in op.callers)
+                assert run_curl(block, f"http://127.0.0.1:{port}", urls[name], make_token(outsider))[0] == 403
         # The chat API walk-through: a search, add to cart, checkout, confirm, then Telegram asks for the order.
         replies = []
         for block in curl_blocks(port_8000=True):
@@ -92,6 +112,7 @@ def test_every_environment_variable_is_documented():
         names |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
         names |= set(re.findall(r"environ\[\s*[\"']([A-Z][A-Z0-9_]+)[\"']\s*\]", text))
         names |= set(re.findall(r"getenv\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
+    names |= {field.upper() for field in KitSettings.model_fields}  # the kit's, read through its settings
     table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     per_agent = re.compile(
         r"^(FULFILLMENT|RECOMMENDATION|INVENTORY|POST_PURCHASE|PAYMENT|LOYALTY|SALES|GIFT_WRAPPING)_"

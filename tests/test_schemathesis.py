@@ -18,6 +18,9 @@ from support import WiredSystem
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 100))
 OPERATIONS = [(name, op.path) for name in contract_names() for op in load_contract(name).operations.values()]
+PATH_CALLER = {
+    (name, op.path): op.callers[0] for name in contract_names() for op in load_contract(name).operations.values()
+}
 CHECKS = [not_a_server_error, response_schema_conformance, negative_data_rejection]
 cases_run: collections.Counter = collections.Counter()
 
@@ -36,11 +39,13 @@ def test_generated_requests(system, name, path, mode):
     schema = schemathesis.openapi.from_wsgi("/openapi.json", system.apps[name])
     operation = schema[path]["POST"]
     statuses = collections.Counter()
+    token = system.apps[name].auth.token_for(PATH_CALLER[(name, path)])
 
     @settings(
         max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
     )
-    @given(case=operation.as_strategy(generation_mode=mode))
+    # The right caller's token, fixed: the bodies are what is generated (tests/test_auth.py covers the tokens).
+    @given(case=operation.as_strategy(generation_mode=mode, headers={"Authorization": f"Bearer {token}"}))
     def run(case):
         response = case.call_and_validate(checks=CHECKS)
         statuses[response.status_code] += 1

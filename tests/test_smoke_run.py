@@ -14,7 +14,7 @@ import requests
 
 from agentkit.contracts import load_contract
 from agentkit.registry import agents, services
-from support import free_port, runner_env, start_runner, stop, wait_for_line
+from support import auth_headers, free_port, runner_env, start_runner, stop, wait_for_line
 
 
 def test_run_brings_every_service_up_and_ctrl_c_stops_them(tmp_path):
@@ -27,9 +27,8 @@ def test_run_brings_every_service_up_and_ctrl_c_stops_them(tmp_path):
             assert requests.get(base + "/health", timeout=5).json()["status"] == "ok"
             op = next(iter(load_contract(name).operations.values()))
             example = op.examples[0]
-            reply = requests.post(
-                base + op.path, json=example["request"], headers=example.get("headers", {}), timeout=10
-            )
+            headers = {**auth_headers(op.callers[0]), **example.get("headers", {})}
+            reply = requests.post(base + op.path, json=example["request"], headers=headers, timeout=10)
             assert reply.status_code == example["response"]["status"], (name, reply.text)
             assert op.response_problems(reply.status_code, reply.json()) == []
         assert requests.get(f"http://127.0.0.1:{ports['sales']}/health", timeout=5).status_code == 200
@@ -58,14 +57,17 @@ def test_inventory_data_survives_a_restart(tmp_path):
     proc = start_runner(env, ["inventory"])
     try:
         wait_for_line(proc, "all agents healthy")
-        level = requests.post(base + "/restock", json=restock, timeout=10).json()["newLevel"]
+        level = requests.post(base + "/restock", json=restock, headers=auth_headers(), timeout=10).json()["newLevel"]
     finally:
         stop(proc)
     proc = start_runner(env, ["inventory"])
     try:
         wait_for_line(proc, "all agents healthy")
         history = requests.post(
-            base + "/get-stock-history", json={"productId": "P1001", "size": "M", "color": "Black"}, timeout=10
+            base + "/get-stock-history",
+            json={"productId": "P1001", "size": "M", "color": "Black"},
+            headers=auth_headers(),
+            timeout=10,
         ).json()["entries"]
         assert history[0]["reason"] == "smoke restart check" and history[0]["newLevel"] == level
     finally:
