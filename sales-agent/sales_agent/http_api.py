@@ -26,6 +26,7 @@ import threading
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from agentkit.app import install_http_basics, read_json_body
 from agentkit.contracts import CompiledSchema
@@ -151,7 +152,8 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
     )
     app.config.update(config or {})
     limiter = app.config.get("RATE_LIMITER", limiter_from_env("sales"))
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False
     logger = get_logger("sales")
     holder: dict[str, SalesSession] = {}
     lock = threading.Lock()
