@@ -606,11 +606,12 @@ class CheckoutWorkflow:
         """
         cutoff = clock.iso(clock.now() - timedelta(seconds=older_than))
         recovered = []
-        for checkout in self.store.placing_checkouts(user_id):
+        # "recovering" too: a recovery whose own process died is taken up again once it is as stale.
+        for checkout in self.store.checkouts_in(("placing", "recovering"), user_id):
             if checkout["updatedAt"] > cutoff:
                 continue
-            if not self.store.transition(checkout["checkoutId"], "placing", "recovering"):
-                continue
+            if not self.store.claim_stale(checkout["checkoutId"], checkout["updatedAt"]):
+                continue  # another worker took it, or it moved
             run = _Run(self, checkout, {})
             try:
                 run.reconstruct()
@@ -740,11 +741,15 @@ class _Run:
 
     def execute(self) -> dict[str, Any]:
         try:
-            self._pay()
-            self._create_order()
-            self._commit_hold()
-            self._commit_discounts()
-            self._add_gift_wraps()
+            for step in (
+                self._pay,
+                self._create_order,
+                self._commit_hold,
+                self._commit_discounts,
+                self._add_gift_wraps,
+            ):
+                step()
+                self.w.store.touch(self.checkout_id)  # a heartbeat: the reconciler leaves a moving placement alone
         except _StepFailed as failed:
             return self._roll_back(failed)
         except _Unresolved as unresolved:
