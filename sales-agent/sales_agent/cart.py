@@ -9,6 +9,7 @@ four digits only.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,6 +72,18 @@ guests = sa.Table(
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False),
 )
+
+# What a tool decided from live state for one action (the store a reservation goes to), keyed by the action's
+# Idempotency-Key: a retry of the action sends the same request, not one re-decided from changed stock.
+action_plans = sa.Table(
+    "sales_action_plans",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("user_id", sa.String(16), nullable=False),
+    sa.Column("plan", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False, index=True),
+)
+ACTION_PLAN_HOURS = 48  # as long as the agents keep an Idempotency-Key (IDEMPOTENCY_TTL_HOURS)
 
 GUEST_FIRST, GUEST_LAST = 9000, 9999
 
@@ -389,6 +402,35 @@ class SalesStore:
         if row is None:
             return None
         return {"orderId": row["order_id"], "placedAt": row["placed_at"], **(row["summary"] or {})}
+
+    # -- action plans --------------------------------------------------------------------------
+    def action_plan(self, key: str, user_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(action_plans).where(action_plans.c.key == key, action_plans.c.user_id == user_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row["plan"]) if row is not None else None
+
+    def plan_action(self, key: str, user_id: str, plan: dict[str, Any]) -> dict[str, Any]:
+        """Store ``plan`` for the action, unless one is stored already: the plan that counts is returned."""
+        now = clock.now()
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    action_plans.delete().where(
+                        action_plans.c.created_at < clock.iso(now - timedelta(hours=ACTION_PLAN_HOURS))
+                    )
+                )
+                conn.execute(
+                    action_plans.insert().values(key=key, user_id=user_id, plan=plan, created_at=clock.iso(now))
+                )
+            return plan
+        except IntegrityError:
+            return self.action_plan(key, user_id) or plan
 
     # -- channel identities --------------------------------------------------------------------
     def identity(self, channel: str, external_id: str) -> str | None:
