@@ -241,14 +241,10 @@ def test_a_tool_call_delivered_again_takes_effect_once(wired, make_session, oper
 
 
 def openai_replies() -> list[dict[str, Any]]:
-    """One shopper's conversation, as the model's answers (several tool calls in one answer)."""
+    """One shopper's conversation, as the model's answers: two answers in one turn, then two calls in one answer."""
     return [
-        {
-            "tool_calls": [
-                ("add_to_cart", {"product_id": "P1001", "size": "M", "color": "Black"}),
-                ("add_to_cart", {"product_id": "P1045", "size": "One Size", "color": "Grey"}),
-            ]
-        },
+        {"tool_calls": [("add_to_cart", {"product_id": "P1001", "size": "M", "color": "Black"})]},
+        {"tool_calls": [("add_to_cart", {"product_id": "P1045", "size": "One Size", "color": "Grey"})]},
         {"content": "Added both."},
         {"tool_calls": [("prepare_checkout", {"payment_method": "card", "card_ref": "card_ending_4242"})]},
         {"tool_calls": [("place_order", {})]},
@@ -270,7 +266,7 @@ def openai_replies() -> list[dict[str, Any]]:
 
 
 def openai_conversation(session: SalesSession, shop: Shop, user_id: str) -> str:
-    session.send(user_id, "add the black Alpine Puffer in M and the grey muffler")
+    assert session.send(user_id, "add the black Alpine Puffer in M and the grey muffler").cart["itemCount"] == 2
     turn = session.send(user_id, "buy them with 4242 4242 4242 4242 exp 12/28 cvc 123")
     assert turn.pending_confirmation, turn.reply
     assert session.confirm(user_id, approve=True).reply == "Your order is placed."
@@ -362,3 +358,29 @@ def test_checkout_keys_are_per_shopper_checkout_and_step():
     assert idempotency.checkout_key("U1002", "CO-1", "processPayment") == idempotency.checkout_key(
         "U1002", "CO-1", "processPayment"
     )
+
+
+def test_no_tool_makes_its_own_key():
+    """Every Idempotency-Key in the sales code comes from idempotency.py (through ``_action_key`` for tool calls,
+    ``_Run._key`` for checkout steps) or is passed on unchanged: none is built from a tool-call id or a string."""
+    import ast
+    from pathlib import Path
+
+    import sales_agent
+
+    allowed = {"_action_key", "_key"}
+    found = []
+    for path in sorted(Path(sales_agent.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            for kw in getattr(node, "keywords", []) if isinstance(node, ast.Call) else []:
+                if kw.arg != "idempotency_key":
+                    continue
+                value = kw.value
+                name = (
+                    value.func.attr if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) else None
+                )
+                name = value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else name
+                passed_on = isinstance(value, ast.Name) and value.id == "idempotency_key"
+                found.append((path.name, name or ("passed on" if passed_on else ast.unparse(value))))
+    assert found and all(what in allowed or what == "passed on" for _, what in found), found
+    assert {f for f, what in found if what in allowed} == {"tools.py", "checkout.py"}
