@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
@@ -145,7 +147,17 @@ class SalesStore:
 
     def _mutate(self, user_id: str, change) -> dict[str, Any]:
         with self.db.write() as conn:
-            row = conn.execute(sa.select(carts).where(carts.c.user_id == user_id)).mappings().first()
+            # Read-modify-write under a row lock: on PostgreSQL two concurrent changes to one cart would
+            # otherwise both read the old lines (one lost, or a duplicate insert). The row is made first so
+            # there is something to lock; on SQLite BEGIN IMMEDIATE already serialises writers.
+            insert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(carts)
+            conn.execute(
+                insert.values(
+                    user_id=user_id, lines=[], coupon_code=None, redeem_points=0, updated_at=clock.now_iso()
+                ).on_conflict_do_nothing(index_elements=["user_id"])
+            )
+            query = sa.select(carts).where(carts.c.user_id == user_id).with_for_update()
+            row = conn.execute(query).mappings().first()
             cart = self._cart_view(user_id, row)
             change(cart)
             self._save_cart(conn, user_id, cart["lines"], cart["couponCode"], cart["redeemPoints"])
