@@ -154,12 +154,23 @@ def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         rows = storage.online_levels(conn, wanted)
     summary: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = summary.setdefault(row["product_id"], {"online": 0, "stores": 0, "sizes": {}, "colors": {}})
+        entry = summary.setdefault(
+            row["product_id"], {"online": 0, "stores": 0, "sizes": {}, "colors": {}, "variants": []}
+        )
         entry["online"] += row["online"]
         entry["stores"] += row["in_stores"]
         if row["online"] + row["in_stores"] > 0:  # dicts keep first-seen order and drop repeats
             entry["sizes"][row["size"]] = True
             entry["colors"][row["color"]] = True
+            # The pairs themselves: "S" in stock and "Gold" in stock does not mean S in Gold is.
+            entry["variants"].append(
+                {
+                    "size": row["size"],
+                    "color": row["color"],
+                    "onlineStockLevel": int(row["online"]),
+                    "storeStockLevel": int(row["in_stores"]),
+                }
+            )
     return {
         "products": [
             {
@@ -169,6 +180,7 @@ def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                 "storeStockLevel": summary[pid]["stores"],
                 "availableSizes": list(summary[pid]["sizes"]),
                 "availableColors": list(summary[pid]["colors"]),
+                "availableVariants": summary[pid]["variants"],
             }
             for pid in wanted
             if pid in summary
