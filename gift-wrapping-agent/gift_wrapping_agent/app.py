@@ -8,10 +8,11 @@ agent (checkPaymentStatus, refundPayment).
 import functools
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
+from agentkit.app import Handler
 
 from . import domain, storage
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "checkGiftWrapping": domain.check_gift_wrapping,
     "addGiftWrap": domain.add_gift_wrap,
     "getGiftWraps": domain.get_gift_wraps,
@@ -21,7 +22,7 @@ HANDLERS = {
 
 def create_app(database_url: str | None = None, config: dict | None = None, clients: dict | None = None) -> AgentApp:
     clients = clients or {"fulfillment": AgentClient("fulfillment"), "payment": AgentClient("payment")}
-    handlers = {
+    handlers: dict[str, Handler] = {
         **HANDLERS,
         "addGiftWrap": functools.partial(domain.add_gift_wrap, fulfillment=clients["fulfillment"]),
         "cancelGiftWrap": functools.partial(

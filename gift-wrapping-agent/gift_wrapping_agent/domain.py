@@ -394,6 +394,7 @@ def cancel_gift_wrap(db: Database, body: dict[str, Any], fulfillment=None, payme
     with db.write() as conn:
         cancelled = storage.cancel_wrap(conn, wrap_id, clock.now_iso(), refund_id, refunded)
         row = storage.wrap(conn, wrap_id)
+    assert row is not None  # wraps are never deleted
     if not cancelled:  # lost a race with another cancel; the refund's idempotency key made it the same refund
         raise _already_cancelled(row)
     return _wrap_view(row)
