@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from agentkit import audit
 from sales_agent.cards import CardVault
 from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
@@ -95,6 +96,7 @@ def test_cancelling_a_paid_wrap_refunds_its_fee_once(shop):
     again = shop.cancel(wrap["wrapId"])
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_cancelled"
     assert shop.payment(placed["paymentId"])["refundedAmount"] == 149  # money moved once
+    assert audit.audit(audit.collect()) == []  # every owner's records still agree
 
 
 def test_racing_cancels_refund_once(shop):
@@ -105,6 +107,7 @@ def test_racing_cancels_refund_once(shop):
     assert statuses[0] == 200 and set(statuses[1:]) == {409}
     after = shop.payment(placed["paymentId"])
     assert after["refundedAmount"] == 149 and len(after["refunds"]) == 1
+    assert audit.audit(audit.collect()) == []
 
 
 def test_a_wrap_of_a_cancelled_order_refunds_nothing_itself(shop):
