@@ -176,6 +176,18 @@ def test_planted_corruption_is_each_found(shop):
                 at=clock.now_iso(),
             )
         )
+        conn.execute(  # earned again on a cancelled order (ORD-100008, earned and reversed once in the seed)
+            loyalty.ledger.insert().values(
+                user_id="U1006",
+                type="earn",
+                points=30,
+                balance_after=0,
+                order_id="ORD-100008",
+                reference=None,
+                description="earned after the cancel",
+                at=clock.now_iso(),
+            )
+        )
         conn.execute(
             loyalty.ledger.insert().values(
                 user_id="U1006",
@@ -199,8 +211,8 @@ def test_planted_corruption_is_each_found(shop):
     # Its real payment now holds money with no order pointing at it.
     assert ("payment", "PAY-4H8T2N6W") in about(found, "payment")
     assert about(found, "stock") == {("stock", order_id)} and "released, not committed" in text
-    assert about(found, "points") == {("points", order_id), ("points", "ORD-999999")}
-    assert "earned 2 times" in text and "for no such order" in text
+    assert about(found, "points") == {("points", order_id), ("points", "ORD-999999"), ("points", "ORD-100008")}
+    assert "earned 2 times" in text and "for no such order" in text and "earned 2 times and reversed 1" in text
     assert about(found, "balance") == {("balance", "U1004")}
 
 
