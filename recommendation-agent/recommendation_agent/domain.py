@@ -838,7 +838,7 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
                 **summary(p),
                 "reason": reason,
                 "availability": {
-                    "status": availability_label(entry),
+                    "status": availability_label(entry, size),  # in the shopper's size, when given
                     "onlineStatus": entry["onlineStatus"],
                     "onlineStockLevel": entry["onlineStockLevel"],
                     "storeStockLevel": entry["storeStockLevel"],

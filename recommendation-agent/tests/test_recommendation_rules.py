@@ -617,3 +617,15 @@ def test_indian_rupee_formatting():
 
     assert inr(6000) == "₹6,000" and inr(12499) == "₹12,499" and inr(150000) == "₹1,50,000"
     assert inr(999) == "₹999" and inr(1234567.5) == "₹12,34,567.50" and inr(0) == "₹0"
+
+
+def test_an_alternatives_status_is_that_of_the_shoppers_size(rec, inventory):
+    """The status an alternative reports is its stock in the size asked for, as the inventory agent counts it."""
+    status, body = call(rec, "/get-alternatives", {"productId": "P1006", "size": "M", "count": 10})
+    assert status == 200 and body["alternatives"], body
+    for alt in body["alternatives"]:
+        _, stock = call(inventory, "/check-inventory", {"productId": alt["productId"], "attributes": {"size": "M"}})
+        online = sum(v["onlineStockLevel"] for v in stock["variants"])
+        stores = sum(v["storeStockLevel"] for v in stock["variants"])
+        expected = "in_stores_only" if online == 0 else ("low_stock" if online <= 5 else "in_stock")
+        assert stores + online > 0 and alt["availability"]["status"] == expected, alt["productId"]
