@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
+.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench soak orders audit contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ token: install  ## print a bearer token for one caller: make -s token ROLE=opera
 
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(BIN)/retail-orders process $(FILE)
+
+audit: install  ## cross-check every agent's records through their APIs as the operator; prints each finding, exits 1 if any (GRACE=seconds skips younger charges)
+	$(PY) -m agentkit.audit $(if $(GRACE),--grace $(GRACE))
 
 contracts-check: install  ## fail on a breaking change against contracts/released/ (a major version bump acknowledges one)
 	$(BIN)/retail-contracts-check

@@ -14,6 +14,7 @@ HANDLERS = {
     "createOrder": domain.create_order,
     "getOrder": domain.get_order,
     "listOrders": domain.list_orders,
+    "listAllOrders": domain.list_all_orders,
     "updateOrderStatus": domain.update_order_status,
     "approveOrder": domain.approve_order,
     "cancelOrder": domain.cancel_order,

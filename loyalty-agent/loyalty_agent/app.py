@@ -12,6 +12,8 @@ HANDLERS = {
     "earnPoints": domain.earn_points,
     "reversePoints": domain.reverse_points,
     "getMember": domain.get_member,
+    "listMembers": domain.list_members,
+    "listLedger": domain.list_ledger,
 }
 
 

@@ -687,3 +687,46 @@ def get_member(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "joinedAt": member["joined_at"],
         "recentActivity": [_ledger_view(e) for e in activity],
     }
+
+
+# --- operator listings (the integrity audit) -------------------------------------------------------
+
+
+def list_members(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_members(conn, offset, limit)
+    return {
+        "members": [
+            {
+                "userId": r["user_id"],
+                "tier": r["tier"],
+                "pointsBalance": r["points_balance"],
+                "lifetimePoints": r["lifetime_points"],
+            }
+            for r in rows
+        ],
+        "nextOffset": offset + limit if len(rows) == limit else None,
+    }
+
+
+def list_ledger(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_ledger(conn, offset, limit)
+    return {
+        "entries": [
+            {
+                "entryId": r["id"],
+                "userId": r["user_id"],
+                "type": r["type"],
+                "points": r["points"],
+                "balanceAfter": r["balance_after"],
+                "orderId": r["order_id"],
+                "reference": r["reference"],
+                "at": r["at"],
+            }
+            for r in rows
+        ],
+        "nextOffset": offset + limit if len(rows) == limit else None,
+    }

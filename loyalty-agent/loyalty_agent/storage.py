@@ -400,6 +400,18 @@ def all_tiers(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(sa.select(tiers).order_by(tiers.c.rank))]
 
 
+def all_members(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every member, by user id, one page (the operator's listing)."""
+    query = sa.select(members).order_by(members.c.user_id).offset(offset).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def all_ledger(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every ledger entry, oldest first, one page (the operator's listing)."""
+    query = sa.select(ledger).order_by(ledger.c.id).offset(offset).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def _promotion(row) -> dict[str, Any]:
     found = dict(row._mapping)
     for key in ("eligible_tiers", "categories"):

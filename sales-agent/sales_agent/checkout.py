@@ -1011,6 +1011,7 @@ class _Run:
         for wrap in wraps:
             body = {
                 "orderReference": order_id,
+                "userId": self.user_id,  # gift-wrapping checks with fulfillment that the order is this shopper's
                 "productId": wrap["productId"],
                 "sku": wrap["sku"],
                 "optionId": wrap["optionId"],

@@ -218,8 +218,7 @@ class SalesTools:
             {
                 "title": b["title"],
                 "productIds": b["productIds"],
-                "bundlePrice": b["bundlePrice"],
-                "savings": b["savings"],
+                "total": b["total"],  # each item at its own price: no bundle discount is charged, so none is shown
             }
             for b in result.get("bundles", [])
         ]

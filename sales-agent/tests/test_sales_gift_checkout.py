@@ -140,6 +140,7 @@ def test_the_wrap_is_in_the_quote_the_payment_and_the_order_and_is_ordered_once(
     body, key = calls[0]
     assert body == {
         "orderReference": order_id,
+        "userId": USER,
         "productId": "P1001",
         "sku": "P1001-BLACK-M",
         "optionId": "premium",
