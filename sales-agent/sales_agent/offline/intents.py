@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import classifier
 from . import lexicon as lx
 
 # The ten intents of the seed conversation design, and the finer actions the model maps onto tools.
@@ -312,11 +313,32 @@ def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("&", " and ")
     text = text.lower()
     text = re.sub(r"(?<=\d),(?=\d)", "", text)  # 5,000 -> 5000
+    text = hinglish(text)
+    # budgets said the other way round: "3000 ke andar", "nothing above 5000", "5000 se kam"
+    text = re.sub(
+        r"\b(\d+(?:\.\d+)?\s*k?)\s*(?:ke andar|ke neeche|se kam|tak|or less|or below|max)\b", r"under \1", text
+    )
+    text = re.sub(r"\b(?:nothing|not|none|no)\s+(?:above|over|more than|costlier than|pricier than)\s+", "under ", text)
     text = re.sub(r"\bcheck\s+out\b", "checkout", text)
     text = re.sub(r"\bt[\s-]?shirts?\b", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
     text = re.sub(r"\bclick\s+(?:and\s+)?collect\b", "click and collect", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text
+
+
+_HINGLISH = sorted(lx.HINGLISH, key=len, reverse=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _hinglish_pattern() -> re.Pattern:
+    return re.compile("|".join(r"(?<![\w\u0900-\u097f])" + re.escape(p) + r"(?![\w\u0900-\u097f])" for p in _HINGLISH))
+
+
+def hinglish(text: str) -> str:
+    """Hinglish and Hindi words to English ("mera order kahan hai" -> "my order where is")."""
+    if not re.search(r"[\u0900-\u097f]", text) and not any(w in lx.HINGLISH for w in re.findall(r"[a-z]+", text)):
+        return text
+    return re.sub(r"\s+", " ", _hinglish_pattern().sub(lambda m: lx.HINGLISH[m.group(0)], text)).strip()
 
 
 def fix_typos(text: str, extra_known: Collection[str] = frozenset()) -> str:
@@ -1026,7 +1048,7 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 slots["size"] = str(size)
                 break
 
-    name = _classify(fixed, slots, memory)
+    name = classifier.classify(fixed, _classify(fixed, slots, memory))
     if (
         note
         and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")

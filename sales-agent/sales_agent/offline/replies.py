@@ -858,6 +858,20 @@ def not_understood() -> str:
     )
 
 
+def small_talk() -> str:
+    return (
+        "I'm the shop's assistant — a program, not a person, running in offline mode. I can find clothes, "
+        "check stock, manage your cart, check out and track orders. What are you shopping for?"
+    )
+
+
+def decline() -> str:
+    return (
+        "Sorry, I can't help with that here — I can search the catalogue, recommend gifts and outfits, "
+        "check stock, manage your cart and orders."
+    )
+
+
 def browse_menu() -> str:
     from .lexicon import CATEGORIES, CATEGORY_LABELS
 

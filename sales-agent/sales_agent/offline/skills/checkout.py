@@ -1,0 +1,24 @@
+"""Pay and place the order (card or UPI, delivery or click and collect)."""
+
+from .base import Skill, delegate
+
+SKILL = Skill(
+    name="checkout",
+    family="checkout",
+    examples=(
+        "checkout",
+        "I'm ready to pay",
+        "place my order",
+        "pay with upi",
+        "proceed to payment",
+        "let's complete the purchase",
+        "buy now",
+        "pay by card ending 4242",
+        "checkout kar do",
+        "order place karo",
+        "I want to check out now",
+    ),
+    plan=delegate("start_checkout"),
+    slots=("payment",),
+    tools=("view_cart", "prepare_checkout", "place_order"),
+)

@@ -1,0 +1,17 @@
+"""Bye."""
+
+from .base import Skill, delegate
+
+SKILL = Skill(
+    name="goodbye",
+    family="general_chat",
+    examples=(
+        "bye",
+        "goodbye",
+        "see you later",
+        "that's all for today",
+        "good night",
+        "nothing else, thanks bye",
+    ),
+    plan=delegate("start_goodbye"),
+)

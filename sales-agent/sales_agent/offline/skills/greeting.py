@@ -1,0 +1,22 @@
+"""Hello: greet the shopper by name (their profile, once)."""
+
+from .base import Skill, delegate
+
+SKILL = Skill(
+    name="greeting",
+    family="greeting",
+    examples=(
+        "hi",
+        "hello there",
+        "hey",
+        "good morning",
+        "namaste",
+        "hey there, anyone around?",
+        "hola",
+        "hi, good evening",
+        "yo",
+        "hello, I'm back",
+    ),
+    plan=delegate("start_greeting"),
+    tools=("my_profile",),
+)

@@ -1,0 +1,24 @@
+"""Suggest products for an occasion, a recipient, a budget or to go with something."""
+
+from .base import Skill, delegate
+
+SKILL = Skill(
+    name="recommend",
+    family="recommend",
+    examples=(
+        "what would you recommend",
+        "suggest something for a wedding",
+        "gift for my dad, he likes formal stuff",
+        "what goes well with a banarasi saree",
+        "anniversary present for my wife under 3000",
+        "what should I wear to a beach holiday in Goa",
+        "any ideas for a birthday gift for my sister",
+        "complete the look for this jacket",
+        "what's trending right now",
+        "help me pick an outfit for diwali",
+        "something for my mom under 2000",
+        "what matches these jeans",
+    ),
+    plan=delegate("start_recommend"),
+    tools=("recommend_products",),
+)
