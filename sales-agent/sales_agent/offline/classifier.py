@@ -19,9 +19,15 @@ from agentkit import embeddings
 from .skills import Skill, all_skills
 
 # below this similarity the message is like nothing the shop does
-FLOOR = 0.42
+FLOOR = 0.5
 # the rules' answer stands unless a skill is this much closer by meaning
-OVERRIDE = 0.08
+OVERRIDE = 0.1
+
+
+# product-name words of the example phrasings (the catalogue's kind of names), taken out like a real name
+_EXAMPLE_NAMES = frozenset(
+    "alpine puffer bandra bomber manali hooded denim trucker varanasi zari banarasi phoenix orion mall".split()
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,43 @@ def index() -> Index:
     for skill in skills:
         for example in skill.examples:
             names.append(skill.name)
-            texts.append(normalise(example))
+            texts.append(skeleton(normalise(example), _EXAMPLE_NAMES))
     return Index(tuple(names), embeddings.embed(texts), skills)
+
+
+_SIZE = re.compile(r"\b(?:size|sz|uk|waist)\s*(?:xxs|xs|s|m|l|xl|xxl|2xl|\d{1,2})\b|\b(?:xxs|xs|xl|xxl|2xl)\b")
+_LETTER = re.compile(r"(?<=\bin )(?:an? )?(?:s|m|l)\b")
+_MONEY = re.compile(r"(?:₹|rs\.?|inr)?\s*\d+(?:\.\d+)?\s*(?:k|thousand|lakh)?\b(?:\s*(?:rs|rupees|inr|/-))?")
+_CODE = re.compile(r"\b[a-z]{3,12}\d{1,5}\b")
+
+
+@functools.lru_cache(maxsize=1)
+def _vocab() -> tuple[re.Pattern, re.Pattern]:
+    from . import lexicon as lx
+
+    colours = {c.lower() for c in lx.COLOURS} | {a for a, c in lx.COLOUR_ALIASES.items() if c}
+    items = set(lx.CATEGORY_WORDS) | {"saree", "sarees", "kurta", "kurtas", "shoes"}
+    colour_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, colours), key=len, reverse=True)) + r")\b")
+    item_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, items), key=len, reverse=True)) + r")\b")
+    return colour_re, item_re
+
+
+def skeleton(text: str, names: frozenset[str] = frozenset()) -> str:
+    """The words that carry the intent: slot values (colours, sizes, amounts, codes, product names) taken
+    out or made generic ("add the bandra bomber jacket in L black" -> "add the item in")."""
+    colour_re, item_re = _vocab()
+    text = re.sub(r"\bord-?\d+\b|\border\s+\d{6}\b", "order", text)
+    text = _CODE.sub("code", text)
+    text = _SIZE.sub(" ", text)
+    text = _LETTER.sub(" ", text)
+    text = _MONEY.sub(" ", text)
+    text = colour_re.sub(" ", text)
+    if names:
+        text = re.sub(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", " ", text)
+    text = re.sub(r"\b(my|shopping|the) bag\b", r"\1 cart", text)
+    text = item_re.sub("item", text)
+    text = re.sub(r"\bitem(?:\s+item)+\b", "item", text)
+    return re.sub(r"\s+", " ", text).strip() or text
 
 
 def scores(text: str) -> dict[str, float]:
@@ -78,17 +119,41 @@ _YES = re.compile(
 _NO = re.compile(r"(no|nope|nah|no thanks|no, thanks|not now|n|never mind|nevermind|nahi|nahin)[.! ]*")
 
 
-def classify(text: str, rules: str) -> str:
-    """The skill for ``text`` (normalised, typo-fixed) given the keyword rules' answer ``rules``."""
+# off-topic or unsafe: declined whatever else the message says
+_OFF_TOPIC = re.compile(
+    r"\b(?:weather|temperature outside|forecast|python|java(?:script)?|program(?:ming)?|code|coding|script|"
+    r"homework|essay|poem|story|joke|politics|election|prime minister|president|cricket|score|movie|film|"
+    r"news|music|song|stock market|shares|invest|crypto|bitcoin|taxes|bomb|explosives?|weapon|gun|hack|"
+    r"lock ?pick|pick a lock|drugs|equation|math|capital of|quantum|relativity|translate|pizza|flight|cab|"
+    r"medical advice|recipe)\b"
+)
+_ABUSE = re.compile(r"\b(?:idiot|stupid|useless|dumb|shut up|hate you|moron|loser|bloody)\b")
+
+
+def classify(text: str, rules: str, names: frozenset[str] = frozenset()) -> str:
+    """The skill for ``text`` (normalised, typo-fixed) given the keyword rules' answer ``rules``; ``names``
+    are the words of product names the conversation has seen (taken out before matching)."""
     if not text.strip():
         return "general_chat"
     if _YES.fullmatch(text):
         return "affirm"
     if _NO.fullmatch(text):
         return "deny"
+    if _OFF_TOPIC.search(text) and rules in (
+        "general_chat",
+        "search",
+        "browse",
+        "recommend",
+        "inventory_check",
+        "help",
+    ):
+        return "decline"
+    abusive = bool(_ABUSE.search(text))
+    text = skeleton(text, names)
     best, score, margin = nearest(text)
     if rules in ("general_chat",):
-        return best if score >= FLOOR else "general_chat"
+        # like nothing the shop does: declined politely (with what the shop can do)
+        return best if score >= FLOOR and not abusive else "decline"
     if best == rules:
         return rules
     all_scores = scores(text)

@@ -336,7 +336,7 @@ def _hinglish_pattern() -> re.Pattern:
 
 def hinglish(text: str) -> str:
     """Hinglish and Hindi words to English ("mera order kahan hai" -> "my order where is")."""
-    if not re.search(r"[\u0900-\u097f]", text) and not any(w in lx.HINGLISH for w in re.findall(r"[a-z]+", text)):
+    if not _hinglish_pattern().search(text):
         return text
     return re.sub(r"\s+", " ", _hinglish_pattern().sub(lambda m: lx.HINGLISH[m.group(0)], text)).strip()
 
@@ -1048,7 +1048,7 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 slots["size"] = str(size)
                 break
 
-    name = classifier.classify(fixed, _classify(fixed, slots, memory))
+    name = classifier.classify(fixed, _classify(fixed, slots, memory), frozenset(known_words))
     if (
         note
         and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")
@@ -1262,7 +1262,9 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
     product = "product_id" in slots
     if not t.strip():
         return "general_chat"
-    if has(t, "cancel") and has(t, "checkout", "payment", "hold", "purchase", "transaction"):
+    if has(t, "cancel", "stop", "abort", "don't go ahead", "do not go ahead") and has(
+        t, "checkout", "payment", "hold", "purchase", "transaction"
+    ):
         return "cancel_checkout"
     wants_return = has(
         t,
@@ -1343,9 +1345,6 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "as a present",
         "it's a present",
         "its a present",
-        "gift for my",
-        "present for my",
-        "a gift for",
         "gifting (?:it|this|that)",
     )
     recommending = has(
@@ -1419,7 +1418,18 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "sale",
     ):
         return "loyalty"
-    if has(t, "remove", "delete", "take out", "take off", "get rid of") or (
+    if has(
+        t,
+        "remove",
+        "delete",
+        "take out",
+        "take off",
+        "get rid of",
+        "empty (?:my |the )?(?:cart|basket|bag)",
+        "(?:cart|basket|bag) empty",
+        "clear (?:my |the )?(?:cart|basket|bag)",
+        "take (?:the |it |that |this |them |everything |all )?(?:[a-z]+ )?out",
+    ) or (
         has(t, "drop", "don't want", "dont want", "no longer want")
         and (has(t, "cart", "basket", "bag", "it", "them", "that", "this") or product)
     ):

@@ -12,6 +12,8 @@ SKILL = Skill(
         "exchange my order for a bigger size",
         "replace the shirt with an M",
         "the shoes are tight, exchange for size 10",
+        "swap it for a smaller size",
+        "change the size of my order",
     ),
     plan=delegate("start_exchange_item"),
     tools=("exchange_item", "order_status"),

@@ -12,6 +12,11 @@ SKILL = Skill(
         "that's all for today",
         "good night",
         "nothing else, thanks bye",
+        "catch you later",
+        "talk to you later",
+        "ok, that's all, thanks",
+        "cya later",
+        "ttyl",
     ),
     plan=delegate("start_goodbye"),
 )

@@ -12,6 +12,10 @@ SKILL = Skill(
         "what can I ask you",
         "I'm confused, how do I use this",
         "show me the commands",
+        "what can you help me with",
+        "how can you help",
+        "guide me please",
+        "what should I ask",
     ),
     plan=delegate("start_help"),
 )

@@ -12,6 +12,8 @@ SKILL = Skill(
         "what are my saved sizes",
         "who am I",
         "my preferences",
+        "show me my account",
+        "my saved details",
     ),
     plan=delegate("start_my_profile"),
     tools=("my_profile",),

@@ -14,6 +14,8 @@ SKILL = Skill(
         "the shirt is damaged, refund please",
         "start a return for my last order",
         "I want my money back",
+        "I want to send the jacket back",
+        "return this order",
     ),
     plan=delegate("start_return_item"),
     tools=("return_item", "order_status"),

@@ -15,6 +15,13 @@ SKILL = Skill(
         "how's your day going",
         "you're funny",
         "tell me about yourself",
+        "are you an ai",
+        "am I chatting with a robot",
+        "who are you",
+        "what are you",
+        "are you a chatbot",
+        "do you have feelings",
+        "how old are you",
     ),
     plan=delegate("start_small_talk"),
 )
