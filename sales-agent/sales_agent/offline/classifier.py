@@ -52,7 +52,7 @@ def index() -> Index:
 
 
 _SIZE = re.compile(r"\b(?:size|sz|uk|waist)\s*(?:xxs|xs|s|m|l|xl|xxl|2xl|\d{1,2})\b|\b(?:xxs|xs|xl|xxl|2xl)\b")
-_LETTER = re.compile(r"(?<=\bin )(?:an? )?(?:s|m|l)\b")
+_LETTER = re.compile(r"(?<=\bin )(?:an? )?(?:s|m|l)\b|\b(?:extra[ -])?(?:small|medium|large)\b")
 _MONEY = re.compile(r"(?:₹|rs\.?|inr)?\s*\d+(?:\.\d+)?\s*(?:k|thousand|lakh)?\b(?:\s*(?:rs|rupees|inr|/-))?")
 _CODE = re.compile(r"\b[a-z]{3,12}\d{1,5}\b")
 
@@ -63,6 +63,7 @@ def _vocab() -> tuple[re.Pattern, re.Pattern]:
 
     colours = {c.lower() for c in lx.COLOURS} | {a for a, c in lx.COLOUR_ALIASES.items() if c}
     items = set(lx.CATEGORY_WORDS) | {"saree", "sarees", "kurta", "kurtas", "shoes"}
+    colours |= set(lx.CITIES)  # places are slot values too ("and in Pune?")
     colour_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, colours), key=len, reverse=True)) + r")\b")
     item_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, items), key=len, reverse=True)) + r")\b")
     return colour_re, item_re
@@ -119,6 +120,8 @@ _YES = re.compile(
 _NO = re.compile(r"(no|nope|nah|no thanks|no, thanks|not now|n|never mind|nevermind|nahi|nahin)[.! ]*")
 
 
+_FILLER = frozenset("item in an a the of for me my please pls and or what about how with one size to also too".split())
+
 # off-topic or unsafe: declined whatever else the message says
 _OFF_TOPIC = re.compile(
     r"\b(?:weather|temperature outside|forecast|python|java(?:script)?|program(?:ming)?|code|coding|script|"
@@ -150,10 +153,14 @@ def classify(text: str, rules: str, names: frozenset[str] = frozenset()) -> str:
         return "decline"
     abusive = bool(_ABUSE.search(text))
     text = skeleton(text, names)
+    if not set(re.findall(r"[a-z']+", text)) - _FILLER:
+        return rules  # only slot values ("M in black", "and in Pune?"): the rules and follow-ups decide
     best, score, margin = nearest(text)
     if rules in ("general_chat",):
         # like nothing the shop does: declined politely (with what the shop can do)
-        return best if score >= FLOOR and not abusive else "decline"
+        if abusive:
+            return "decline"
+        return best if score >= FLOOR else "general_chat"
     if best == rules:
         return rules
     all_scores = scores(text)

@@ -23,6 +23,8 @@ SKILL = Skill(
         "complete the order",
         "let's finish and pay",
         "confirm and place the order",
+        "I'm ready to buy, I'll collect it from the store",
+        "pay and I'll pick it up at the store",
     ),
     plan=delegate("start_checkout"),
     slots=("payment",),

@@ -27,6 +27,8 @@ SKILL = Skill(
         "something for a date",
         "gift for my friend",
         "present for my colleague",
+        "any suggestions for me",
+        "what do you suggest for me",
     ),
     plan=delegate("start_recommend"),
     tools=("recommend_products",),

@@ -12,6 +12,8 @@ SKILL = Skill(
         "spend 1000 points on this order",
         "can I pay with points",
         "redeem my rewards",
+        "use 500 pts on my order",
+        "put my points towards this order",
     ),
     plan=delegate("start_redeem_points"),
     tools=("redeem_points", "get_offers_and_points"),

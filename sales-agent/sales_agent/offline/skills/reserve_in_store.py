@@ -17,6 +17,8 @@ SKILL = Skill(
         "reserve it for pickup",
         "keep one on hold at the mall",
         "I'll collect it from the store, please reserve",
+        "can you hold one in Mumbai for me",
+        "hold it for me",
     ),
     plan=delegate("start_reserve_in_store"),
     slots=("product_id", "size", "color", "store"),
