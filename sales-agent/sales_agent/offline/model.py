@@ -9,6 +9,7 @@ gets the same answer. It only calls tools it was given through ``bind_tools``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -258,6 +259,8 @@ class Planner:
             context = "product_view"
         else:
             occasion = s.get("occasion")
+            if re.search(r"\b(?:gifts?|present|anniversary|birthday)\b", str(s.get("words") or "")):
+                occasion = "gift"  # a present for someone: their taste and the budget, not the shopper's
             context = (
                 "gift"
                 if occasion == "gift"
@@ -275,6 +278,7 @@ class Planner:
                 size=s.get("size"),
                 color=s.get("color"),
                 count=PRODUCT_LIST_LIMIT,
+                query=s.get("words"),
             )
         )
 

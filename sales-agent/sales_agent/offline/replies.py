@@ -203,7 +203,7 @@ def product_line(index: int, item: dict) -> str:
     reason = item.get("reason") or item.get("why")
     if isinstance(reason, str) and reason:
         line += f" — _{reason}_"
-    return line + f" `{item.get('productId')}`" if item.get("productId") else line
+    return line  # no internal ids: shoppers name products by name, number or "the first one"
 
 
 def describe_filters(args: dict) -> str:
