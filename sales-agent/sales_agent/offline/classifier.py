@@ -120,6 +120,22 @@ _YES = re.compile(
 _NO = re.compile(r"(no|nope|nah|no thanks|no, thanks|not now|n|never mind|nevermind|nahi|nahin)[.! ]*")
 
 
+_VERB_INTENT = {
+    "add": "add_to_cart",
+    "put": "add_to_cart",
+    "remove": "remove_from_cart",
+    "delete": "remove_from_cart",
+    "drop": "remove_from_cart",
+    "reserve": "reserve_in_store",
+    "track": "order_status",
+    "checkout": "checkout",
+    "apply": "apply_coupon",
+    "redeem": "redeem_points",
+    "exchange": "exchange_item",
+    "swap": "exchange_item",
+    "return": "return_item",
+}
+_VERBS = re.compile(r"(?:please |pls |can you |could you )?(" + "|".join(_VERB_INTENT) + r")\b")
 _FILLER = frozenset("item in an a the of for me my please pls and or what about how with one size to also too".split())
 
 # off-topic or unsafe: declined whatever else the message says
@@ -151,6 +167,9 @@ def classify(text: str, rules: str, names: frozenset[str] = frozenset()) -> str:
         "help",
     ):
         return "decline"
+    verb = _VERBS.match(text)
+    if verb and rules == _VERB_INTENT.get(verb.group(1)):
+        return rules  # a command that starts with its verb ("add …", "reserve …", "track …") says what it is
     abusive = bool(_ABUSE.search(text))
     text = skeleton(text, names)
     if not set(re.findall(r"[a-z']+", text)) - _FILLER:

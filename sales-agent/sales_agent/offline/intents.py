@@ -346,7 +346,13 @@ def fix_typos(text: str, extra_known: Collection[str] = frozenset()) -> str:
 
     def fix(match: re.Match) -> str:
         word = match.group(0)
-        if len(word) < 4 or word in lx.KEYWORDS or word in lx.COMMON_WORDS or word in extra_known:
+        if (
+            len(word) < 4
+            or word in lx.KEYWORDS
+            or word in lx.COMMON_WORDS
+            or word in lx.NAME_WORDS
+            or word in extra_known
+        ):
             return word
         for i in range(len(word) - 1):  # one swapped pair of letters: "crat", "jakcet"
             swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
@@ -488,6 +494,9 @@ def read_category(text: str) -> tuple[str | None, str | None, str | None]:
             best = (m.start(), category, term, phrase)
     if best:
         return best[1], best[2], best[3]
+    found: tuple[str | None, str | None, str] | None = None
+    terms: list[str] = []
+    previous_end = -1
     for m in re.finditer(r"[a-z][a-z-]*", text):
         word = m.group(0)
         if word in lx.CATEGORY_WORDS:
@@ -497,9 +506,16 @@ def read_category(text: str) -> tuple[str | None, str | None, str | None]:
                 and not re.search(r"\b(tote|potli|leather|canvas|hand)\s+bag", text)
             ):
                 continue
+            if found is not None and not re.fullmatch(r"[a-z -]*", text[previous_end : m.start()]):
+                break  # a second phrase ("jackets, and jeans"): the first one stands
+            if found is not None and len(text[previous_end : m.start()].split()) > 2:
+                break
             category, term = lx.CATEGORY_WORDS[word]
-            return category, term, word
-    return None, None, None
+            if term and term not in terms:
+                terms.append(term)
+            found = (category, " ".join(terms) or None, word)  # "trench coat", "bomber jacket": the head noun
+            previous_end = m.end()
+    return found if found else (None, None, None)
 
 
 def read_city(text: str) -> str | None:
@@ -527,6 +543,8 @@ def read_quantity(text: str) -> int | None:
         r"\b(?:add|buy|get|want|need|take)\s+(\d{1,2})\b(?!\s*(?:points|pts|k\b|%|rs|₹|waist|inch))",
         r"\b(\d{1,2})\s+(?:instead|more)\b",
     ]
+    if re.search(r"\b(?:just|only|actually|reduce (?:it |that )?to|make it|make that)\s+(?:one|a single|1)\b", text):
+        return 1
     for pattern in patterns:
         m = re.search(pattern, text)
         if m:
@@ -973,6 +991,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
 
     # product named: an id, a name seen in tool results, an ordinal or a pronoun
     scan = fixed
+    for phrase in lx.STORE_PHRASES:
+        if slots.get("store_id") == lx.STORE_PHRASES[phrase]:
+            scan = rx(r"\b(?:at |in |from )?(?:the )?" + re.escape(phrase) + r"(?: store)?\b").sub(" ", scan)
     for pattern in (ORDER_RE, CARD_REF_RE, STORE_RE, SKU_RE):
         scan = pattern.sub(" ", scan)
     scan = UPI_RE.sub(" ", scan)
@@ -1109,6 +1130,10 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 and (previous.get("slots") or {}).get("card_message")
             ):
                 slots["card_message"] = previous["slots"]["card_message"]
+    if name == "remove_from_cart" and has(
+        fixed, "empty", "clear", "everything", "all (?:the )?(?:items|things|of it|of them)", "remove all", "all"
+    ):
+        slots["all"] = True
     if name in ("return_item", "exchange_item"):
         slots["reason"] = read_reason(fixed)
         if name == "exchange_item" and slots["reason"] == "other" and slots.get("new_size"):
@@ -1148,6 +1173,11 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         words = residual_words(scan)
         if words:
             slots["product_name"] = " ".join(words)
+    if name == "recommend" and has(
+        fixed, "goes? (?:well )?with", "go (?:well )?with", "to match", "match(?:es)?", "pairs? with", "wear with"
+    ):
+        for key in ("category", "term", "noun"):  # what goes with a saree is not another saree
+            slots.pop(key, None)
     if name == "recommend":
         # the shopper's own words, without the budget: the recommender reads occasion, recipient, "goes with"
         words = re.sub(

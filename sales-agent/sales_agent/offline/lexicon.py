@@ -548,6 +548,7 @@ KEYWORDS |= {"medium", "large", "small", "extra", "winter", "summer", "monsoon",
 # Ordinary words that must never be "corrected" into a keyword.
 COMMON_WORDS = set(
     """
+actually empty clear everything
 a about above after again all also am an and another any anything are around as at away back be because been
 before being best better big bit both but buy by can cannot cant could day did do does doing done dont down
 each else even ever every few find fine first for from get gets getting give go going good got great had has
@@ -573,6 +574,9 @@ joke jokes funny weather story help helped helps tried tries trying wait waiting
 color colour sized smaller bigger tighter looser longer wider
 """.split()
 )
+
+# words of product names that are not typos of a keyword ("denim" is not "denims")
+NAME_WORDS = {"denim", "trucker", "zari", "potli", "banarasi", "varanasi", "chikankari", "kolhapuri"}
 
 # --- Hinglish and Hindi (Latin and Devanagari) -------------------------------------------------
 # phrase -> English, applied before everything else (longest first); numbers stay where they are, so

@@ -19,6 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from . import replies as rp
+from . import resolve
 from .intents import Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list, remember
 from .skills import by_name
 
@@ -115,6 +116,8 @@ class OfflineChatModel(BaseChatModel):
                 step = Step(reply=planner.compose(intent, results, memory))
             else:
                 step = planner.follow(intent, results, memory)
+        if step.reply:
+            step.reply = rp.without_ids(step.reply, memory.products, memory.stores)
         state = {"intent": intent.name, "slots": _jsonable(intent.slots)}
         if step.awaiting:
             state["awaiting"] = step.awaiting
@@ -373,6 +376,20 @@ class Planner:
         return matches[0] if len(matches) >= 1 else None
 
     def start_remove_from_cart(self, s: dict, memory: Memory, looked: bool = False) -> Step | None:
+        if s.get("all"):  # "empty my cart": every line
+            lines = memory.cart_lines()
+            if not lines and not looked and self.can("view_cart"):
+                return self.calls(self.call("view_cart"))
+            if not lines:
+                return Step(reply="Your cart is already empty.")
+            return self.calls(
+                *(
+                    self.call(
+                        "remove_from_cart", product_id=ln.get("productId"), size=ln.get("size"), color=ln.get("color")
+                    )
+                    for ln in lines
+                )
+            )
         line = self._cart_target(s, memory)
         if line:
             return self.calls(
@@ -632,10 +649,11 @@ class Planner:
             items = product_list(r.data)
             if not items:
                 return None
-            pool = {i["productId"]: i for i in items}
             words = " ".join(filter(None, [s.get("product_name"), s.get("term")]))
-            pid, _ = match_product(words, pool, list(pool)[::-1])
-            s["product_id"] = pid or items[0]["productId"]
+            pid, close = resolve.pick(words, items)
+            if not pid:  # two fit equally well: ask, never pick a wrong one silently
+                return Step(reply=resolve.which_one(close), awaiting=["product"])
+            s["product_id"] = pid
             intent.slots["product_id"] = s["product_id"]
             if name == "add_to_cart":
                 return self.start_add_to_cart(s, memory)
