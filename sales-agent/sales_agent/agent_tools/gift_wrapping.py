@@ -260,6 +260,12 @@ def plan_gift_wrap(planner: Any, s: dict, memory: Any) -> Any:
     )
 
 
+def reply_gift_wrap(tool: str, args: dict, data: Any, memory: Any) -> str:
+    from ..offline.replies import gift_reply
+
+    return gift_reply(data, memory)
+
+
 SKILLS = [
     Skill(
         name="gift_wrap",
@@ -284,6 +290,7 @@ SKILLS = [
             "it's for a gift, wrap it",
         ),
         plan=plan_gift_wrap,
+        reply=reply_gift_wrap,
         slots=("product_id",),
         tools=("check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"),
         product=True,

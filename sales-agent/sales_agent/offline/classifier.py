@@ -87,6 +87,15 @@ def skeleton(text: str, names: frozenset[str] = frozenset()) -> str:
     return re.sub(r"\s+", " ", text).strip() or text
 
 
+@functools.lru_cache(maxsize=1)
+def _keyword_rules() -> tuple[tuple[str, re.Pattern], ...]:
+    return tuple(
+        (skill.name, re.compile("|".join(f"(?:{k})" for k in skill.keywords)))
+        for skill in all_skills()
+        if skill.keywords
+    )
+
+
 def scores(text: str) -> dict[str, float]:
     """Skill name -> similarity of the message to that skill's nearest examples."""
     idx = index()
@@ -154,6 +163,9 @@ def classify(text: str, rules: str, names: frozenset[str] = frozenset()) -> str:
     are the words of product names the conversation has seen (taken out before matching)."""
     if not text.strip():
         return "general_chat"
+    for name, pattern in _keyword_rules():
+        if pattern.search(text):
+            return name  # a skill's own exact signal (an id format only its agent uses, say)
     if _YES.fullmatch(text):
         return "affirm"
     if _NO.fullmatch(text):

@@ -94,7 +94,12 @@ class Intent:
 
     @property
     def family(self) -> str:
-        return FAMILY_OF.get(self.name, "general_chat")
+        if self.name in FAMILY_OF:
+            return FAMILY_OF[self.name]
+        from .skills import by_name
+
+        skill = by_name(self.name)
+        return skill.family if skill else "general_chat"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "slots": dict(self.slots)}
@@ -1196,8 +1201,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     ):
         name = "product_details"
 
-    intent = Intent(name, slots)
-    return _follow_up(intent, fixed, memory)
+    intent = _follow_up(Intent(name, slots), fixed, memory)
+    intent.slots["text"] = raw[:300]  # the message itself, for skills that read their own slots
+    return intent
 
 
 def _store_named(text: str, memory: Memory) -> str | None:
@@ -1805,6 +1811,13 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
     own = {k for k in intent.slots if k in refiners}
     if not own:
         return intent
+    if (
+        previous.get("awaiting")
+        and intent.name in ("search", "browse")
+        and (intent.slots.get("category") or intent.slots.get("noun") or intent.slots.get("product_name"))
+        and not (prev_name in ("search", "browse", "recommend") and "product_id" not in prev_slots)
+    ):
+        return intent  # names something to look at: clearly a new request, the pending question is dropped
     if intent.name in ("search", "browse") and not previous.get("awaiting"):
         if "category" in intent.slots and intent.slots.get("category") != prev_slots.get("category"):
             return intent

@@ -763,8 +763,13 @@ def describe(tool: str, args: dict, data: Any, memory: Memory, intent: str = "",
         return exchange_reply(data, memory)
     if tool == "my_profile":
         return profile_reply(data, memory)
-    if "gift" in tool:
-        return gift_reply(data, memory)
+    from .skills import all_skills  # a skill (an agent tool module's, say) may write its own tools' replies
+
+    for skill in all_skills():
+        if skill.reply is not None and tool in skill.tools:
+            text = skill.reply(tool, args, data, memory)
+            if text:
+                return text
     message = dig(data, "message", "summary")
     return str(message) if message else "Done."
 
