@@ -1185,10 +1185,10 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
             slots.pop(key, None)
     if name == "recommend":
         # the shopper's own words, without the budget: the recommender reads occasion, recipient, "goes with"
-        words = re.sub(
+        said = re.sub(
             r"\b(?:under|below|within|upto|up to|around|max|less than)\s+[₹\d.,k ]+(?:rupees|rs)?", " ", fixed
         )
-        slots["words"] = re.sub(r"\s+", " ", words).strip()[:200]
+        slots["words"] = re.sub(r"\s+", " ", said).strip()[:200]
     if name in ("search", "browse", "recommend"):
         query = " ".join(filter(None, [slots.get("product_name"), term]))
         if query:

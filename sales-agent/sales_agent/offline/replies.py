@@ -767,9 +767,9 @@ def describe(tool: str, args: dict, data: Any, memory: Memory, intent: str = "",
 
     for skill in all_skills():
         if skill.reply is not None and tool in skill.tools:
-            text = skill.reply(tool, args, data, memory)
-            if text:
-                return text
+            written = skill.reply(tool, args, data, memory)
+            if written:
+                return written
     message = dig(data, "message", "summary")
     return str(message) if message else "Done."
 
