@@ -260,6 +260,61 @@ def plan_gift_wrap(planner: Any, s: dict, memory: Any) -> Any:
     )
 
 
+def read_gift_wrap(fixed: str, raw: str, slots: dict, memory: Any, note: str | None) -> None:
+    """The gift-wrap slots of a message: the wrap option (unless only asked about), a card message, who it is
+    for, taking the wrap off; "it" while wrapping is the product being wrapped."""
+    from ..offline import lexicon as lx
+    from ..offline.intents import has
+
+    m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
+    asking = has(
+        fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of", "cost"
+    ) and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
+    if m and not asking:
+        slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
+    slots.pop("season", None)
+    slots.pop("occasion", None)
+    if note:
+        slots["card_message"] = note
+    who = re.search(
+        r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
+        r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
+        r"niece|nephew|cousin|partner|fiance|fiancee)\b",
+        fixed,
+    )
+    if who:
+        slots["gift_for"] = who.group(1)
+    named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw)
+    if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
+        slots["recipient_name"] = named.group(1)
+    if has(
+        fixed,
+        "remove (?:the )?(?:gift )?wrap",
+        "no gift wrap",
+        "without (?:the |a )?(?:gift )?wrap",
+        "don't wrap",
+        "dont wrap",
+        "do not wrap",
+        "cancel (?:the )?(?:gift )?wrap",
+        "unwrap",
+        "take off the (?:gift )?wrap",
+        "no wrapping",
+    ):
+        slots["wrap_remove"] = True
+        slots.pop("wrap_option", None)
+    if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
+        previous = memory.previous or {}
+        if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
+            slots["product_id"] = previous["slots"]["product_id"]
+            slots.pop("product_name", None)
+        if (
+            previous.get("intent") == "gift_wrap"
+            and not slots.get("card_message")
+            and (previous.get("slots") or {}).get("card_message")
+        ):
+            slots["card_message"] = previous["slots"]["card_message"]
+
+
 def reply_gift_wrap(tool: str, args: dict, data: Any, memory: Any) -> str:
     from ..offline.replies import gift_reply
 
@@ -291,6 +346,7 @@ SKILLS = [
         ),
         plan=plan_gift_wrap,
         reply=reply_gift_wrap,
+        read=read_gift_wrap,
         slots=("product_id",),
         tools=("check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"),
         product=True,

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from . import classifier
 from . import lexicon as lx
+from .skills import by_name
 
 # The ten intents of the seed conversation design, and the finer actions the model maps onto tools.
 FAMILIES = [
@@ -1087,54 +1088,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     # exchange: the size/colour after "for/to/into" is the new one
     if name == "exchange_item":
         _exchange_slots(scan, sizes, colours, slots)
-    if name == "gift_wrap":
-        m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
-        asking = has(
-            fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of", "cost"
-        ) and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
-        if m and not asking:
-            slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
-        slots.pop("season", None)
-        slots.pop("occasion", None)
-        if note:
-            slots["card_message"] = note
-        who = re.search(
-            r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
-            r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
-            r"niece|nephew|cousin|partner|fiance|fiancee)\b",
-            fixed,
-        )
-        if who:
-            slots["gift_for"] = who.group(1)
-        named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw_rest if note else raw)
-        if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
-            slots["recipient_name"] = named.group(1)
-        if has(
-            fixed,
-            "remove (?:the )?(?:gift )?wrap",
-            "no gift wrap",
-            "without (?:the |a )?(?:gift )?wrap",
-            "don't wrap",
-            "dont wrap",
-            "do not wrap",
-            "cancel (?:the )?(?:gift )?wrap",
-            "unwrap",
-            "take off the (?:gift )?wrap",
-            "no wrapping",
-        ):
-            slots["wrap_remove"] = True
-            slots.pop("wrap_option", None)
-        if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
-            previous = memory.previous or {}
-            if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
-                slots["product_id"] = previous["slots"]["product_id"]
-                slots.pop("product_name", None)
-            if (
-                previous.get("intent") == "gift_wrap"
-                and not slots.get("card_message")
-                and (previous.get("slots") or {}).get("card_message")
-            ):
-                slots["card_message"] = previous["slots"]["card_message"]
+    skill = by_name(name)
+    if skill is not None and skill.read is not None:  # the skill's own slots (gift wrapping: option, note, recipient)
+        skill.read(fixed, raw_rest if note else raw, slots, memory, note)
     if name == "remove_from_cart" and has(
         fixed, "empty", "clear", "everything", "all (?:the )?(?:items|things|of it|of them)", "remove all", "all"
     ):

@@ -28,6 +28,8 @@ class Skill:
     product: bool = False  # acts on one product: resolve "it", "the first one", a name
     reply: Callable[..., str | None] | None = None  # (tool, args, data, memory) -> text, or None for the default
     keywords: tuple[str, ...] = field(default=())  # exact phrases that decide the intent outright (regex parts)
+    # reads the skill's own slots: (typo-fixed text, raw text, slots to fill, Memory, gift-card note or None)
+    read: Callable[[str, str, dict, Any, str | None], None] | None = None
 
 
 def delegate(method: str) -> Plan:
