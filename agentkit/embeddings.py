@@ -34,9 +34,9 @@ def _cache_dir() -> Path:
     import wordllama
 
     packaged = Path(wordllama.__file__).parent / "tokenizers" / TOKENIZER_FILE
-    base = Path(os.environ.get("RETAIL_EMBEDDINGS_CACHE") or Path(tempfile.gettempdir()) / "retail-wordllama")
+    base = Path(tempfile.gettempdir()) / "retail-wordllama"
     target = base / "tokenizers" / TOKENIZER_FILE
-    if not target.exists() or target.stat().st_size != packaged.stat().st_size:
+    if not target.exists() or target.read_bytes() != packaged.read_bytes():  # the packaged one, exactly
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
         shutil.copyfile(packaged, partial)
