@@ -57,8 +57,9 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     """Unit-length embeddings, one row per text (an empty text embeds to zeros)."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    vectors = np.asarray(model().embed(list(texts), norm=True), dtype=np.float32)
-    return np.nan_to_num(vectors)
+    vectors = np.asarray(model().embed(list(texts), norm=False), dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
 def embed_one(text: str) -> np.ndarray:
