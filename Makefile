@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench soak orders audit contracts-check new-agent clean
+.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench nlu-report soak orders audit contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ test-postgres: install  ## the suite with every agent on PostgreSQL only
 
 bench: install  ## throughput ratios on loopback (not part of the tests)
 	$(PY) -m benchmarks.agents
+
+nlu-report: install  ## per-intent accuracy of the offline model on the labelled dev and held-out phrasings (ERRORS=1 lists misses)
+	$(PY) -m sales_agent.offline.report $(if $(ERRORS),--errors)
 
 soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a smaller one)
 	CHECKOUT_FAULT_RUNS=2000 $(PY) -m pytest -q -s tests/test_checkout_faults.py

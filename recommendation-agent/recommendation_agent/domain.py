@@ -14,7 +14,7 @@ from agentkit import AgentCallError, BusinessRuleViolation, DependencyUnavailabl
 from agentkit.logs import get_logger, log
 from agentkit.money import format_inr as inr
 
-from . import storage
+from . import semantic, storage
 
 logger = get_logger("recommendation")
 
@@ -659,10 +659,18 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
     query = (body.get("query") or "").strip()
     relevance: dict[str, float] = {}
     if query_words(query):
-        relevance = rank_by_query(candidates, query)
-        if relevance:
+        keyword = rank_by_query(candidates, query)
+        meant = semantic.read(candidates, query, keyword, products, anchor)  # occasion, recipient, "goes with"
+        if meant.gender and filters.get("gender") is None:
+            candidates = [p for p in candidates if gender_fits(p["gender"], meant.gender)] or candidates
+        if meant.anchor is not None:
+            anchor, anchor_id = by_id[meant.anchor["product_id"]], meant.anchor["product_id"]
+            candidates = [p for p in candidates if meant.relevance.get(p["product_id"], 0) > 0] or candidates
+        relevance = keyword if keyword and not meant.anchor else meant.relevance
+        if keyword and not meant.anchor:
             candidates = [p for p in candidates if p["product_id"] in relevance]
-        else:
+        elif not meant.understood:
+            relevance = {}
             notes.append(f'Nothing matched "{query[:60]}", so these are the best picks for the other criteria.')
     season = season_now()
     scored = [

@@ -193,6 +193,7 @@ class SalesTools:
         size: str | None = None,
         color: str | None = None,
         count: int = 5,
+        query: str | None = None,
     ) -> dict:
         filters = _clean(category=category, maxPrice=max_price, size=size, color=color)
         body = _clean(
@@ -200,6 +201,7 @@ class SalesTools:
             context=context if context in REC_CONTEXTS else "general",
             contextProductId=_check_product_id(product_id) if product_id else None,
             count=max(1, min(int(count or 5), 10)),
+            query=(query or "").strip()[:200] or None,
             filters=filters or None,
         )
         try:
@@ -848,13 +850,15 @@ def _build_tools() -> list[BaseTool]:
         size: str | None = None,
         color: str | None = None,
         count: int = 5,
+        query: str | None = None,
     ):
         """Personal recommendations for this shopper, each with a reason. context: general, browse,
-        product_view (with product_id: what goes with it), cart, checkout, gift, occasion. In stock only."""
+        product_view (with product_id: what goes with it), cart, checkout, gift, occasion. query: the shopper's
+        words ("anniversary present for my wife", "goes well with a banarasi saree"). In stock only."""
         return run_tool(
             "recommend_products",
             lambda: _service(runtime).recommend_products(
-                _uid(runtime), context, product_id, category, max_price, size, color, count
+                _uid(runtime), context, product_id, category, max_price, size, color, count, query
             ),
         )
 
