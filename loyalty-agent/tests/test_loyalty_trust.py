@@ -64,7 +64,7 @@ def test_repro_3_another_shoppers_order_and_a_cancelled_order_earn_nothing(syste
     loyalty = system.client("loyalty")
     order = place_order(system, "U1001", [("P1017", "M", "White", 1)])
     before = member(system, "U1006")["pointsBalance"]
-    status, body = call(loyalty, "/earn-points", userId="U1006", orderId=order["orderId"])
+    status, body = call(loyalty, "/earn-points", userId="U1006", orderId=order["orderId"], amount=order["total"])
     assert status == 404 and body["error"]["details"][0]["field"] == "orderId", body
 
     status, cancelled = call(
@@ -76,7 +76,7 @@ def test_repro_3_another_shoppers_order_and_a_cancelled_order_earn_nothing(syste
     )
     assert status == 200 and cancelled["status"] == "cancelled", cancelled
     mine = member(system, "U1001")["pointsBalance"]
-    status, body = call(loyalty, "/earn-points", userId="U1001", orderId=order["orderId"])
+    status, body = call(loyalty, "/earn-points", userId="U1001", orderId=order["orderId"], amount=order["total"])
     assert status == 409 and body["error"]["code"] == "order_cancelled", body
     assert member(system, "U1001")["pointsBalance"] == mine and member(system, "U1006")["pointsBalance"] == before
 
@@ -88,7 +88,7 @@ def test_repro_4_earn_spend_reverse_leaves_points_owed_that_block_redeeming_unti
     loyalty = system.client("loyalty")
     order = place_order(system, "U1004", [("P1004", "M", "Charcoal", 3)])  # ₹23,997: 239 points at bronze
     lifetime = member(system, "U1004")["lifetimePoints"]
-    status, earned = call(loyalty, "/earn-points", userId="U1004", orderId=order["orderId"])
+    status, earned = call(loyalty, "/earn-points", userId="U1004", orderId=order["orderId"], amount=order["total"])
     assert status == 201 and earned["pointsEarned"] == 239 and earned["pointsBalance"] == 340 + 239
     status, spent = call(loyalty, "/redeem-loyalty-points", userId="U1004", points=579, orderReference="ORD-OTHER")
     assert status == 200 and spent["pointsBalance"] == 0, spent
@@ -107,11 +107,11 @@ def test_repro_4_earn_spend_reverse_leaves_points_owed_that_block_redeeming_unti
 
     # The next orders pay the debt first: ₹4,999 earns 49, all owed; ₹31,996 earns 319, 190 of it owed.
     small = place_order(system, "U1004", [("P1001", "M", "Black", 1)])
-    status, first = call(loyalty, "/earn-points", userId="U1004", orderId=small["orderId"])
+    status, first = call(loyalty, "/earn-points", userId="U1004", orderId=small["orderId"], amount=small["total"])
     assert status == 201 and first["pointsEarned"] == 49 and first["pointsBalance"] == 0, first
     assert member(system, "U1004")["pointsOwed"] == 190
     big = place_order(system, "U1004", [("P1004", "M", "Charcoal", 4)])
-    status, second = call(loyalty, "/earn-points", userId="U1004", orderId=big["orderId"])
+    status, second = call(loyalty, "/earn-points", userId="U1004", orderId=big["orderId"], amount=big["total"])
     assert status == 201 and second["pointsEarned"] == 319 and second["pointsBalance"] == 129, second
     now = member(system, "U1004")
     assert now["pointsOwed"] == 0 and now["pointsBalance"] == 129

@@ -64,7 +64,10 @@ def test_repro_5_a_full_return_refunds_restocks_and_takes_back_the_points_earned
     oid, paid = order["orderId"], order["total"]  # ₹1,899 + ₹4,999 = ₹6,898
     before = points(system, "U1003")
     _, earned = call(
-        system.client("loyalty").as_caller("sales"), "/earn-points", {"userId": "U1003", "orderId": oid}, 201
+        system.client("loyalty").as_caller("sales"),
+        "/earn-points",
+        {"userId": "U1003", "orderId": oid, "amount": paid},
+        201,
     )
     assert earned["pointsEarned"] == 68 * 2  # silver: floor(6898 / 100) × 2
     shirts, jackets = online(system, "P1017", "M", "White"), online(system, "P1001", "M", "Black")
