@@ -740,19 +740,25 @@ def reverse_points(
         now = clock.now_iso()
         balance, restored = member["points_balance"], 0
         if body.get("restoreRedeemed", True):
+            # Redeemed points a return of this order already gave back are not given twice.
+            already = storage.returned_before(conn, order_id)[2]
             for redemption in storage.active_redemptions_for_reference(conn, user_id, order_id):
                 if storage.cancel_redemption(conn, redemption["redemption_id"]):
+                    give = max(0, redemption["points"] - already)
+                    already = max(0, already - redemption["points"])
+                    if not give:
+                        continue
                     balance = _credit(
                         conn,
                         user_id,
                         "reverse",
-                        redemption["points"],
-                        f"Gave back {redemption['points']} points redeemed on order {order_id}: {reason}",
+                        give,
+                        f"Gave back {give} points redeemed on order {order_id}: {reason}",
                         order_id=order_id,
                         reference=redemption["redemption_id"],
                         at=now,
                     )["points_balance"]
-                    restored += redemption["points"]
+                    restored += give
         released = [
             use["code"]
             for use in storage.active_uses_for_reference(conn, user_id, order_id)
@@ -833,12 +839,33 @@ def _reverse_return(
         earned = storage.earning(conn, order_id)
         if earned is not None and earned["user_id"] != user_id:
             raise _not_theirs(order_id)
-        value_before, points_before = storage.returned_before(conn, order_id)
-        points = earned["points"] if earned and storage.reversal(conn, order_id) is None else 0
+        value_before, points_before, restored_before = storage.returned_before(conn, order_id)
+        whole = storage.reversal(conn, order_id) is None  # a whole-order reversal already settled everything
+        points = earned["points"] if earned and whole else 0
         ratio = min(Decimal(1), (value_before + value) / subtotal) if subtotal else Decimal(1)
         due = int((points * ratio).to_integral_value(ROUND_HALF_UP))
         now = clock.now_iso()
-        taken, shortfall, after, tier = _take_back(conn, member, max(0, due - points_before), member["points_balance"])
+        # The points redeemed on the order paid for part of what came back: that part is given back, pro rata.
+        redemptions = storage.active_redemptions_for_reference(conn, user_id, order_id) if whole else []
+        redeemed = sum(r["points"] for r in redemptions)
+        give = max(0, int((redeemed * ratio).to_integral_value(ROUND_HALF_UP)) - restored_before)
+        balance = member["points_balance"]
+        if give:
+            balance = _credit(
+                conn,
+                user_id,
+                "reverse",
+                give,
+                f"Gave back {give} of the {redeemed} points redeemed on order {order_id} ({return_id}): {reason}",
+                order_id=order_id,
+                reference=return_id,
+                at=now,
+            )["points_balance"]
+        if ratio >= 1:  # everything came back: the redemptions are settled
+            for redemption in redemptions:
+                storage.cancel_redemption(conn, redemption["redemption_id"])
+        member = _member(conn, user_id, lock=True)
+        taken, shortfall, after, tier = _take_back(conn, member, max(0, due - points_before), balance)
         if taken or shortfall:
             description = (
                 f"Took back {taken} points earned on the {rupees(value)} returned from order {order_id} "
@@ -866,6 +893,7 @@ def _reverse_return(
             "returned_value": value,
             "points_taken": taken,
             "points_owed": shortfall,
+            "points_restored": give,
             "balance_after": after["points_balance"],
             "at": now,
         }
@@ -894,7 +922,7 @@ def _return_reversal_view(
         "reason": reason[:300],
         "points_reversed": row["points_taken"],
         "points_shortfall": row["points_owed"],
-        "points_restored": 0,
+        "points_restored": row["points_restored"],
         "coupons_released": [],
         "balance_after": row["balance_after"],
         "lifetime_after": member["lifetime_points"],

@@ -186,6 +186,7 @@ return_reversals = sa.Table(
     sa.Column("returned_value", MONEY, nullable=False),
     sa.Column("points_taken", sa.BigInteger, nullable=False),  # taken from the balance now
     sa.Column("points_owed", sa.BigInteger, nullable=False),  # added to the debt (already spent)
+    sa.Column("points_restored", sa.BigInteger, nullable=False),  # redeemed on the order, given back pro rata
     sa.Column("balance_after", sa.BigInteger, nullable=False),
     sa.Column("at", sa.String(24), nullable=False),
 )
@@ -513,15 +514,17 @@ def return_reversal(conn: Connection, return_id: str) -> dict[str, Any] | None:
     return _row(conn.execute(sa.select(return_reversals).where(return_reversals.c.return_id == return_id)))
 
 
-def returned_before(conn: Connection, order_id: str) -> tuple[Decimal, int]:
-    """(value of the goods already returned, points already taken back or owed) for one order's returns."""
+def returned_before(conn: Connection, order_id: str) -> tuple[Decimal, int, int]:
+    """For one order's returns so far: (value of the goods returned, earned points taken back or owed,
+    redeemed points given back)."""
     row = conn.execute(
         sa.select(
             sa.func.coalesce(sa.func.sum(return_reversals.c.returned_value), 0),
             sa.func.coalesce(sa.func.sum(return_reversals.c.points_taken + return_reversals.c.points_owed), 0),
+            sa.func.coalesce(sa.func.sum(return_reversals.c.points_restored), 0),
         ).where(return_reversals.c.order_id == order_id)
     ).first()
-    return Decimal(str(row[0])), int(row[1])
+    return Decimal(str(row[0])), int(row[1]), int(row[2])
 
 
 def recent_ledger(conn: Connection, user_id: str, limit: int) -> list[dict[str, Any]]:

@@ -246,3 +246,30 @@ def test_repro_14_an_exchange_is_closed_when_the_order_is_read_after_its_hold_ra
     monkeypatch.setattr(clock, "now", lambda: clock.parse(exchange["holdExpiresAt"]) + timedelta(seconds=1))
     _, order = call(client, "/get-order-status", {"orderId": "ORD-100003", "userId": "U1003"}, 200)
     assert [x["status"] for x in order["exchanges"]] == ["expired"]
+
+
+def test_repro_5_a_return_gives_back_the_points_redeemed_on_what_came_back(system):
+    order = place_order(system, "U1001", [("P1017", "M", "White", 1), ("P1001", "M", "Black", 1)], deliver=True)
+    oid = order["orderId"]  # ₹6,898: 1,899 shirt + 4,999 jacket
+    loyalty = system.client("loyalty").as_caller("sales")
+    call(loyalty, "/redeem-loyalty-points", {"userId": "U1001", "points": 400, "orderReference": oid}, 200)
+    _, earned = call(loyalty, "/earn-points", {"userId": "U1001", "orderId": oid, "amount": order["total"]}, 201)
+    start = points(system, "U1001")["pointsBalance"]
+
+    client = system.client("post-purchase")
+    body = {
+        "orderId": oid,
+        "userId": "U1001",
+        "reason": "wrong_size",
+        "items": [{"sku": "P1017-WHITE-M", "quantity": 1}],
+    }
+    _, shirt = call(client, "/initiate-return", body, 201)
+    given, taken = round(400 * 1899 / 6898), round(earned["pointsEarned"] * 1899 / 6898)  # 110 and 55
+    assert shirt["pointsTakenBack"] == taken
+    assert points(system, "U1001")["pointsBalance"] == start + given - taken
+
+    _, rest = call(client, "/initiate-return", {"orderId": oid, "userId": "U1001", "reason": "changed_mind"}, 201)
+    final = points(system, "U1001")
+    assert final["pointsBalance"] == start + 400 - earned["pointsEarned"]  # all redeemed back, all earned taken
+    status, again = call(loyalty, "/redeem-loyalty-points", {"userId": "U1001", "points": 100, "orderReference": oid})
+    assert status == 200 and again["pointsRedeemed"] == 100  # the old redemption is settled, not still active
