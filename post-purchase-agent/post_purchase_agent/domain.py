@@ -531,9 +531,7 @@ def _restock(inventory: AgentClient, order: dict[str, Any], items: list[dict[str
                 "productId": line["product_id"],
                 "size": line["size"],
                 "color": line["color"],
-                "locationId": places.get(item["sku"])
-                or fallback
-                or os.environ.get("RETURNS_LOCATION", RETURNS_LOCATION),
+                "locationId": places.get(item["sku"]) or fallback or RETURNS_LOCATION,
                 "quantity": item["quantity"],
                 "reason": why,
             },
