@@ -170,7 +170,7 @@ reversals = sa.Table(
 debts = sa.Table(
     "debts",
     metadata,
-    sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), primary_key=True),
+    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), primary_key=True),
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.CheckConstraint("points >= 0", name="debt_never_negative"),
 )
@@ -181,8 +181,8 @@ return_reversals = sa.Table(
     "return_reversals",
     metadata,
     sa.Column("return_id", sa.String(24), primary_key=True),
-    sa.Column("order_id", sa.String(16), nullable=False, index=True),
-    sa.Column("user_id", sa.String(8), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("order_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("returned_value", MONEY, nullable=False),
     sa.Column("points_taken", sa.BigInteger, nullable=False),  # taken from the balance now
     sa.Column("points_owed", sa.BigInteger, nullable=False),  # added to the debt (already spent)
