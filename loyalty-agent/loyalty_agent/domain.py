@@ -508,6 +508,13 @@ def cancel_redemption(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _moved(row: dict[str, Any] | None) -> dict[str, Any]:
+    """The member row after a balance change that cannot fail its guard (a credit, or at most the balance)."""
+    if row is None:
+        raise RuntimeError("a points change the rules allow was refused by the balance guard")
+    return row
+
+
 def _credit(
     conn: Connection,
     user_id: str,
@@ -522,14 +529,14 @@ def _credit(
     at: str | None = None,
 ) -> dict[str, Any]:
     """Add points to the balance, paying what the member owes first; both moves are in the ledger."""
-    after = storage.add_points(conn, user_id, points, lifetime=lifetime, tier=tier)
+    after = _moved(storage.add_points(conn, user_id, points, lifetime=lifetime, tier=tier))
     storage.write_ledger(
         conn, user_id, kind, points, after["points_balance"], description, order_id=order_id, reference=reference, at=at
     )
     settle = min(storage.owed(conn, user_id), points)
     if settle:
         left = storage.change_debt(conn, user_id, -settle)
-        after = storage.add_points(conn, user_id, -settle)
+        after = _moved(storage.add_points(conn, user_id, -settle))
         storage.write_ledger(
             conn,
             user_id,
@@ -555,8 +562,10 @@ def _take_back(
     tier = _tier(tiers, member["tier"])
     fits = tier_for_lifetime(tiers, lifetime)
     new_tier = fits if fits["rank"] < tier["rank"] else tier
-    after = storage.add_points(
-        conn, member["user_id"], -taken, lifetime=lifetime - member["lifetime_points"], tier=new_tier["tier"]
+    after = _moved(
+        storage.add_points(
+            conn, member["user_id"], -taken, lifetime=lifetime - member["lifetime_points"], tier=new_tier["tier"]
+        )
     )
     if points > taken:
         storage.change_debt(conn, member["user_id"], points - taken)

@@ -523,7 +523,7 @@ def returned_before(conn: Connection, order_id: str) -> tuple[Decimal, int, int]
             sa.func.coalesce(sa.func.sum(return_reversals.c.points_taken + return_reversals.c.points_owed), 0),
             sa.func.coalesce(sa.func.sum(return_reversals.c.points_restored), 0),
         ).where(return_reversals.c.order_id == order_id)
-    ).first()
+    ).one()
     return Decimal(str(row[0])), int(row[1]), int(row[2])
 
 

@@ -23,15 +23,18 @@ def create_app(
     payment = clients.get("payment") or AgentClient("payment")
     inventory = clients.get("inventory") or AgentClient("inventory")
     loyalty = clients.get("loyalty") or AgentClient("loyalty")
-    undo = {"inventory": inventory, "loyalty": loyalty}
     handlers = {
         "getOrderStatus": functools.partial(domain.get_order_status, fulfillment=fulfillment, inventory=inventory),
-        "initiateReturn": functools.partial(domain.initiate_return, fulfillment=fulfillment, payment=payment, **undo),
+        "initiateReturn": functools.partial(
+            domain.initiate_return, fulfillment=fulfillment, payment=payment, inventory=inventory, loyalty=loyalty
+        ),
         "initiateExchange": functools.partial(domain.initiate_exchange, fulfillment=fulfillment, inventory=inventory),
         "getReturnStatus": domain.get_return_status,
         "getExchangeStatus": functools.partial(domain.get_exchange_status, inventory=inventory),
         "completeExchange": functools.partial(domain.complete_exchange, fulfillment=fulfillment, inventory=inventory),
-        "retryRefund": functools.partial(domain.retry_refund, payment=payment, fulfillment=fulfillment, **undo),
+        "retryRefund": functools.partial(
+            domain.retry_refund, payment=payment, fulfillment=fulfillment, inventory=inventory, loyalty=loyalty
+        ),
         "submitFeedback": functools.partial(domain.submit_feedback, fulfillment=fulfillment),
     }
     db = Database("post-purchase", storage.metadata, storage.load_seed, url=database_url)

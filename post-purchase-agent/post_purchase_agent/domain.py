@@ -801,7 +801,13 @@ def _expire(db: Database, row: dict[str, Any], inventory: AgentClient, why: str)
     with db.write() as conn:
         if storage.close_exchange(conn, row["exchange_id"], "expired", clock.now_iso(), why):
             storage.give_back_units(conn, row["order_id"], [{"sku": row["from_sku"], "quantity": 1}], "exchanged_qty")
-        return storage.get_exchange(conn, row["exchange_id"])
+        return _known(storage.get_exchange(conn, row["exchange_id"]))
+
+
+def _known(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:  # exchanges are never deleted
+        raise RuntimeError("an exchange just read is gone")
+    return row
 
 
 def _settle_exchange(db: Database, row: dict[str, Any], inventory: AgentClient, *, ask: bool) -> dict[str, Any]:
@@ -860,7 +866,7 @@ def complete_exchange(
             clock.now_iso(),
             f"hold {row['hold_id']} committed to {row['order_id']}; {row['from_sku']} restocked",
         )
-        return _exchange_view(storage.get_exchange(conn, row["exchange_id"]))
+        return _exchange_view(_known(storage.get_exchange(conn, row["exchange_id"])))
 
 
 def _exchange_expired(row: dict[str, Any]) -> Conflict:
