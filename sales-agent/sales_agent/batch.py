@@ -88,7 +88,7 @@ def _address(order: dict) -> dict | None:
 
 
 def process_orders(orders: list[Any], workflow: CheckoutWorkflow) -> list[dict[str, Any]]:
-    results = []
+    results: list[dict[str, Any]] = []
     for index, order in enumerate(orders, 1):
         problem = order_problem(order)
         if problem:

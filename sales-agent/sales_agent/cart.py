@@ -156,7 +156,7 @@ class SalesStore:
     def remove_lines(
         self, user_id: str, product_id: str, size: str | None = None, color: str | None = None
     ) -> tuple[dict[str, Any], int]:
-        removed = []
+        removed: list[dict[str, Any]] = []
 
         def change(cart):
             keep = []
@@ -261,12 +261,13 @@ class SalesStore:
                     expires_at=clock.later_iso(ttl),
                 )
             )
-        return self.checkout(checkout_id)
+            row = conn.execute(sa.select(checkouts).where(checkouts.c.checkout_id == checkout_id)).mappings().one()
+        return self._checkout_view(row)
 
     def checkout(self, checkout_id: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
             row = conn.execute(sa.select(checkouts).where(checkouts.c.checkout_id == checkout_id)).mappings().first()
-        return self._checkout_view(row)
+        return None if row is None else self._checkout_view(row)
 
     def pending_checkout(self, user_id: str) -> dict[str, Any] | None:
         """The shopper's newest checkout still waiting for confirmation."""
@@ -281,7 +282,7 @@ class SalesStore:
                 .mappings()
                 .first()
             )
-        return self._checkout_view(row)
+        return None if row is None else self._checkout_view(row)
 
     def quoted_checkouts(self, user_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -306,9 +307,7 @@ class SalesStore:
         return [self._checkout_view(r) for r in rows]
 
     @staticmethod
-    def _checkout_view(row: Any) -> dict[str, Any] | None:
-        if row is None:
-            return None
+    def _checkout_view(row: Any) -> dict[str, Any]:
         return {
             "checkoutId": row["checkout_id"],
             "userId": row["user_id"],
@@ -340,6 +339,27 @@ class SalesStore:
                 .values(**values)
             ).rowcount
         return bool(changed)
+
+    def claim_stale(self, checkout_id: str, seen_updated_at: str) -> bool:
+        """Take a stale checkout for recovery: only if it has not moved since it was read, so one claimant wins."""
+        with self.db.write() as conn:
+            changed = conn.execute(
+                checkouts.update()
+                .where(
+                    checkouts.c.checkout_id == checkout_id,
+                    checkouts.c.status.in_(("placing", "recovering")),
+                    checkouts.c.updated_at == seen_updated_at,
+                )
+                .values(status="recovering", updated_at=clock.now_iso())
+            ).rowcount
+        return bool(changed)
+
+    def touch(self, checkout_id: str) -> None:
+        """Mark a checkout as still moving (its placement just finished a step)."""
+        with self.db.write() as conn:
+            conn.execute(
+                checkouts.update().where(checkouts.c.checkout_id == checkout_id).values(updated_at=clock.now_iso())
+            )
 
     def set_result(self, checkout_id: str, result: dict) -> None:
         with self.db.write() as conn:

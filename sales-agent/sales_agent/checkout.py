@@ -556,7 +556,7 @@ class CheckoutWorkflow:
             return ToolFailure("checkout_busy", "This checkout is already being placed.").as_result()
         run = _Run(self, checkout, instrument)
         result = run.execute()
-        if result.get("unresolved"):
+        if result.get("unresolved") or _refund_owed(result):
             self.store.set_result(checkout_id, result)  # still "placing": recover_stale settles it
             return result
         status = "placed" if "error" not in result else "failed"
@@ -606,11 +606,12 @@ class CheckoutWorkflow:
         """
         cutoff = clock.iso(clock.now() - timedelta(seconds=older_than))
         recovered = []
-        for checkout in self.store.placing_checkouts(user_id):
+        # "recovering" too: a recovery whose own process died is taken up again once it is as stale.
+        for checkout in self.store.checkouts_in(("placing", "recovering"), user_id):
             if checkout["updatedAt"] > cutoff:
                 continue
-            if not self.store.transition(checkout["checkoutId"], "placing", "recovering"):
-                continue
+            if not self.store.claim_stale(checkout["checkoutId"], checkout["updatedAt"]):
+                continue  # another worker took it, or it moved
             run = _Run(self, checkout, {})
             try:
                 run.reconstruct()
@@ -627,7 +628,9 @@ class CheckoutWorkflow:
                     message="The checkout was interrupted before it finished.",
                 )
             )
-            self.store.transition(checkout["checkoutId"], "recovering", "failed", result=result)
+            # A refund that did not go through yet is tried again next time; nothing else ends the checkout open.
+            settled = "placing" if _refund_owed(result) else "failed"
+            self.store.transition(checkout["checkoutId"], "recovering", settled, result=result)
             recovered.append({"checkoutId": checkout["checkoutId"], "userId": checkout["userId"], **result})
         self._credit_pending_points(user_id)
         return recovered
@@ -733,18 +736,22 @@ class _Run:
         self.user_id = checkout["userId"]
         self.checkout_id = checkout["checkoutId"]
         self.undo: list[tuple[str, Callable[[], dict[str, Any]]]] = []
-        self.payment: dict | None = None
-        self.order: dict | None = None
+        self.payment: dict[str, Any] | None = None
+        self.order: dict[str, Any] | None = None
         self.hold_committed = False
         self.wraps: list[dict[str, Any]] = []
 
     def execute(self) -> dict[str, Any]:
         try:
-            self._pay()
-            self._create_order()
-            self._commit_hold()
-            self._commit_discounts()
-            self._add_gift_wraps()
+            for step in (
+                self._pay,
+                self._create_order,
+                self._commit_hold,
+                self._commit_discounts,
+                self._add_gift_wraps,
+            ):
+                step()
+                self.w.store.touch(self.checkout_id)  # a heartbeat: the reconciler leaves a moving placement alone
         except _StepFailed as failed:
             return self._roll_back(failed)
         except _Unresolved as unresolved:
@@ -777,9 +784,9 @@ class _Run:
             "total": order["total"],
             "couponCode": order.get("couponCode"),
             "pointsRedeemed": order.get("pointsRedeemed", 0),
-            "paymentId": self.payment["paymentId"],
-            "paymentMethod": self.payment["method"],
-            "cardLast4": self.payment.get("cardLast4"),
+            "paymentId": self.paid["paymentId"],
+            "paymentMethod": self.paid["method"],
+            "cardLast4": self.paid.get("cardLast4"),
             "fulfillmentType": order["fulfillmentType"],
             "storeId": order.get("storeId"),
             "estimatedDelivery": order.get("estimatedDelivery"),
@@ -788,6 +795,20 @@ class _Run:
         if order["status"] == "pending_approval":
             result["note"] = "The order is above the approval limit; a store manager will confirm it shortly."
         return result
+
+    @property
+    def paid(self) -> dict[str, Any]:
+        """The payment, for the steps that run only after paying (or recovery finding it)."""
+        if self.payment is None:
+            raise RuntimeError(f"checkout {self.checkout_id}: a step needing the payment ran before it")
+        return self.payment
+
+    @property
+    def placed(self) -> dict[str, Any]:
+        """The order, for the steps that run only after it was created (or recovery finding it)."""
+        if self.order is None:
+            raise RuntimeError(f"checkout {self.checkout_id}: a step needing the order ran before it")
+        return self.order
 
     def reconstruct(self) -> None:
         """For recovery: find this checkout's payment and order, and set up the undo list to match."""
@@ -803,7 +824,9 @@ class _Run:
         )
         if self.payment is not None:
             orders = self.clients.call("fulfillment", "listOrders", {"userId": self.user_id, "limit": 50})["orders"]
-            self.order = next((o for o in orders if o["paymentId"] == self.payment["paymentId"]), None)
+            self.order = next(
+                (o for o in orders if o["paymentId"] == self.paid["paymentId"] and o["status"] != "cancelled"), None
+            )
         if self.order is not None:
             self.undo = [
                 ("cancelOrder", self._cancel_order),
@@ -832,13 +855,16 @@ class _Run:
             self.undo.append(("releaseHold", lambda: self.w._release(self.c["holdId"])))
             if exc.status == 402:
                 decline = exc.extra.get("declineCode")
-                suggestions = exc.extra.get("suggestions") or DECLINE_SUGGESTIONS.get(decline, ["Try another card"])
+                suggestions = exc.extra.get("suggestions") or DECLINE_SUGGESTIONS.get(
+                    decline or "", ["Try another card"]
+                )
                 raise _StepFailed("pay", exc, declineCode=decline, suggestions=suggestions) from None
             if is_down(exc):
-                charged = self._charged_anyway()
-                if not charged:
-                    raise _StepFailed("pay", exc, charged=charged) from None
-                payment = self.payment  # it went through before the connection broke: carry on with it
+                if not self._charged_anyway():
+                    # Not seen yet is not the same as not charged (the charge may land after we asked):
+                    # the reconciler reads the payments again later and refunds any that appears.
+                    raise _StepFailed("pay", exc, charged=None) from None
+                payment = self.paid  # it went through before the connection broke: carry on with it
             else:
                 raise _StepFailed("pay", exc) from None
         if payment["status"] != "succeeded":
@@ -878,7 +904,7 @@ class _Run:
                 for i in self.c["items"]
             ],
             "fulfillmentType": f["type"],
-            "paymentId": self.payment["paymentId"],
+            "paymentId": self.paid["paymentId"],
             "holdId": self.c["holdId"],
             "subtotal": self.quote["subtotal"],
             "discount": self.quote["discount"],
@@ -913,11 +939,13 @@ class _Run:
             orders = self.clients.call("fulfillment", "listOrders", {"userId": self.user_id, "limit": 50})["orders"]
         except AgentCallError as exc:
             raise _Unresolved(exc) from None
-        return next((o for o in orders if o["paymentId"] == self.payment["paymentId"]), None)
+        return next((o for o in orders if o["paymentId"] == self.paid["paymentId"]), None)
 
     def _commit_hold(self) -> None:
         try:
-            self.clients.call("inventory", "commitHold", {"holdId": self.c["holdId"], "orderId": self.order["orderId"]})
+            self.clients.call(
+                "inventory", "commitHold", {"holdId": self.c["holdId"], "orderId": self.placed["orderId"]}
+            )
         except AgentCallError as exc:
             if exc.status == 409 and self._hold_committed_to_order():
                 return
@@ -928,10 +956,10 @@ class _Run:
             hold = self.clients.call("inventory", "getHold", {"holdId": self.c["holdId"]})
         except AgentCallError:
             return False
-        return hold["status"] == "committed" and hold.get("orderId") == self.order["orderId"]
+        return hold["status"] == "committed" and hold.get("orderId") == self.placed["orderId"]
 
     def _commit_discounts(self) -> None:
-        order_id = self.order["orderId"]
+        order_id = self.placed["orderId"]
         code = self.quote.get("_discountCode")
         points = int(self.quote.get("_pointsToRedeem") or 0)
         if code or points:
@@ -972,7 +1000,7 @@ class _Run:
         wraps = self.quote.get("giftWraps") or []
         if not wraps:
             return
-        order_id = self.order["orderId"]
+        order_id = self.placed["orderId"]
         self.undo.append(("cancelGiftWrap", self._cancel_wraps))
         for wrap in wraps:
             body = {
@@ -1006,7 +1034,7 @@ class _Run:
 
     def _cancel_wraps(self) -> dict[str, Any]:
         """Cancel every wrap still requested for this order (read back, so a wrap whose answer was lost counts)."""
-        order_id = self.order["orderId"]
+        order_id = self.placed["orderId"]
         try:
             listed = self.clients.call("gift-wrapping", "getGiftWraps", {"orderReference": order_id})["wraps"]
             cancelled = []
@@ -1032,7 +1060,7 @@ class _Run:
             earned = self.clients.call(
                 "loyalty",
                 "earnPoints",
-                {"userId": self.user_id, "orderId": self.order["orderId"], "amount": self.quote["total"]},
+                {"userId": self.user_id, "orderId": self.placed["orderId"], "amount": self.quote["total"]},
                 idempotency_key=f"{self.checkout_id}-earn",
             )
             out = {
@@ -1046,7 +1074,7 @@ class _Run:
         except AgentCallError as exc:
             if exc.status == 404:
                 return {"pointsEarned": 0, "pointsNote": "Not a loyalty member, so no points were earned."}
-            log.warning("earnPoints failed for %s: %s", self.order["orderId"], exc.code)
+            log.warning("earnPoints failed for %s: %s", self.placed["orderId"], exc.code)
             return {
                 "pointsEarned": 0,
                 "pointsPending": True,
@@ -1059,7 +1087,7 @@ class _Run:
             receipt = self.clients.call(
                 "payment",
                 "refundPayment",
-                {"paymentId": self.payment["paymentId"], "reason": f"checkout {self.checkout_id} could not complete"},
+                {"paymentId": self.paid["paymentId"], "reason": f"checkout {self.checkout_id} could not complete"},
                 idempotency_key=f"{self.checkout_id}-refund",
             )
             return {
@@ -1068,11 +1096,20 @@ class _Run:
                 "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})",
             }
         except AgentCallError as exc:
+            if self._refunded_in_full():  # an earlier attempt (or the order's own cancellation) refunded it
+                return {"step": "refundPayment", "ok": True, "detail": f"{self.paid['paymentId']} already refunded"}
             return {
                 "step": "refundPayment",
                 "ok": False,
-                "detail": f"refund of {self.payment['paymentId']} failed ({exc.code}); support will refund it",
+                "detail": f"refund of {self.paid['paymentId']} failed ({exc.code}); retried until it goes through",
             }
+
+    def _refunded_in_full(self) -> bool:
+        try:
+            payment = self.clients.call("payment", "checkPaymentStatus", {"paymentId": self.paid["paymentId"]})
+        except AgentCallError:
+            return False
+        return payment["status"] == "refunded"
 
     def _cancel_order(self) -> dict[str, Any]:
         try:
@@ -1080,7 +1117,7 @@ class _Run:
                 "fulfillment",
                 "cancelOrder",
                 {
-                    "orderId": self.order["orderId"],
+                    "orderId": self.placed["orderId"],
                     "userId": self.user_id,
                     "reason": f"checkout {self.checkout_id} could not complete",
                 },
@@ -1088,14 +1125,14 @@ class _Run:
             return {
                 "step": "cancelOrder",
                 "ok": True,
-                "detail": f"order {self.order['orderId']} cancelled, stock returned",
+                "detail": f"order {self.placed['orderId']} cancelled, stock returned",
             }
         except AgentCallError as exc:
             released = self.w._release(self.c["holdId"])
             return {
                 "step": "cancelOrder",
                 "ok": False,
-                "detail": f"order {self.order['orderId']} not cancelled ({exc.code}); {released['detail']}",
+                "detail": f"order {self.placed['orderId']} not cancelled ({exc.code}); {released['detail']}",
             }
 
     def _reverse_loyalty(self) -> dict[str, Any]:
@@ -1105,7 +1142,7 @@ class _Run:
                 "reversePoints",
                 {
                     "userId": self.user_id,
-                    "orderId": self.order["orderId"],
+                    "orderId": self.placed["orderId"],
                     "reason": f"checkout {self.checkout_id} could not complete",
                     "restoreRedeemed": True,
                 },
@@ -1128,13 +1165,14 @@ class _Run:
                 undone.append({"step": name, "ok": False, "detail": f"{type(exc).__name__}"})
         charged = self.payment is not None
         refunded = any(u["step"] == "refundPayment" and u["ok"] for u in undone)
+        uncertain = False
         error = failed.error
         error["failedStep"] = failed.step
         if charged:
             error["message"] += (
                 " The payment was refunded."
                 if refunded
-                else " The refund did not go through yet; support has been notified."
+                else " The refund did not go through yet; it is retried until it does."
             )
         elif (
             failed.extra.get("charged") is None
@@ -1142,6 +1180,7 @@ class _Run:
             and failed.exc is not None
             and is_down(failed.exc)
         ):
+            uncertain = True
             error["message"] += (
                 " It is not certain whether the payment went through; if a charge appears it will be refunded."
             )
@@ -1152,10 +1191,18 @@ class _Run:
             "checkoutId": self.checkout_id,
             "charged": charged,
             "refunded": refunded,
-            "orderId": self.order["orderId"] if self.order else None,
+            **({"chargeUncertain": True} if uncertain else {}),
+            "orderId": self.placed["orderId"] if self.order else None,
             "holdReleased": any(u["step"] in ("releaseHold", "cancelOrder") and u["ok"] for u in undone),
             "undo": undone,
         }
+
+
+def _refund_owed(result: dict[str, Any]) -> bool:
+    """A failed checkout that charged the shopper and could not refund yet, or may have charged them."""
+    if "error" not in result:
+        return False
+    return bool(result.get("chargeUncertain")) or (bool(result.get("charged")) and not result.get("refunded"))
 
 
 class _Unresolved(Exception):

@@ -9,6 +9,8 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
 from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from pydantic import SecretStr
 
 from . import prompts
 from .cart import SalesStore
@@ -28,7 +30,7 @@ def build_model(settings: Settings) -> BaseChatModel:
     return ChatOpenAI(
         model=settings.openai_model,
         base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key or "not-needed",
+        api_key=SecretStr(settings.openai_api_key or "not-needed"),
         temperature=0,
         timeout=settings.model_timeout,
         max_retries=1,
@@ -55,7 +57,7 @@ class Checkpointer:
                 kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
             )
             self._closers.append(pool.close)
-            self.saver = PostgresSaver(pool)
+            self.saver: BaseCheckpointSaver = PostgresSaver(pool)  # type: ignore[arg-type]  # dict_row pool
             self.saver.setup()
         else:
             from langgraph.checkpoint.sqlite import SqliteSaver

@@ -240,7 +240,7 @@ class SalesSession:
     # -- turns ---------------------------------------------------------------------------------
     def _resume(self, user_id: str, channel: str, approve: bool) -> TurnResult:
         pending = self._interrupt(user_id)
-        count = len(pending.get("action_requests", [])) or 1
+        count = len((pending or {}).get("action_requests", [])) or 1
         checkout = self.store.pending_checkout(user_id)
         shown = self._awaiting.pop(user_id, None)
         stale = checkout is None or (shown is not None and checkout["checkoutId"] != shown)

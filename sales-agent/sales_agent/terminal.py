@@ -138,7 +138,7 @@ def tool_line(call: dict) -> Text:
     ok = call.get("ok", True)
     ms = call.get("ms")
     try:
-        timing = f"{float(ms):.0f} ms"
+        timing = f"{float(ms):.0f} ms"  # type: ignore[arg-type]  # None falls to "? ms"
     except (TypeError, ValueError):
         timing = "? ms"
     label = f"{call.get('agent') or 'sales'} · {call.get('operation') or call.get('tool')} · {timing}"

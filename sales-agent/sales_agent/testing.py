@@ -32,7 +32,7 @@ def last_tool_result(messages: Sequence[BaseMessage], name: str | None = None) -
             return None
         if isinstance(message, ToolMessage) and (name is None or message.name == name):
             try:
-                return json.loads(message.content)
+                return json.loads(message.text)
             except (TypeError, ValueError):
                 return {"raw": message.content}
     return None
@@ -223,7 +223,7 @@ def invoke_tool(
 
     by_name = {t.name: t for t in build_tools()}
     call_id = tool_call_id or f"call_{uuid.uuid4().hex[:8]}"
-    runtime = ToolRuntime(
+    runtime: ToolRuntime[SalesContext] = ToolRuntime(
         state={"messages": []},
         context=SalesContext(user_id, channel, service),
         config={},

@@ -173,10 +173,9 @@ def remove_gift_wrap(service: SalesTools, user_id: str, product_id: str | None =
             "Nothing in the cart is gift-wrapped" + (f" for {product_id}." if product_id else "."),
             cart=cart_view(service.store.cart(user_id)),
         )
-    cart = None
     for pid in dict.fromkeys(wrapped):
-        cart, _ = service.store.set_gift_wrap(user_id, pid, None)
-    return {"removed": list(dict.fromkeys(wrapped)), "cart": cart_view(cart)}
+        service.store.set_gift_wrap(user_id, pid, None)
+    return {"removed": list(dict.fromkeys(wrapped)), "cart": cart_view(service.store.cart(user_id))}
 
 
 # ---------------------------------------------------------------------------------------------

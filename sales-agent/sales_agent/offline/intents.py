@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -282,9 +283,8 @@ def _remember_result(memory: Memory, name: str, data: Any, args: dict) -> None:
         if oid:
             memory.last_order_id = oid
             if isinstance(data, dict):
-                memory.orders.setdefault(oid, {}).update(
-                    data.get("order") if isinstance(data.get("order"), dict) else data
-                )
+                order = data.get("order")
+                memory.orders.setdefault(oid, {}).update(order if isinstance(order, dict) else data)
     if name in ("my_profile", "get_offers_and_points"):
         for key, keys in (
             ("name", ("name",)),
@@ -319,7 +319,7 @@ def normalise(text: str) -> str:
     return text
 
 
-def fix_typos(text: str, extra_known: set[str] = frozenset()) -> str:
+def fix_typos(text: str, extra_known: Collection[str] = frozenset()) -> str:
     """Snap misspelt words to the keyword lexicon ("jakcet" -> "jacket", "chekout" -> "checkout")."""
 
     def fix(match: re.Match) -> str:
@@ -566,7 +566,7 @@ def _close(word: str, candidates: list[str]) -> bool:
 
 
 def match_product(
-    text: str, products: dict[str, dict], prefer: list[str] = (), generic_ok: bool = False
+    text: str, products: dict[str, dict], prefer: Sequence[str] = (), generic_ok: bool = False
 ) -> tuple[str | None, str | None]:
     """The product in ``products`` the text names best, and the name words it used (or None)."""
     words = _NAME_TOKEN.findall(text)

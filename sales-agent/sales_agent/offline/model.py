@@ -194,8 +194,9 @@ class Planner:
         return Step(reply=f"I can't do that in offline mode right now. {rp.CAPABILITIES}")
 
     def start_greeting(self, s: dict, memory: Memory) -> Step:
-        if not memory.first_name and self.can("my_profile"):
-            return Step(calls=[self.call("my_profile")])
+        profile = None if memory.first_name else self.call("my_profile")
+        if profile is not None:
+            return Step(calls=[profile])
         return Step(reply=rp.greeting(memory.first_name))
 
     def start_help(self, s: dict, memory: Memory) -> Step:
@@ -450,7 +451,8 @@ class Planner:
         tools = [t for t in self.model.tool_names if "gift" in t]
         adders = [t for t in tools if t.startswith(("add", "request", "book"))]
         checkers = [t for t in tools if t not in adders]
-        return (adders if adding and adders else checkers or tools or [None])[0]
+        picked = adders if adding and adders else checkers or tools
+        return picked[0] if picked else None
 
     def start_gift_wrap(self, s: dict, memory: Memory) -> Step | None:
         option = s.get("wrap_option")

@@ -455,7 +455,8 @@ def cart_reply(tool: str, args: dict, data: Any, memory: Memory) -> str:
             ),
             {},
         )
-        added = data.get("added") if isinstance(data, dict) and isinstance(data.get("added"), dict) else {}
+        added = data.get("added") if isinstance(data, dict) else None
+        added = added if isinstance(added, dict) else {}
         name = line.get("name") or added.get("name") or name
         price = _price_of(added) or _price_of(line) or memory.products.get(pid or "", {}).get("price")
         qty = args.get("quantity") or 1
