@@ -114,6 +114,8 @@ class Soak:
         self.killable = AgentGroup(
             tmp_path, [KILLABLE], tag=KILLABLE, extra_env={"INVENTORY_AGENT_URL": self.main.urls["inventory"]}
         )
+        # Loyalty reads each order it credits points for from fulfillment, in the killable group.
+        self.main.env["FULFILLMENT_AGENT_URL"] = self.killable.urls[KILLABLE]
         try:  # anything failing half-way must not leave agents running
             self._start(tmp_path, CardVault, SalesStore, CheckoutWorkflow, Clients)
         except BaseException:
