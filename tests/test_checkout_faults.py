@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from agentkit import AgentClient, clock
+from agentkit import AgentClient, audit, clock
 from agentkit.client import CircuitBreaker
 from faults import AgentGroup, FaultProxy, card_ending, files_to_scan, scan_for_secrets
 
@@ -260,6 +260,8 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
         outcomes["recovered"] = len(recovered)
         soak.snapshot()
         violations = check_invariants(soak, results)
+        # And the integrity audit anyone can run agrees: every owner's records match at rest.
+        violations += [f"audit: {finding}" for finding in audit.audit(audit.collect(soak.direct))]
         secrets = scan(soak, tmp_path, cards)
         elapsed = time.monotonic() - started
         line = (

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from agentkit import audit
 from agentkit.client import AgentClient
 from faults import AgentGroup, FaultProxy
 from support import ROOT
@@ -81,6 +82,8 @@ def test_a_checkout_whose_process_died_after_the_order_is_undone_by_the_reconcil
         assert payment["refundedAmount"] == payment["amount"]  # refunded once, in full
         assert _online_stock(operator["inventory"]) == stock_before
         assert "reconciled checkout" in group.log_path.read_text()
+        findings = audit.audit(audit.collect(operator))  # the shop at rest: every owner's records agree
+        assert findings == [], [str(f) for f in findings]
     finally:
         if batch is not None and batch.poll() is None:
             batch.kill()

@@ -1163,8 +1163,13 @@ class _Run:
             return {"step": "reversePoints", "ok": False, "detail": f"loyalty not reversed ({exc.code})"}
 
     def _roll_back(self, failed: "_StepFailed") -> dict[str, Any]:
-        undone = []
+        undone: list[dict[str, Any]] = []
         for name, action in self.undo:
+            if name == "refundPayment" and any(u["step"] == "cancelOrder" and not u["ok"] for u in undone):
+                # The order still stands: refunding now would leave it shipped unpaid. The checkout stays open
+                # and the reconciler cancels, then refunds, once fulfillment answers.
+                undone.append({"step": name, "ok": False, "detail": "not refunded while the order stands; retried"})
+                continue
             try:
                 undone.append(action())
             except Exception as exc:  # every undo step is attempted; one failing must not stop the rest
