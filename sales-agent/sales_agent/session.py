@@ -5,8 +5,9 @@
     result = session.confirm("U1001", approve=True)    # answers a pending place_order confirmation
 
 Conversation memory is the LangGraph checkpointer with ``thread_id = user id``: the same conversation
-continues after a restart and on every channel. Every message first goes through the card vault, so
-a card number never reaches the model, the checkpoint or a log line.
+continues after a restart and on every channel. Every message first goes through cards.py: a typed card
+is swapped for a payment-method token from the payment agent within that request, so a card number
+never reaches the model, the checkpoint or a log line, and no process holds one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from langgraph.types import Command
 
 from agentkit import AgentCallError
 
-from .cards import CardVault, default_vault
+from .cards import CardTokens
 from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
@@ -135,12 +136,12 @@ class SalesSession:
         model=None,
         clients: Clients | None = None,
         store: SalesStore | None = None,
-        vault: CardVault | None = None,
+        vault: CardTokens | None = None,
         checkpointer=None,
     ):
         self.settings = settings or Settings.from_env()
         self.store = store or SalesStore(self.settings.database_url)
-        self.vault = vault or default_vault()
+        self.vault = vault or CardTokens()
         self.clients = clients or Clients()
         self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, self.settings.hold_ttl)
         self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
