@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import SecretStr
 
-from . import idempotency, prompts
+from . import idempotency, memory, prompts
 from .cart import SalesStore
 from .config import Settings
 from .context import SalesContext
@@ -137,7 +137,10 @@ class AnswerIds(AgentMiddleware):
         return self._stamp(await handler(request))
 
 
-def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any):
+def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any, context_tokens: int = 8000):
+    """``context_tokens`` bounds every model call (memory.py): the history is summarised, then trimmed."""
+    fixed = memory.fixed_tokens(prompts.SYSTEM_PROMPT, tools)
+    budget = memory.ContextBudget(context_tokens, fixed)
     gate = HumanInTheLoopMiddleware(
         interrupt_on={
             "place_order": InterruptOnConfig(
@@ -146,12 +149,20 @@ def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpoint
         },
         description_prefix="Order confirmation",
     )
-    return create_agent(
+    middleware: list[AgentMiddleware[Any, Any]] = [
+        AnswerIds(),
+        memory.summarization(model, memory.history_budget(context_tokens, fixed)),
+        budget,
+        gate,
+    ]
+    graph = create_agent(
         model,
         tools,
         system_prompt=prompts.SYSTEM_PROMPT,
-        middleware=[AnswerIds(), gate],
+        middleware=middleware,
         checkpointer=checkpointer,
         context_schema=SalesContext,
         name="sales_agent",
     )
+    graph.context_budget = budget  # type: ignore[attr-defined]  # read by the session's turn log and the bench
+    return graph

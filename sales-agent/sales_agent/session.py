@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from langgraph.types import Command
 
 from agentkit import AgentCallError
 
+from . import memory
 from .cards import CardTokens
 from .cart import SalesStore
 from .checkout import CheckoutWorkflow
@@ -31,6 +31,7 @@ from .config import Settings
 from .context import SalesContext
 from .graph import Checkpointer, build_graph, build_model, describe_quote
 from .tools import SalesTools, build_tools, cart_view
+from .turnlock import TurnLock
 
 log = logging.getLogger("agents.sales.session")
 
@@ -152,10 +153,12 @@ class SalesSession:
             self._memory = Checkpointer(self.settings)
             checkpointer = self._memory.saver
         self.checkpointer = checkpointer
-        self.graph = build_graph(self.model, self.tools, self.store, checkpointer)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self._awaiting: dict[str, str] = {}  # user id -> checkout id shown in the confirmation
+        self.graph = build_graph(self.model, self.tools, self.store, checkpointer, self.settings.context_tokens)
+        self.turns = memory.TurnLimiter(self.store.db, self.settings.turns_per_minute)
+        # One turn at a time per shopper across workers and replicas (turnlock.py), and the checkout shown
+        # for confirmation kept in the database: a shopper's turns may reach any worker.
+        self.turn_lock = TurnLock(self.store.db, self.settings.turn_lock_url, self.settings.turn_lock_seconds)
+        self._awaiting = memory.Awaiting(self.store.db)  # user id -> checkout id shown in the confirmation
 
     # -- public API ----------------------------------------------------------------------------
     def send(self, user_id: str, text: str, channel: str = "terminal") -> TurnResult:
@@ -174,13 +177,15 @@ class SalesSession:
                         user_id, self._reminder(user_id, pending), [], self._pending_view(user_id, pending)
                     )
                 return self._resume(user_id, channel, answer)
-            before = self._message_count(user_id)
+            before = self._message_ids(user_id)
             try:
                 state = self.graph.invoke(
                     {"messages": [HumanMessage(text)]}, self._config(user_id), context=self._context(user_id, channel)
                 )
             except Exception as exc:  # the model or the graph failed: answer gracefully, keep the session usable
                 return self._failed_turn(user_id, exc)
+            finally:
+                self._prune(user_id)
             return self._finish(user_id, channel, state, before)
 
     def confirm(self, user_id: str, approve: bool, channel: str = "terminal") -> TurnResult:
@@ -226,7 +231,9 @@ class SalesSession:
         """The conversation as role/text pairs (tool traffic left out)."""
         out = []
         for message in self._messages(user_id):
-            if isinstance(message, HumanMessage):
+            if isinstance(message, HumanMessage) and message.additional_kwargs.get("lc_source") == "summarization":
+                out.append({"role": "summary", "text": _text(message)})
+            elif isinstance(message, HumanMessage):
                 out.append({"role": "user", "text": _text(message)})
             elif isinstance(message, AIMessage) and _text(message):
                 out.append({"role": "assistant", "text": _text(message)})
@@ -255,7 +262,7 @@ class SalesSession:
             }
         else:
             decision = {"type": "reject", "message": REJECT_MESSAGE}
-        before = self._message_count(user_id)
+        before = self._message_ids(user_id)
         try:
             state = self.graph.invoke(
                 Command(resume={"decisions": [decision] * count}),
@@ -267,11 +274,12 @@ class SalesSession:
         finally:
             if not approve:
                 self.workflow.cancel(user_id)
+            self._prune(user_id)
         return self._finish(user_id, channel, state, before)
 
-    def _finish(self, user_id: str, channel: str, state: dict[str, Any], before: int) -> TurnResult:
+    def _finish(self, user_id: str, channel: str, state: dict[str, Any], before: set[str]) -> TurnResult:
         messages = state.get("messages", [])
-        new = messages[before:] if before <= len(messages) else messages
+        new = [m for m in messages if m.id not in before]  # ids, not positions: a summary shortens the list
         calls = _tool_calls(new)
         reply = _last_reply(new)
         interrupts = state.get("__interrupt__") or []
@@ -299,7 +307,8 @@ class SalesSession:
                     )
                 except Exception as exc:
                     return self._failed_turn(user_id, exc)
-                more = state.get("messages", [])[len(messages) :]
+                seen = {m.id for m in messages}
+                more = [m for m in state.get("messages", []) if m.id not in seen]
                 return self._result(user_id, _last_reply(more) or reply, calls + _tool_calls(more), None)
             self._awaiting[user_id] = checkout["checkoutId"]
             view = self._pending_view(user_id, request)
@@ -365,8 +374,15 @@ class SalesSession:
     def _messages(self, user_id: str) -> list:
         return list((self._snapshot(user_id).values or {}).get("messages", []))
 
-    def _message_count(self, user_id: str) -> int:
-        return len(self._messages(user_id))
+    def _message_ids(self, user_id: str) -> set[str]:
+        return {m.id for m in self._messages(user_id)}
+
+    def _prune(self, user_id: str) -> None:
+        """One checkpoint per shopper: the older ones are never read again (memory.prune)."""
+        try:
+            memory.prune(self.checkpointer, user_id)
+        except Exception:  # pruning is housekeeping: a failure must not fail the shopper's turn
+            log.exception("pruning the checkpoints of %s failed", user_id)
 
     def _interrupt(self, user_id: str) -> dict[str, Any] | None:
         snapshot = self._snapshot(user_id)
@@ -409,9 +425,8 @@ class SalesSession:
             raise ValueError(f"channel must be a short lowercase name such as terminal, web, whatsapp, not {channel!r}")
         return user_id, channel
 
-    def _lock(self, user_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(user_id, threading.Lock())
+    def _lock(self, user_id: str):
+        return self.turn_lock(user_id)
 
 
 def _text(message) -> str:
