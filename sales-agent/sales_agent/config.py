@@ -1,7 +1,9 @@
 """Settings for the sales agent, read from the environment once.
 
-SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or
-                      "openai:<model>" (langchain-openai; default "openai:gpt-4o-mini" when a key is set)
+SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or a LangChain
+                      init_chat_model string "<provider>:<model>": "openai:gpt-4o-mini" (the default when a key is
+                      set; langchain-openai is installed), "anthropic:...", "ollama:..." (pip install the
+                      provider's package, e.g. langchain-anthropic)
 OPENAI_API_KEY        key for the OpenAI-compatible server
 OPENAI_BASE_URL       any OpenAI-compatible server (Ollama, vLLM, LM Studio, a test double)
 SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, last orders, channel
@@ -9,6 +11,7 @@ SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, 
 SALES_MEMORY_URL      conversation memory (LangGraph checkpointer): a postgres URL, or a SQLite file path /
                       sqlite:/// URL; default var/sales-memory.db
 SALES_HOLD_TTL        seconds a checkout holds the stock (default 900)
+SALES_MODEL_TIMEOUT   seconds of model time one turn may use in all, retries included (default 60)
 SALES_CONTEXT_TOKENS  every model call stays under this many prompt tokens (default 8000): older history is
                       summarised, then trimmed if one turn still goes over
 SALES_MAX_MESSAGE_CHARS  longest shopper message accepted (default 2000 characters)
@@ -97,8 +100,17 @@ class Settings:
             url = url[len("sqlite:///") :]
         return Path(url)
 
+    @property
+    def provider(self) -> str:
+        """``openai`` of ``openai:gpt-4o-mini``: a LangChain ``init_chat_model`` provider."""
+        return self.model.split(":", 1)[0] if ":" in self.model else ""
+
     def validate(self) -> None:
-        if self.model != OFFLINE and not self.model.startswith("openai:"):
-            raise ValueError(f"SALES_AGENT_MODEL must be 'offline' or 'openai:<model>', not {self.model!r}")
-        if self.model.startswith("openai:") and not self.openai_model:
-            raise ValueError("SALES_AGENT_MODEL=openai: needs a model name, e.g. openai:gpt-4o-mini")
+        if self.model == OFFLINE:
+            return
+        provider, _, name = self.model.partition(":")
+        if not provider or not name:
+            raise ValueError(
+                f"SALES_AGENT_MODEL must be 'offline' or '<provider>:<model>' (openai:gpt-4o-mini, "
+                f"anthropic:claude-sonnet-4-5, ollama:llama3.1, ...), not {self.model!r}"
+            )

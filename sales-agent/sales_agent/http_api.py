@@ -6,7 +6,7 @@
     POST /webhooks/whatsapp  WhatsApp Cloud API notification -> {"replies": [{to, userId, type, text}]}
     GET  /webhooks/whatsapp  the Cloud API's subscription check (hub.challenge, WHATSAPP_VERIFY_TOKEN)
     POST /webhooks/telegram  a Telegram Update -> a sendMessage webhook reply {method, chat_id, text}
-    GET  /health, GET /ready
+    GET  /health, GET /ready (its database, and which agents it needs are down)
 
 SALES_API_TOKEN (optional) makes /chat* require ``Authorization: Bearer <token>``; WHATSAPP_APP_SECRET and
 TELEGRAM_SECRET_TOKEN (optional) make the webhooks check the platform's signature / secret header;
@@ -223,8 +223,13 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
 
     @app.get("/ready")
     def ready():
-        ok = current().store.db.ping()
-        return jsonify({"status": "ready" if ok else "not_ready", "database": ok}), (200 if ok else 503)
+        # Ready while its own database answers: the chat still answers what the agents that are down are
+        # not needed for, and says which ones they are ("degraded").
+        s = current()
+        ok = s.store.db.ping()
+        down = s.agents_down()
+        status = "not_ready" if not ok else ("degraded" if down else "ready")
+        return jsonify({"status": status, "database": ok, "agentsDown": down}), (200 if ok else 503)
 
     @app.post("/chat")
     def chat():
