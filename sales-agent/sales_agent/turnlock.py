@@ -77,11 +77,16 @@ class TurnLock:
     def _postgres(self, user_id: str) -> Iterator[None]:
         key = int.from_bytes(hashlib.sha256(f"sales-turn:{user_id}".encode()).digest()[:8], "big", signed=True)
         with self.db.engine.connect() as conn:
-            conn.execute(sa.text("SET lock_timeout = :ms"), {"ms": f"{int(self.wait * 1000)}"})
+            # The wait is bounded by lock_timeout, set for this pooled connection only while it waits.
+            conn.execute(sa.text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": str(int(self.wait * 1000))})
             try:
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             except sa.exc.OperationalError:
+                conn.rollback()
+                conn.execute(sa.text("RESET lock_timeout"))
+                conn.commit()
                 raise _busy(user_id, self.wait) from None
+            conn.execute(sa.text("RESET lock_timeout"))
             conn.commit()
             try:
                 yield

@@ -10,6 +10,7 @@ from sales_agent import memory
 from sales_agent.cards import CardVault
 from sales_agent.http_api import create_app
 from sales_agent.testing import ScriptedChatModel, call, session_for_tests
+from support import USE_POSTGRES, fresh_database_url
 
 FILLER = "tell me more about warm jackets for a trip to Manali in December, with a hood, waterproof " * 3
 
@@ -29,7 +30,15 @@ def turns(session, user, n, start=0):
 
 @pytest.fixture
 def session(tmp_path):
-    s = session_for_tests(tmp_path, chatty_model(), vault=CardVault(), settings_overrides={"context_tokens": 5000})
+    urls = {}
+    if USE_POSTGRES:  # the PostgreSQL checkpointer and sales database, pruned by PostgresSaver.prune
+        urls = {
+            "memory_url": fresh_database_url("salesmem", tmp_path, "mem"),
+            "database_url": fresh_database_url("sales", tmp_path, "mem"),
+        }
+    s = session_for_tests(
+        tmp_path, chatty_model(), vault=CardVault(), settings_overrides={"context_tokens": 5000}, **urls
+    )
     yield s
     s.close()
 
