@@ -1,7 +1,8 @@
 """Several chat workers, no sticky routing: one shopper's turns go to different worker processes (two chat
 API replicas under the runner, each its own gunicorn, on the same databases) and the checkout still works:
 the card typed on one, "yes" on the other. Two turns of one shopper sent to both at once run one after
-the other (the turn lock lives in the database), so the conversation stays consistent."""
+the other (the turn lock lives in the database), so the conversation stays consistent. An agent killed under
+the runner comes back by itself while the chat keeps answering what does not need it."""
 
 from __future__ import annotations
 
@@ -66,6 +67,30 @@ def test_one_shoppers_turns_on_different_workers(tmp_path):
         assert sorted(users) == ["hi", "what offers do I have?"]
         roles = [h["role"] for h in history[-4:]]
         assert roles == ["user", "assistant", "user", "assistant"], history[-4:]
+
+        # one agent dies under the runner: the chat keeps answering what does not need it, and it comes back
+        import os
+        import signal
+        import time
+
+        from test_smoke_run import _children, _master_pids
+
+        seen = len(first.lines)
+        victim = _master_pids(first)["inventory"]
+        for pid in [victim, *_children(victim)]:
+            os.kill(pid, signal.SIGKILL)
+        first.wait_for("inventory exited with code", start=seen)
+        offers = chat(b, "what offers do I have?")
+        assert [(c["agent"], c["operation"], c["ok"]) for c in offers["toolCalls"]] == [
+            ("loyalty", "getApplicableOffers", True)
+        ] and "points" in offers["reply"], offers
+        first.wait_for("started inventory (pid", start=seen)
+        deadline = time.monotonic() + 120
+        while "inventory" in requests.get(f"{a}/ready", timeout=30).json()["agentsDown"]:  # an event, not a sleep
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        stock = chat(a, "is the Alpine Puffer Jacket available in size M in Mumbai?")
+        assert "checkInventory" in [c["operation"] for c in stock["toolCalls"]], stock
     finally:
         if second is not None:
             stop(second)
