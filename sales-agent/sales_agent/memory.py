@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
@@ -104,7 +105,8 @@ class ContextBudget(AgentMiddleware):
         super().__init__()
         self.context_tokens = context_tokens
         self.fixed = fixed
-        self.calls: list[int] = []  # the estimate for each call this process made (read by tests and the bench)
+        # the estimate for each recent call of this process (read by the tests and the bench); bounded
+        self.calls: deque[int] = deque(maxlen=10_000)
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
         limit = history_budget(self.context_tokens, self.fixed)
