@@ -57,6 +57,7 @@ test-postgres: install  ## the suite with every agent on PostgreSQL only
 
 bench: install  ## throughput ratios on loopback (not part of the tests)
 	$(PY) -m benchmarks.agents
+	$(PY) sales-agent/bench_memory.py
 
 nlu-report: install  ## per-intent accuracy of the offline model on the labelled dev and held-out phrasings (ERRORS=1 lists misses)
 	$(PY) -m sales_agent.offline.report $(if $(ERRORS),--errors)

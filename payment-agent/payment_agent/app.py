@@ -7,6 +7,7 @@ from . import domain, storage
 HANDLERS = {
     "initiateCheckout": domain.initiate_checkout,
     "getCheckoutSession": domain.get_checkout_session,
+    "tokenizePaymentMethod": domain.tokenize_payment_method,
     "processPayment": domain.process_payment,
     "checkPaymentStatus": domain.check_payment_status,
     "refundPayment": domain.refund_payment,

@@ -1,7 +1,9 @@
-"""Payment rules: checkout sessions, charging a card or a UPI id through the mock gateway, refunds.
+"""Payment rules: checkout sessions, card tokens, charging a card or a UPI id through the mock gateway, refunds.
 
 A card number and a CVC live only in the request body while the handler runs: they are reduced to
 brand and last four digits before anything is stored, and no message ever repeats them.
+``tokenize_payment_method`` is how the sales agent hands a card over: it takes the number, expiry and
+CVC once and answers a random token (brand, last four, expiry); processPayment then charges the token.
 Idempotency-Key replay is the kit's job; each handler here runs once per key.
 """
 
@@ -158,32 +160,103 @@ def _payment_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_method_fields(body: dict[str, Any]) -> None:
-    """card goes with method card, upiId with method upi; never both, never neither."""
+    """card or paymentMethodToken goes with method card, upiId with method upi; exactly one of them."""
     method = body["method"]
-    wanted, other = ("card", "upiId") if method == "card" else ("upiId", "card")
-    if wanted not in body:
+    sent = [name for name in ("paymentMethodToken", "card", "upiId") if name in body]
+    wanted = ["paymentMethodToken", "card"] if method == "card" else ["upiId"]
+    if not any(name in body for name in wanted):
         raise ValidationFailed(
-            f"Method {method} needs {wanted}.",
-            details=[{"field": wanted, "message": f"required when method is {method}"}],
+            f"Method {method} needs {' or '.join(wanted)}.",
+            details=[
+                {"field": "card" if method == "card" else "upiId", "message": f"required when method is {method}"}
+            ],
         )
-    if other in body:
+    for name in sent:
+        if name not in wanted:
+            raise ValidationFailed(
+                f"{name} cannot be sent with method {method}; send only {' or '.join(wanted)}.",
+                details=[{"field": name, "message": f"not allowed when method is {method}"}],
+            )
+    if len(sent) > 1:
         raise ValidationFailed(
-            f"{other} cannot be sent with method {method}; send only {wanted}.",
-            details=[{"field": other, "message": f"not allowed when method is {method}"}],
+            "Send either paymentMethodToken or card, not both.",
+            details=[{"field": "card", "message": "not allowed with paymentMethodToken"}],
         )
 
 
-def _instrument(body: dict[str, Any]) -> tuple[dict[str, Any], gateway.Decline | None, str]:
+def _checked_card(card: dict[str, Any]) -> tuple[str, str]:
+    """(brand, last4) of a typed card that passes the Luhn check, else a 400 naming card.number."""
+    if not gateway.luhn_ok(card["number"]):
+        raise ValidationFailed(
+            "The card number is not valid (it fails the check-digit test); check the digits and enter it again.",
+            code="invalid_card_number",
+            details=[{"field": "card.number", "message": "fails the Luhn check"}],
+        )
+    return gateway.card_facts(card["number"])
+
+
+def _payment_method_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "paymentMethodToken": row["token"],
+        "userId": row["user_id"],
+        "type": "card",
+        "cardBrand": row["card_brand"],
+        "cardLast4": row["card_last4"],
+        "expMonth": row["exp_month"],
+        "expYear": row["exp_year"],
+        "createdAt": row["created_at"],
+    }
+
+
+def tokenize_payment_method(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Take a card once and answer a token for it. The number and CVC are dropped when this returns."""
+    card = body["card"]
+    brand, last4 = _checked_card(card)
+    row = {
+        "token": "pm_" + secrets.token_hex(12),
+        "user_id": body["userId"],
+        "card_brand": brand,
+        "card_last4": last4,
+        "exp_month": card["expMonth"],
+        "exp_year": card["expYear"],
+        "simulated_decline": gateway.simulated_decline(last4),
+        "created_at": clock.now_iso(),
+    }
+    with db.write() as conn:
+        storage.insert_payment_method(conn, row)
+    return _payment_method_view(row), 201
+
+
+def _tokenized(db: Database, token: str, user_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        row = storage.payment_method(conn, token)
+    if row is None:
+        raise NotFound.of("payment method", token, "paymentMethodToken")
+    if row["user_id"] != user_id:
+        raise BusinessRuleViolation(
+            "The payment method belongs to another shopper.",
+            code="payment_method_user_mismatch",
+            details=[{"field": "paymentMethodToken", "message": "not the shopper's payment method"}],
+        )
+    return row
+
+
+def _instrument(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], gateway.Decline | None, str]:
     """What may be stored about the card or UPI id, the gateway's verdict and what to call it in messages."""
+    if body["method"] == "card" and "paymentMethodToken" in body:
+        method = _tokenized(db, body["paymentMethodToken"], body["userId"])
+        brand, last4 = method["card_brand"], method["card_last4"]
+        decline = gateway.decide_token(
+            method["simulated_decline"], method["exp_month"], method["exp_year"], clock.now()
+        )
+        return (
+            {"card_brand": brand, "card_last4": last4, "upi_id_masked": None},
+            decline,
+            f"{brand} card ending {last4}",
+        )
     if body["method"] == "card":
         card = body["card"]
-        if not gateway.luhn_ok(card["number"]):
-            raise ValidationFailed(
-                "The card number is not valid (it fails the check-digit test); check the digits and enter it again.",
-                code="invalid_card_number",
-                details=[{"field": "card.number", "message": "fails the Luhn check"}],
-            )
-        brand, last4 = gateway.card_facts(card["number"])
+        brand, last4 = _checked_card(card)
         decline = gateway.decide_card(last4, card["expMonth"], card["expYear"], clock.now())
         return (
             {"card_brand": brand, "card_last4": last4, "upi_id_masked": None},
@@ -201,7 +274,7 @@ def _instrument(body: dict[str, Any]) -> tuple[dict[str, Any], gateway.Decline |
 def process_payment(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     _check_method_fields(body)
     amount = _money(body["amount"], "amount")
-    stored, decline, instrument = _instrument(body)
+    stored, decline, instrument = _instrument(db, body)
     session_id = body.get("checkoutSessionId")
     now_iso = clock.now_iso()
     row = {
@@ -235,12 +308,18 @@ def process_payment(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any],
         raise PaymentDeclined(
             f"{decline.message} ({instrument}; the attempt is recorded as {row['payment_id']}.)",
             code="card_declined" if body["method"] == "card" else "payment_declined",
-            details=[{"field": "card" if body["method"] == "card" else "upiId", "message": decline.code}],
+            details=[{"field": _instrument_field(body), "message": decline.code}],
             declineCode=decline.code,
             suggestions=list(decline.suggestions),
             retryable=decline.retryable,
         )
     return _payment_view({**row, "refunds": []}), 201
+
+
+def _instrument_field(body: dict[str, Any]) -> str:
+    if body["method"] != "card":
+        return "upiId"
+    return "paymentMethodToken" if "paymentMethodToken" in body else "card"
 
 
 def check_payment_status(db: Database, body: dict[str, Any]) -> dict[str, Any]:

@@ -90,6 +90,21 @@ def decide_card(last4: str, exp_month: int, exp_year: int, today: datetime) -> D
     return _CARD_DECLINES.get(last4)
 
 
+def simulated_decline(last4: str) -> str | None:
+    """The mock processor's verdict on a card number, decided once when it is tokenized."""
+    decline = _CARD_DECLINES.get(last4)
+    return decline.code if decline else None
+
+
+def decide_token(simulated: str | None, exp_month: int, exp_year: int, today: datetime) -> Decline | None:
+    """The outcome of charging a tokenized card: its expiry now, then the verdict kept with the token."""
+    if is_expired(exp_month, exp_year, today):
+        return decide_card("", exp_month, exp_year, today)
+    if simulated is None:
+        return None
+    return next(d for d in _CARD_DECLINES.values() if d.code == simulated)
+
+
 def decide_upi(upi_id: str) -> Decline | None:
     handle = upi_id.rsplit("@", 1)[1].lower()
     if handle == "okfail":

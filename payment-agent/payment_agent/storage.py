@@ -1,7 +1,9 @@
 """Payment tables and the queries the rules need.
 
 What is stored about a card is its brand and last four digits, nothing else: there is no column a
-full card number, an expiry or a CVC could go into. UPI ids are stored masked ("pr***@okaxis").
+full card number or a CVC could go into. A payment-method token (``tokenizePaymentMethod``) maps a
+random token to the brand, last four digits and expiry, plus the simulated processor's verdict on the
+number, decided when it was tokenized (the number itself is gone by then). UPI ids are stored masked ("pr***@okaxis").
 Refunds change a payment in one guarded UPDATE, so concurrent refunds can never exceed what was paid.
 """
 
@@ -69,7 +71,31 @@ refunds = sa.Table(
     sa.Column("created_at", sa.String(24), nullable=False),
 )
 
+payment_methods = sa.Table(
+    "payment_methods",
+    metadata,
+    sa.Column("token", sa.String(40), primary_key=True),  # pm_ + 24 random hex digits
+    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("card_brand", sa.String(12), nullable=False),
+    sa.Column("card_last4", sa.String(4), nullable=False),
+    sa.Column("exp_month", sa.Integer, nullable=False),
+    sa.Column("exp_year", sa.Integer, nullable=False),
+    sa.Column("simulated_decline", sa.String(30)),  # the mock processor's verdict on the number, or NULL
+    sa.Column("created_at", sa.String(24), nullable=False),
+)
+
 SEED_DIR = Path(__file__).parent / "seed"
+# A token the contract's examples pay with (a Visa ending 4242, good through 12/2030).
+EXAMPLE_TOKEN = {
+    "token": "pm_0a1b2c3d4e5f60718293a4b5",
+    "user_id": "U1001",
+    "card_brand": "visa",
+    "card_last4": "4242",
+    "exp_month": 12,
+    "exp_year": 2030,
+    "simulated_decline": None,
+    "created_at": "2026-11-20T10:00:00Z",
+}
 
 
 def _utc(timestamp: str | None) -> str | None:
@@ -102,6 +128,7 @@ def load_seed(conn: Connection) -> None:
             for p in seeded
         ],
     )
+    conn.execute(payment_methods.insert().values(**EXAMPLE_TOKEN))
     refunded = [p for p in seeded if p["status"] == "refunded"]
     if refunded:
         conn.execute(
@@ -150,6 +177,11 @@ def refunds_of(conn: Connection, payment_ids: list[str]) -> dict[str, list[dict[
     return by_payment
 
 
+def payment_method(conn: Connection, token: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(payment_methods).where(payment_methods.c.token == token)).first()
+    return dict(row._mapping) if row else None
+
+
 def payments_of_user(conn: Connection, user_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
     query = sa.select(payments).where(payments.c.user_id == user_id)
     if status:
@@ -180,6 +212,10 @@ def all_payments(conn: Connection, offset: int, limit: int) -> list[dict[str, An
 
 def insert_checkout_session(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(checkout_sessions.insert().values(**row))
+
+
+def insert_payment_method(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(payment_methods.insert().values(**row))
 
 
 def insert_payment(conn: Connection, row: dict[str, Any]) -> None:

@@ -81,6 +81,7 @@ def _mask_upi(upi: str) -> str:
 class CheckoutWorkflow:
     def __init__(self, clients: Clients, store: SalesStore, vault: CardVault, hold_ttl: int = 900):
         self.clients, self.store, self.vault, self.hold_ttl = clients, store, vault, hold_ttl
+        vault.bind(clients, store)  # cards are tokenized by the payment agent; tokens kept in the sales database
 
     # =========================================================================================
     # prepare: steps 1-2
@@ -582,18 +583,15 @@ class CheckoutWorkflow:
         if payment["method"] == "upi":
             return {"method": "upi", "upiId": payment["upiId"]}
         card = self.vault.get(user_id, payment["cardRef"])
-        if card is None or not card.complete:
+        if card is None:
             return ToolFailure(
                 "card_not_on_file",
-                f"The card ending {payment['last4']} is no longer on file (cards are kept in memory "
+                f"The card ending {payment['last4']} is no longer saved (a card's payment token is kept "
                 "only for a short time). Please type the card number, expiry and CVC again, then "
                 "confirm the order.",
                 suggestions=["Type the card again", "Pay by UPI instead"],
             ).as_result()
-        return {
-            "method": "card",
-            "card": {"number": card.number, "expMonth": card.exp_month, "expYear": card.exp_year, "cvc": card.cvc},
-        }
+        return {"method": "card", "paymentMethodToken": card.token}
 
     # =========================================================================================
     # recovery: a process that died in the middle of place()
@@ -709,7 +707,10 @@ class CheckoutWorkflow:
     ) -> dict[str, Any]:
         card_ref = None
         if card is not None:
-            card_ref = self.vault.put_card_dict(user_id, card).ref
+            try:  # tokenized by the payment agent here; an invalid card is refused before anything is held
+                card_ref = self.vault.put_card_dict(user_id, card).ref
+            except ToolFailure as exc:
+                return exc.as_result()
         quote = self.prepare(
             user_id,
             payment_method="upi" if upi_id and card is None else "card",

@@ -1,7 +1,9 @@
 """Settings for the sales agent, read from the environment once.
 
-SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or
-                      "openai:<model>" (langchain-openai; default "openai:gpt-4o-mini" when a key is set)
+SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or a LangChain
+                      init_chat_model string "<provider>:<model>": "openai:gpt-4o-mini" (the default when a key is
+                      set; langchain-openai is installed), "anthropic:...", "ollama:..." (pip install the
+                      provider's package, e.g. langchain-anthropic)
 OPENAI_API_KEY        key for the OpenAI-compatible server
 OPENAI_BASE_URL       any OpenAI-compatible server (Ollama, vLLM, LM Studio, a test double)
 SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, last orders, channel
@@ -9,6 +11,15 @@ SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, 
 SALES_MEMORY_URL      conversation memory (LangGraph checkpointer): a postgres URL, or a SQLite file path /
                       sqlite:/// URL; default var/sales-memory.db
 SALES_HOLD_TTL        seconds a checkout holds the stock (default 900)
+SALES_MODEL_TIMEOUT   seconds of model time one turn may use in all, retries included (default 60)
+SALES_CONTEXT_TOKENS  every model call stays under this many prompt tokens (default 8000): older history is
+                      summarised, then trimmed if one turn still goes over
+SALES_MAX_MESSAGE_CHARS  longest shopper message accepted (default 2000 characters)
+SALES_TURNS_PER_MINUTE   turns per shopper in any 60 seconds (default 20; 0 = no limit)
+SALES_WEBHOOK_MAX_MESSAGES  messages one WhatsApp webhook call may carry (default 20)
+SALES_TURN_LOCK_URL   redis://... for the per-shopper turn lock; unset: the sales database (PostgreSQL advisory
+                      lock, or BEGIN IMMEDIATE on a per-shopper SQLite lock file)
+SALES_TURN_LOCK_SECONDS  how long a shopper's message waits for their previous turn (default 120)
 """
 
 from __future__ import annotations
@@ -35,6 +46,16 @@ class Settings:
     memory_url: str = ""
     hold_ttl: int = 900
     model_timeout: float = 60.0
+    # 8000: the fixed part of every call (system prompt and ~23 tool definitions) is ~2,700 tokens, so this
+    # leaves ~4,300 tokens of history (a dozen turns verbatim, the rest summarised) and 1,000 for the reply,
+    # and it fits the smallest context window a model one would point this at has (8k), at a fifth of the
+    # 18,000-token calls an unbounded history reached by turn 48.
+    context_tokens: int = 8000
+    max_message_chars: int = 2000
+    turns_per_minute: int = 20
+    webhook_max_messages: int = 20
+    turn_lock_url: str | None = None
+    turn_lock_seconds: float = 120.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +69,12 @@ class Settings:
             memory_url=env.get("SALES_MEMORY_URL") or str(var_dir() / "sales-memory.db"),
             hold_ttl=int(env.get("SALES_HOLD_TTL", 900)),
             model_timeout=float(env.get("SALES_MODEL_TIMEOUT", 60)),
+            context_tokens=int(env.get("SALES_CONTEXT_TOKENS", 8000)),
+            max_message_chars=int(env.get("SALES_MAX_MESSAGE_CHARS", 2000)),
+            turns_per_minute=int(env.get("SALES_TURNS_PER_MINUTE", 20)),
+            webhook_max_messages=int(env.get("SALES_WEBHOOK_MAX_MESSAGES", 20)),
+            turn_lock_url=env.get("SALES_TURN_LOCK_URL") or None,
+            turn_lock_seconds=float(env.get("SALES_TURN_LOCK_SECONDS", 120)),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -73,8 +100,17 @@ class Settings:
             url = url[len("sqlite:///") :]
         return Path(url)
 
+    @property
+    def provider(self) -> str:
+        """``openai`` of ``openai:gpt-4o-mini``: a LangChain ``init_chat_model`` provider."""
+        return self.model.split(":", 1)[0] if ":" in self.model else ""
+
     def validate(self) -> None:
-        if self.model != OFFLINE and not self.model.startswith("openai:"):
-            raise ValueError(f"SALES_AGENT_MODEL must be 'offline' or 'openai:<model>', not {self.model!r}")
-        if self.model.startswith("openai:") and not self.openai_model:
-            raise ValueError("SALES_AGENT_MODEL=openai: needs a model name, e.g. openai:gpt-4o-mini")
+        if self.model == OFFLINE:
+            return
+        provider, _, name = self.model.partition(":")
+        if not provider or not name:
+            raise ValueError(
+                f"SALES_AGENT_MODEL must be 'offline' or '<provider>:<model>' (openai:gpt-4o-mini, "
+                f"anthropic:claude-sonnet-4-5, ollama:llama3.1, ...), not {self.model!r}"
+            )

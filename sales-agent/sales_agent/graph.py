@@ -13,35 +13,50 @@ from langchain.agents.middleware import (
     ExtendedModelResponse,
     HumanInTheLoopMiddleware,
     InterruptOnConfig,
+    ModelCallLimitMiddleware,
     ModelResponse,
+    ToolCallLimitMiddleware,
 )
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import SecretStr
 
-from . import idempotency, prompts
+from . import idempotency, llm, memory, prompts
 from .cart import SalesStore
 from .config import Settings
 from .context import SalesContext
 
+MODEL_CALLS_PER_TURN = 12  # a model that loops is stopped (ModelCallLimitMiddleware) and the shopper told
+TOOL_CALLS_PER_TURN = 24
+
 
 def build_model(settings: Settings) -> BaseChatModel:
-    """``offline`` -> the built-in OfflineChatModel; ``openai:<model>`` -> ChatOpenAI (any compatible server)."""
+    """``offline`` -> the built-in OfflineChatModel; ``<provider>:<model>`` -> LangChain's ``init_chat_model``.
+
+    Retries and the timeout are the turn's (llm.TurnGuard): the whole turn's model time is bounded by
+    SALES_MODEL_TIMEOUT, so the client itself does not retry."""
     settings.validate()
     if settings.is_offline:
         from .offline.model import OfflineChatModel  # imported lazily: the offline package is optional here
 
         return OfflineChatModel()
-    from langchain_openai import ChatOpenAI
+    from langchain.chat_models import init_chat_model
 
-    return ChatOpenAI(
-        model=settings.openai_model,
-        base_url=settings.openai_base_url,
-        api_key=SecretStr(settings.openai_api_key or "not-needed"),
-        temperature=0,
-        timeout=settings.model_timeout,
-        max_retries=1,
-    )
+    kwargs: dict[str, Any] = {"temperature": 0}
+    if settings.provider == "openai":
+        kwargs.update(
+            base_url=settings.openai_base_url,
+            api_key=SecretStr(settings.openai_api_key or "not-needed"),
+            timeout=settings.model_timeout,
+            max_retries=0,
+        )
+    try:
+        return init_chat_model(settings.model, **kwargs)
+    except ImportError as exc:
+        raise ValueError(
+            f"SALES_AGENT_MODEL={settings.model!r} needs its LangChain provider package "
+            f"(pip install langchain-{settings.provider}): {exc}"
+        ) from None
 
 
 class Checkpointer:
@@ -137,7 +152,10 @@ class AnswerIds(AgentMiddleware):
         return self._stamp(await handler(request))
 
 
-def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any):
+def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any, context_tokens: int = 8000):
+    """``context_tokens`` bounds every model call (memory.py): the history is summarised, then trimmed."""
+    fixed = memory.fixed_tokens(prompts.SYSTEM_PROMPT, tools)
+    budget = memory.ContextBudget(context_tokens, fixed)
     gate = HumanInTheLoopMiddleware(
         interrupt_on={
             "place_order": InterruptOnConfig(
@@ -146,12 +164,23 @@ def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpoint
         },
         description_prefix="Order confirmation",
     )
-    return create_agent(
+    middleware: list[AgentMiddleware[Any, Any]] = [
+        AnswerIds(),
+        memory.summarization(model, memory.history_budget(context_tokens, fixed)),
+        budget,
+        ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
+        ToolCallLimitMiddleware(run_limit=TOOL_CALLS_PER_TURN, exit_behavior="continue"),
+        llm.TurnGuard(),
+        gate,  # after the guard: its after_model runs first (hooks after the model run in reverse order)
+    ]
+    graph = create_agent(
         model,
         tools,
         system_prompt=prompts.SYSTEM_PROMPT,
-        middleware=[AnswerIds(), gate],
+        middleware=middleware,
         checkpointer=checkpointer,
         context_schema=SalesContext,
         name="sales_agent",
     )
+    graph.context_budget = budget  # type: ignore[attr-defined]  # read by the session's turn log and the bench
+    return graph

@@ -6,7 +6,7 @@
     POST /webhooks/whatsapp  WhatsApp Cloud API notification -> {"replies": [{to, userId, type, text}]}
     GET  /webhooks/whatsapp  the Cloud API's subscription check (hub.challenge, WHATSAPP_VERIFY_TOKEN)
     POST /webhooks/telegram  a Telegram Update -> a sendMessage webhook reply {method, chat_id, text}
-    GET  /health, GET /ready
+    GET  /health, GET /ready (its database, and which agents it needs are down)
 
 SALES_API_TOKEN (optional) makes /chat* require ``Authorization: Bearer <token>``; WHATSAPP_APP_SECRET and
 TELEGRAM_SECRET_TOKEN (optional) make the webhooks check the platform's signature / secret header;
@@ -47,7 +47,7 @@ CHAT_SCHEMA = CompiledSchema(
         "properties": {
             "userId": USER_ID,
             "channel": CHANNEL,
-            "message": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "message": {"type": "string", "minLength": 1},  # the longest is SALES_MAX_MESSAGE_CHARS
         },
         "required": ["userId", "message"],
         "additionalProperties": False,
@@ -142,6 +142,36 @@ def json_body(schema: CompiledSchema) -> dict[str, Any]:
     return body
 
 
+def check_length(text: str | None, field: str, limit: int) -> None:
+    if text is not None and len(text) > limit:
+        raise ValidationFailed(
+            f"{field}: a message can be at most {limit} characters; this one has {len(text)}.",
+            details=[{"field": field, "message": f"at most {limit} characters"}],
+        )
+
+
+def whatsapp_messages(body: dict[str, Any], settings: Any) -> list[dict[str, Any]]:
+    """Every message of a WhatsApp notification, after checking how many there are and how long each is."""
+    found = []
+    for e, entry in enumerate(body["entry"]):
+        for c, change in enumerate(entry["changes"]):
+            for m, message in enumerate(change["value"].get("messages", [])):  # status updates carry no messages
+                field = f"entry[{e}].changes[{c}].value.messages[{m}]"
+                check_length((message.get("text") or {}).get("body"), field + ".text.body", settings.max_message_chars)
+                found.append(message)
+    if len(found) > settings.webhook_max_messages:
+        raise ValidationFailed(
+            f"One webhook call can carry at most {settings.webhook_max_messages} messages; this one has {len(found)}.",
+            details=[
+                {
+                    "field": "entry[].changes[].value.messages",
+                    "message": f"at most {settings.webhook_max_messages} messages per call",
+                }
+            ],
+        )
+    return found
+
+
 def create_app(session: SalesSession | None = None, config: dict[str, Any] | None = None) -> Flask:
     app = Flask("sales")
     app.config.update(
@@ -193,19 +223,29 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
 
     @app.get("/ready")
     def ready():
-        ok = current().store.db.ping()
-        return jsonify({"status": "ready" if ok else "not_ready", "database": ok}), (200 if ok else 503)
+        # Ready while its own database answers: the chat still answers what the agents that are down are
+        # not needed for, and says which ones they are ("degraded").
+        s = current()
+        ok = s.store.db.ping()
+        down = s.agents_down()
+        status = "not_ready" if not ok else ("degraded" if down else "ready")
+        return jsonify({"status": status, "database": ok, "agentsDown": down}), (200 if ok else 503)
 
     @app.post("/chat")
     def chat():
         body = json_body(CHAT_SCHEMA)
-        result = current().send(body["userId"], body["message"], channel=body.get("channel", "web"))
+        s = current()
+        check_length(body["message"], "message", s.settings.max_message_chars)
+        s.turns.hit(body["userId"])
+        result = s.send(body["userId"], body["message"], channel=body.get("channel", "web"))
         return jsonify(result.as_dict())
 
     @app.post("/chat/confirm")
     def chat_confirm():
         body = json_body(CONFIRM_SCHEMA)
-        result = current().confirm(body["userId"], body["approve"], channel=body.get("channel", "web"))
+        s = current()
+        s.turns.hit(body["userId"])
+        result = s.confirm(body["userId"], body["approve"], channel=body.get("channel", "web"))
         return jsonify(result.as_dict())
 
     @app.get("/chat/state")
@@ -256,16 +296,15 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
         body = json_body(WHATSAPP_SCHEMA)
         s = current()
         replies = []
-        for entry in body["entry"]:
-            for change in entry["changes"]:
-                for message in change["value"].get("messages", []):  # status updates carry no messages
-                    user_id = resolve_user(s.store, "whatsapp", message["from"])
-                    text = (message.get("text") or {}).get("body") if message.get("type", "text") == "text" else None
-                    if not text:
-                        reply = "I can read text messages only. Tell me what you are looking for."
-                    else:
-                        reply = s.send(user_id, text, channel="whatsapp").reply
-                    replies.append({"to": message["from"], "userId": user_id, "type": "text", "text": reply})
+        for message in whatsapp_messages(body, s.settings):
+            user_id = resolve_user(s.store, "whatsapp", message["from"])
+            text = (message.get("text") or {}).get("body") if message.get("type", "text") == "text" else None
+            if not text:
+                reply = "I can read text messages only. Tell me what you are looking for."
+            else:
+                s.turns.hit(user_id)
+                reply = s.send(user_id, text, channel="whatsapp").reply
+            replies.append({"to": message["from"], "userId": user_id, "type": "text", "text": reply})
         return jsonify({"replies": replies})
 
     # -- Telegram Bot API ------------------------------------------------------------------------
@@ -288,6 +327,7 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
         s = current()
         user_id = resolve_user(s.store, "telegram", str(sender))
         text = message.get("text")
+        check_length(text, "message.text", s.settings.max_message_chars)
         if not text:
             reply = "I can read text messages only. Tell me what you are looking for."
         elif text.strip() == "/start":
@@ -295,6 +335,7 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
             name = f", {shopper['name'].split()[0]}" if shopper else ""
             reply = f"Hello{name}! I am the store's sales assistant. What are you shopping for today?"
         else:
+            s.turns.hit(user_id)
             reply = s.send(user_id, text, channel="telegram").reply
         # Telegram accepts a method call as the webhook's answer: the reply goes out without another request.
         return jsonify({"method": "sendMessage", "chat_id": chat_id, "text": reply})

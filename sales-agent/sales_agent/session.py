@@ -5,24 +5,29 @@
     result = session.confirm("U1001", approve=True)    # answers a pending place_order confirmation
 
 Conversation memory is the LangGraph checkpointer with ``thread_id = user id``: the same conversation
-continues after a restart and on every channel. Every message first goes through the card vault, so
-a card number never reaches the model, the checkpoint or a log line.
+continues after a restart and on every channel. Every message first goes through cards.py: a typed card
+is swapped for a payment-method token from the payment agent within that request, so a card number
+never reaches the model, the checkpoint or a log line, and no process holds one.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from agentkit import AgentCallError
+from agentkit.logs import log as log_fields
 
-from .cards import CardVault, default_vault
+from . import llm, memory
+from .cards import CardTokens
 from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
@@ -30,6 +35,7 @@ from .config import Settings
 from .context import SalesContext
 from .graph import Checkpointer, build_graph, build_model, describe_quote
 from .tools import SalesTools, build_tools, cart_view
+from .turnlock import TurnLock
 
 log = logging.getLogger("agents.sales.session")
 
@@ -99,6 +105,7 @@ class TurnResult:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     cart: dict[str, Any] = field(default_factory=dict)
     pending_confirmation: dict[str, Any] | None = None
+    failed: bool = False  # the model or the graph failed (the reply says so in plain words)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"reply": self.reply, "toolCalls": self.tool_calls, "cart": self.cart}
@@ -135,12 +142,12 @@ class SalesSession:
         model=None,
         clients: Clients | None = None,
         store: SalesStore | None = None,
-        vault: CardVault | None = None,
+        vault: CardTokens | None = None,
         checkpointer=None,
     ):
         self.settings = settings or Settings.from_env()
         self.store = store or SalesStore(self.settings.database_url)
-        self.vault = vault or default_vault()
+        self.vault = vault or CardTokens()
         self.clients = clients or Clients()
         self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, self.settings.hold_ttl)
         self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
@@ -151,14 +158,19 @@ class SalesSession:
             self._memory = Checkpointer(self.settings)
             checkpointer = self._memory.saver
         self.checkpointer = checkpointer
-        self.graph = build_graph(self.model, self.tools, self.store, checkpointer)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self._awaiting: dict[str, str] = {}  # user id -> checkout id shown in the confirmation
+        self.graph = build_graph(self.model, self.tools, self.store, checkpointer, self.settings.context_tokens)
+        self.turns = memory.TurnLimiter(self.store.db, self.settings.turns_per_minute)
+        # One turn at a time per shopper across workers and replicas (turnlock.py), and the checkout shown
+        # for confirmation kept in the database: a shopper's turns may reach any worker.
+        self.turn_lock = TurnLock(self.store.db, self.settings.turn_lock_url, self.settings.turn_lock_seconds)
+        self._awaiting = memory.Awaiting(self.store.db)  # user id -> checkout id shown in the confirmation
 
     # -- public API ----------------------------------------------------------------------------
     def send(self, user_id: str, text: str, channel: str = "terminal") -> TurnResult:
         user_id, channel = self._check(user_id, channel)
+        return self._logged(user_id, channel, lambda: self._send(user_id, text, channel))
+
+    def _send(self, user_id: str, text: str, channel: str) -> TurnResult:
         text = self.vault.redact(user_id, str(text or "")).strip()
         if not text:
             return self._result(user_id, "Tell me what you are looking for.", [], None)
@@ -173,21 +185,54 @@ class SalesSession:
                         user_id, self._reminder(user_id, pending), [], self._pending_view(user_id, pending)
                     )
                 return self._resume(user_id, channel, answer)
-            before = self._message_count(user_id)
+            before = self._message_ids(user_id)
             try:
                 state = self.graph.invoke(
                     {"messages": [HumanMessage(text)]}, self._config(user_id), context=self._context(user_id, channel)
                 )
             except Exception as exc:  # the model or the graph failed: answer gracefully, keep the session usable
-                return self._failed_turn(user_id, exc)
+                return self._failed_turn(user_id, exc, before)
+            finally:
+                self._prune(user_id)
             return self._finish(user_id, channel, state, before)
 
     def confirm(self, user_id: str, approve: bool, channel: str = "terminal") -> TurnResult:
         user_id, channel = self._check(user_id, channel)
-        with self._lock(user_id):
-            if self._interrupt(user_id) is None:
-                return self._result(user_id, "There is no order waiting for confirmation.", [], None)
-            return self._resume(user_id, channel, bool(approve))
+
+        def run() -> TurnResult:
+            with self._lock(user_id):
+                if self._interrupt(user_id) is None:
+                    return self._result(user_id, "There is no order waiting for confirmation.", [], None)
+                return self._resume(user_id, channel, bool(approve))
+
+        return self._logged(user_id, channel, run)
+
+    def _logged(self, user_id: str, channel: str, run) -> TurnResult:
+        """Run one turn under the turn's model-time budget and write its one JSON log line."""
+        stats, token = llm.start_turn(self.settings.model_timeout)
+        result: TurnResult | None = None
+        try:
+            result = run()
+            return result
+        finally:
+            llm.end_turn(token)
+            log_fields(
+                log,
+                logging.INFO,
+                "chat turn",
+                userId=user_id,
+                channel=channel,
+                model=self.settings.model,
+                promptTokens=stats.prompt_tokens,
+                completionTokens=stats.completion_tokens,
+                modelCalls=stats.model_calls,
+                modelMs=round(stats.model_seconds * 1000, 1),
+                toolCalls=len(result.tool_calls) if result else 0,
+                tools=[c.get("tool") for c in result.tool_calls] if result else [],
+                malformedToolCalls=stats.malformed_tool_calls,
+                totalMs=round((time.monotonic() - stats.started) * 1000, 1),
+                ok=result is not None and not result.failed,
+            )
 
     def repair(self, user_id: str) -> bool:
         """Close a turn that was cut short (Ctrl-C, a crash, a failed model call); True if one was."""
@@ -203,6 +248,24 @@ class SalesSession:
     def pending_confirmation(self, user_id: str) -> dict[str, Any] | None:
         pending = self._interrupt(user_id)
         return self._pending_view(user_id, pending) if pending is not None else None
+
+    def agents_down(self, timeout: float = 1.0) -> list[str]:
+        """The agents the chat calls whose /health does not answer now (checked at once, in parallel)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from agentkit.registry import agents
+
+        names = [name for name in agents() if self.clients.available(name)]
+
+        def down(name: str) -> bool:
+            try:
+                client = self.clients.client(name)
+                return client.session.get(client.base_url + "/health", timeout=timeout).status_code != 200
+            except Exception:
+                return True
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            return [name for name, is_down in zip(names, pool.map(down, names)) if is_down]
 
     def shopper(self, user_id: str) -> dict[str, Any] | None:
         try:
@@ -225,7 +288,9 @@ class SalesSession:
         """The conversation as role/text pairs (tool traffic left out)."""
         out = []
         for message in self._messages(user_id):
-            if isinstance(message, HumanMessage):
+            if isinstance(message, HumanMessage) and message.additional_kwargs.get("lc_source") == "summarization":
+                out.append({"role": "summary", "text": _text(message)})
+            elif isinstance(message, HumanMessage):
                 out.append({"role": "user", "text": _text(message)})
             elif isinstance(message, AIMessage) and _text(message):
                 out.append({"role": "assistant", "text": _text(message)})
@@ -254,7 +319,7 @@ class SalesSession:
             }
         else:
             decision = {"type": "reject", "message": REJECT_MESSAGE}
-        before = self._message_count(user_id)
+        before = self._message_ids(user_id)
         try:
             state = self.graph.invoke(
                 Command(resume={"decisions": [decision] * count}),
@@ -262,57 +327,75 @@ class SalesSession:
                 context=self._context(user_id, channel),
             )
         except Exception as exc:
-            return self._failed_turn(user_id, exc)
+            return self._failed_turn(user_id, exc, before)
         finally:
             if not approve:
                 self.workflow.cancel(user_id)
+            self._prune(user_id)
         return self._finish(user_id, channel, state, before)
 
-    def _finish(self, user_id: str, channel: str, state: dict[str, Any], before: int) -> TurnResult:
+    def _finish(
+        self, user_id: str, channel: str, state: dict[str, Any], before: set[str], depth: int = 0
+    ) -> TurnResult:
         messages = state.get("messages", [])
-        new = messages[before:] if before <= len(messages) else messages
+        new = [m for m in messages if m.id not in before]  # ids, not positions: a summary shortens the list
         calls = _tool_calls(new)
-        reply = _last_reply(new)
+        reply = _plain(_last_reply(new))
         interrupts = state.get("__interrupt__") or []
         if interrupts:
             request = interrupts[0].value if hasattr(interrupts[0], "value") else interrupts[0]
             checkout = self.store.pending_checkout(user_id)
-            if checkout is None:
-                # place_order without a prepared checkout: refuse at once instead of asking to confirm nothing
+            refusal = None
+            if _place_order_beside_prepare(new):
+                # The gate stops place_order before prepare_checkout in the same message has run: the total the
+                # shopper would confirm does not exist yet (or is an older one). Refuse, so the model asks again.
+                refusal = (
+                    "place_order was called in the same message as prepare_checkout. Show the shopper the "
+                    "total prepare_checkout returned, then call place_order on its own."
+                )
+            elif checkout is None:  # place_order without a prepared checkout: refuse instead of confirming nothing
+                refusal = "There is no prepared checkout. Call prepare_checkout first."
+            if refusal is not None and depth < 3:
                 count = len(request.get("action_requests", [])) or 1
                 try:
                     state = self.graph.invoke(
-                        Command(
-                            resume={
-                                "decisions": [
-                                    {
-                                        "type": "reject",
-                                        "message": "There is no prepared checkout. Call prepare_checkout first.",
-                                    }
-                                ]
-                                * count
-                            }
-                        ),
+                        Command(resume={"decisions": [{"type": "reject", "message": refusal}] * count}),
                         self._config(user_id),
                         context=self._context(user_id, channel),
                     )
                 except Exception as exc:
-                    return self._failed_turn(user_id, exc)
-                more = state.get("messages", [])[len(messages) :]
-                return self._result(user_id, _last_reply(more) or reply, calls + _tool_calls(more), None)
-            self._awaiting[user_id] = checkout["checkoutId"]
-            view = self._pending_view(user_id, request)
-            text = (reply + "\n\n" if reply else "") + view["description"] + " (yes/no)"
-            return self._result(user_id, text, calls, view)
-        return self._result(user_id, reply or "(no reply)", calls, None)
+                    return self._failed_turn(user_id, exc, before)
+                return self._finish(user_id, channel, state, before, depth + 1)
+            if checkout is not None:
+                self._awaiting[user_id] = checkout["checkoutId"]
+                view = self._pending_view(user_id, request)
+                text = (reply + "\n\n" if reply else "") + view["description"] + " (yes/no)"
+                return self._result(user_id, text, calls, view)
+        pending = self.pending_confirmation(user_id)  # whenever one is pending, the answer says so
+        reply = reply or _order_outcome(new) or "(no reply)"
+        if pending is not None and pending["description"] not in reply:
+            reply = reply + "\n\n" + pending["description"] + " (yes/no)"
+        return self._result(user_id, reply, calls, pending)
 
-    def _failed_turn(self, user_id: str, exc: Exception) -> TurnResult:
-        log.exception("chat turn failed for %s", user_id)
-        reply = (
-            "Sorry, I could not finish that just now (the assistant's language model did not answer: "
-            f"{type(exc).__name__}). Please try again in a moment; your cart is safe."
+    def _failed_turn(self, user_id: str, exc: Exception, before: set[str] | None = None) -> TurnResult:
+        """The model or the graph failed. The shopper gets plain words (the exception goes to the log); when
+        place_order ran in this turn they learn the order's outcome from its result; memory is closed at once
+        with the same words, so no message is left unanswered."""
+        log.exception("chat turn failed for %s (%s)", user_id, type(exc).__name__)
+        new = [m for m in self._messages(user_id) if m.id not in before] if before is not None else []
+        reply = _order_outcome(new) or (
+            LOOPING_REPLY
+            if isinstance(exc, GraphRecursionError)
+            else "Sorry, I could not finish that just now. Please try again in a moment; your cart is safe."
         )
-        return self._result(user_id, reply, [], self.pending_confirmation(user_id))
+        if self._interrupt(user_id) is None:
+            try:
+                self._repair(user_id, reply)
+            except Exception:
+                log.exception("closing the failed turn of %s in memory failed", user_id)
+        result = self._result(user_id, reply, _tool_calls(new), self.pending_confirmation(user_id))
+        result.failed = True
+        return result
 
     def _reminder(self, user_id: str, pending: dict[str, Any]) -> str:
         view = self._pending_view(user_id, pending)
@@ -356,7 +439,8 @@ class SalesSession:
         return SalesContext(user_id, channel, self.service)
 
     def _config(self, user_id: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": user_id}, "recursion_limit": 30}
+        # ModelCallLimitMiddleware is the real bound on a turn's steps; this one only backs it up.
+        return {"configurable": {"thread_id": user_id}, "recursion_limit": 250}
 
     def _snapshot(self, user_id: str):
         return self.graph.get_state(self._config(user_id))
@@ -364,8 +448,15 @@ class SalesSession:
     def _messages(self, user_id: str) -> list:
         return list((self._snapshot(user_id).values or {}).get("messages", []))
 
-    def _message_count(self, user_id: str) -> int:
-        return len(self._messages(user_id))
+    def _message_ids(self, user_id: str) -> set[str]:
+        return {m.id for m in self._messages(user_id)}
+
+    def _prune(self, user_id: str) -> None:
+        """One checkpoint per shopper: the older ones are never read again (memory.prune)."""
+        try:
+            memory.prune(self.checkpointer, user_id)
+        except Exception:  # pruning is housekeeping: a failure must not fail the shopper's turn
+            log.exception("pruning the checkpoints of %s failed", user_id)
 
     def _interrupt(self, user_id: str) -> dict[str, Any] | None:
         snapshot = self._snapshot(user_id)
@@ -375,7 +466,7 @@ class SalesSession:
                 return value
         return None
 
-    def _repair(self, user_id: str) -> bool:
+    def _repair(self, user_id: str, reply: str | None = None) -> bool:
         """A turn cut short leaves the shopper's message unanswered, or a tool call without its result; both
         would confuse the next model call. Answer them in memory, saying so. The cart, holds and checkouts
         are facts in their own stores and need no repair here. A pending confirmation is not a cut-short turn."""
@@ -394,7 +485,7 @@ class SalesSession:
                 if c["id"] not in answered
             ]
         if patch or isinstance(last, (HumanMessage, ToolMessage)):
-            patch.append(AIMessage(INTERRUPTED_REPLY))
+            patch.append(AIMessage(reply or INTERRUPTED_REPLY))
             self.graph.update_state(self._config(user_id), {"messages": patch}, as_node="model")
             return True
         return False
@@ -408,9 +499,8 @@ class SalesSession:
             raise ValueError(f"channel must be a short lowercase name such as terminal, web, whatsapp, not {channel!r}")
         return user_id, channel
 
-    def _lock(self, user_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(user_id, threading.Lock())
+    def _lock(self, user_id: str):
+        return self.turn_lock(user_id)
 
 
 def _text(message) -> str:
@@ -440,6 +530,47 @@ def _tool_calls(messages: list) -> list[dict[str, Any]]:
                     }
                 )
     return calls
+
+
+LOOPING_REPLY = (
+    "Sorry, I went round in circles on that one and stopped. Your cart is as shown; please ask again in other words."
+)
+
+
+def _plain(reply: str) -> str:
+    """The call limits end a looping model with a message meant for developers: the shopper gets plain words."""
+    if reply.startswith(("Model call limits exceeded", "Tool call limit")):
+        return LOOPING_REPLY
+    return reply
+
+
+def _place_order_beside_prepare(messages: list) -> bool:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and any(c["name"] == "place_order" for c in message.tool_calls):
+            return any(c["name"] == "prepare_checkout" for c in message.tool_calls)
+    return False
+
+
+def _order_outcome(messages: list) -> str:
+    """What place_order's result in these messages says, in the shopper's words ("" when it did not run)."""
+    for message in reversed(messages):
+        if not (isinstance(message, ToolMessage) and message.name == "place_order"):
+            continue
+        try:
+            result = json.loads(message.text)
+        except (TypeError, ValueError):
+            return ""
+        if not isinstance(result, dict):
+            return ""
+        if result.get("orderId") and "error" not in result:
+            total = result.get("total")
+            paid = f": ₹{total:,.2f} paid" if isinstance(total, (int, float)) else ""
+            return f"Your order {result['orderId']} is placed{paid}. I will keep you posted on its status."
+        error = result.get("error") or {}
+        if isinstance(error, dict) and error.get("message"):
+            return f"The order was not placed: {error['message']}"
+        return ""
+    return ""
 
 
 def _last_reply(messages: list) -> str:

@@ -112,9 +112,11 @@ class ScriptedChatModel(BaseChatModel):
 class FakeOpenAIServer:
     """``/v1/chat/completions`` on 127.0.0.1, answering from a queue of scripted replies.
 
-    Each reply is ``{"tool_calls": [(name, args), ...]}`` or ``{"content": "text"}``. Requests are kept
-    in ``self.requests`` (parsed JSON) so a test can see what the model was sent. ``tool_call_id`` gives every
-    tool call that id (``"call_0"``: a server that promises nothing about them); by default they are random.
+    Each reply is ``{"tool_calls": [(name, args), ...]}`` (args a dict, or a string sent as is, e.g. malformed
+    JSON) or ``{"content": "text"}``; ``{"status": 500}`` answers an error and ``"delay": seconds`` stalls
+    first. Requests are kept in ``self.requests`` (parsed JSON) so a test can see what the model was sent.
+    ``tool_call_id`` gives every tool call that id (``"call_0"``: a server that promises nothing about them);
+    by default they are random.
     """
 
     def __init__(self, replies: list[dict[str, Any]] | None = None, *, tool_call_id: str | None = None):
@@ -139,6 +141,11 @@ class FakeOpenAIServer:
                 with server._lock:
                     server.requests.append(body)
                     reply = server.replies.pop(0) if server.replies else {"content": "(fake openai) nothing scripted"}
+                if reply.get("delay"):  # a stalled model
+                    time.sleep(reply["delay"])
+                if reply.get("status"):  # a failing model server
+                    self._send(reply["status"], {"error": {"message": "scripted failure", "type": "server_error"}})
+                    return
                 self._send(200, server.completion(body, reply))
 
             def _send(self, status: int, payload: dict):
@@ -164,7 +171,7 @@ class FakeOpenAIServer:
                 {
                     "id": self.tool_call_id or f"call_{uuid.uuid4().hex[:10]}",
                     "type": "function",
-                    "function": {"name": name, "arguments": json.dumps(args)},
+                    "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
                 }
                 for name, args in reply["tool_calls"]
             ]

@@ -56,7 +56,7 @@ def post(client, path, body, **kwargs):
 
 def test_health_and_ready(client):
     assert client.get("/health").get_json()["status"] == "ok"
-    assert client.get("/ready").get_json() == {"status": "ready", "database": True}
+    assert client.get("/ready").get_json() == {"status": "ready", "database": True, "agentsDown": []}
 
 
 def test_chat_returns_reply_tool_calls_and_cart(client):

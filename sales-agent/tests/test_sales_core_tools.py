@@ -220,8 +220,10 @@ def test_card_number_goes_only_to_the_payment_agent(rig):
     rig.run("place_order")
     for agent, op, body, _ in rig.fake.requests:
         text = str(body)
-        if (agent, op) == ("payment", "processPayment"):
+        if (agent, op) == ("payment", "tokenizePaymentMethod"):
             assert body["card"]["number"] == "4242424242424242"
+        elif (agent, op) == ("payment", "processPayment"):
+            assert "card" not in body and body["paymentMethodToken"].startswith("pm_")
         else:
             assert "4242424242424242" not in text, (agent, op)
 
@@ -276,9 +278,10 @@ def test_prepare_checkout_without_a_card_asks_for_one(rig):
     result, _ = rig.run("prepare_checkout", payment_method="card")
     assert result["error"]["code"] == "card_not_on_file"
     assert rig.fake.calls("inventory", "createHold") == []  # nothing held
-    rig.vault.redact(USER, "4242 4242 4242 4242")
+    rig.vault.redact(USER, "4242 4242 4242 4242")  # no expiry or CVC: nothing is kept, so still none on file
     result, _ = rig.run("prepare_checkout", payment_method="card")
-    assert result["error"]["code"] == "card_incomplete"
+    assert result["error"]["code"] == "card_not_on_file"
+    assert rig.fake.calls("payment", "tokenizePaymentMethod") == []
 
 
 def test_idempotency_keys_for_returns_are_never_the_tool_call_id(rig):
