@@ -43,6 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from agentkit import AgentCallError, clock
+from agentkit.contracts import id_pattern
 
 from .cards import CardVault
 from .cart import SalesStore, new_checkout_id
@@ -228,7 +229,7 @@ class CheckoutWorkflow:
         for item in items:
             pid = str(item.get("productId", "")).strip().upper()
             quantity = int(item.get("quantity") or 1)
-            if not re.fullmatch(r"P[0-9]{4}", pid):
+            if not id_pattern("productId").fullmatch(pid):
                 raise ToolFailure("invalid_argument", f"{pid!r} is not a product id like P1001.")
             if not 1 <= quantity <= 20:
                 raise ToolFailure("invalid_argument", f"quantity for {pid} must be between 1 and 20.")
@@ -1086,11 +1087,20 @@ class _Run:
                 "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})",
             }
         except AgentCallError as exc:
+            if exc.status == 422 and self._refunded_already():  # cancelling the order refunded it (fulfillment)
+                return {"step": "refundPayment", "ok": True, "detail": f"{self.paid['paymentId']} already refunded"}
             return {
                 "step": "refundPayment",
                 "ok": False,
                 "detail": f"refund of {self.paid['paymentId']} failed ({exc.code}); support will refund it",
             }
+
+    def _refunded_already(self) -> bool:
+        try:
+            payment = self.clients.call("payment", "checkPaymentStatus", {"paymentId": self.paid["paymentId"]})
+        except AgentCallError:
+            return False
+        return payment["status"] == "refunded"
 
     def _cancel_order(self) -> dict[str, Any]:
         try:

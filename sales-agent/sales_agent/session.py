@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
 from agentkit import AgentCallError
+from agentkit.contracts import id_pattern
 
 from .cards import CardVault, default_vault
 from .cart import SalesStore
@@ -33,7 +34,7 @@ from .tools import SalesTools, build_tools, cart_view
 
 log = logging.getLogger("agents.sales.session")
 
-USER_ID_RE = re.compile(r"^U[0-9]{4}$")
+USER_ID_RE = id_pattern("userId")  # the contracts' rule (common.json)
 CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 YES = {
     "y",
