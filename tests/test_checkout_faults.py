@@ -57,6 +57,7 @@ OPS = {  # the operations a checkout calls, per agent
     "loyalty": ["/get-applicable-offers", "/apply-coupon", "/redeem-loyalty-points", "/earn-points", "/reverse-points"],
     "recommendation": ["/get-product", "/get-shopper-profile"],
 }
+FULFILLMENT_OWNERS = ("inventory", "recommendation", "payment", "loyalty")
 STORES = ["ST-MUM-01", "ST-DEL-01", "ST-BLR-01", "ST-CHE-01", "ST-KOL-01"]
 MAIN = ["recommendation", "inventory", "payment", "loyalty"]
 KILLABLE = "fulfillment"
@@ -111,9 +112,9 @@ class Soak:
         self.proxies: dict[str, FaultProxy] = {}
         self.store = None
         self.main = AgentGroup(tmp_path, MAIN, tag="main")
-        self.killable = AgentGroup(
-            tmp_path, [KILLABLE], tag=KILLABLE, extra_env={"INVENTORY_AGENT_URL": self.main.urls["inventory"]}
-        )
+        # The killable agent (fulfillment) checks each order with the agents that own its facts, in the main group.
+        owners = {f"{name.upper()}_AGENT_URL": self.main.urls[name] for name in FULFILLMENT_OWNERS}
+        self.killable = AgentGroup(tmp_path, [KILLABLE], tag=KILLABLE, extra_env=owners)
         try:  # anything failing half-way must not leave agents running
             self._start(tmp_path, CardVault, SalesStore, CheckoutWorkflow, Clients)
         except BaseException:

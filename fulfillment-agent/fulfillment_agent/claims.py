@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from agentkit import (
@@ -258,55 +258,107 @@ def _loyalty_cart(items: list[dict[str, Any]], categories: dict[str, str]) -> di
     return {"items": lines[:50], "categories": sorted({line["category"] for line in lines})[:20]}
 
 
-def commit_loyalty(loyalty: AgentClient, body: dict[str, Any], order_id: str, checked: Checked) -> None:
-    """Record the coupon use and redeem the points under ``order_id``, taking their value from loyalty.
+def price_discount(loyalty: AgentClient, body: dict[str, Any], checked: Checked) -> None:
+    """What loyalty stands behind, asked read-only before anything is recorded: the coupon's discount on this cart
+    (applyCoupon, commit false), the points' value at the member's pointValue (and that the balance covers them),
+    and, without a coupon, an automatic offer for the rest. The claimed discount must be exactly that sum."""
+    code, points = body.get("couponCode"), int(body.get("pointsRedeemed") or 0)
+    claimed = money(body["discount"])
+    if not code and not points and claimed == 0:
+        return
+    cart = _loyalty_cart(checked.items, checked.categories)
+    report = None
+    if points or not code:
+        try:
+            report = loyalty.call(
+                "getApplicableOffers", {"userId": body["userId"], "cartAmount": float(checked.subtotal), **cart}
+            )
+        except AgentCallError as exc:
+            if exc.status != 404:
+                raise unavailable(exc, "check the discount with loyalty") from None
+            field_name = "pointsRedeemed" if points else "couponCode" if code else "discount"
+            raise BusinessRuleViolation(
+                f"{body['userId']} is not a loyalty member, so no coupon, points or offer stands behind the discount.",
+                code="not_a_member",
+                details=[{"field": field_name, "message": "not a loyalty member"}],
+            ) from None
+    if code:
+        try:
+            priced = loyalty.call(
+                "applyCoupon",
+                {"userId": body["userId"], "couponCode": code, "cartAmount": float(checked.subtotal), **cart},
+            )
+        except AgentCallError as exc:
+            raise _refused(exc, "check the coupon", "couponCode", exc.code or "coupon_refused") from None
+        checked.coupon_discount = money(priced["discountAmount"])
+    if points:
+        assert report is not None
+        if points > report["pointsBalance"]:
+            raise BusinessRuleViolation(
+                f"{body['userId']} has {report['pointsBalance']} points, not the {points} claimed.",
+                code="insufficient_points",
+                details=[{"field": "pointsRedeemed", "message": f"the balance is {report['pointsBalance']}"}],
+            )
+        checked.points_value = (points * money(report["pointValue"])).quantize(CENT, ROUND_HALF_UP)
+    offer = claimed - checked.coupon_discount - checked.points_value
+    if offer == 0:
+        return
+    if code or offer < 0 or report is None:
+        raise _discount_mismatch(body, checked)
+    if not any(
+        o["kind"] == "automatic" and o["isApplicable"] and money(o["estimatedDiscount"]) == offer
+        for o in report["offers"]
+    ):
+        raise _discount_mismatch(body, checked)
+    checked.offer_discount = offer
 
-    On any refusal what was already recorded here is undone (reversePoints) before the error is raised."""
+
+def record_discount(loyalty: AgentClient, body: dict[str, Any], order_id: str, checked: Checked) -> None:
+    """Record the coupon use and redeem the points under ``order_id``; loyalty must record exactly what it priced.
+    On a refusal the caller undoes what was recorded (``undo_loyalty``: reversePoints for the order id)."""
     code, points = body.get("couponCode"), int(body.get("pointsRedeemed") or 0)
     if not code and not points:
         return
     cart = _loyalty_cart(checked.items, checked.categories)
     checked.loyalty_committed = True
-    try:
-        if code:
-            try:
-                used = loyalty.call(
-                    "applyCoupon",
-                    {
-                        "userId": body["userId"],
-                        "couponCode": code,
-                        "cartAmount": float(checked.subtotal),
-                        **cart,
-                        "orderReference": order_id,
-                        "commit": True,
-                    },
-                )
-            except AgentCallError as exc:
-                raise _refused(exc, "record the coupon", "couponCode", exc.code or "coupon_refused") from None
-            checked.coupon_discount = money(used["discountAmount"])
-        if points:
-            try:
-                redeemed = loyalty.call(
-                    "redeemLoyaltyPoints",
-                    {
-                        "userId": body["userId"],
-                        "points": points,
-                        "orderReference": order_id,
-                        "cartAmount": float(max(checked.subtotal - checked.coupon_discount, Decimal(0))),
-                    },
-                )
-            except AgentCallError as exc:
-                raise _refused(exc, "redeem the points", "pointsRedeemed", exc.code or "points_refused") from None
-            if redeemed["pointsRedeemed"] != points:
-                raise Conflict(
-                    f"Loyalty redeemed {redeemed['pointsRedeemed']} points for {order_id}, not {points}.",
-                    code="points_mismatch",
-                    details=[{"field": "pointsRedeemed", "message": f"redeemed {redeemed['pointsRedeemed']}"}],
-                )
-            checked.points_value = money(redeemed["discountAmount"])
-    except ApiError:
-        undo_loyalty(loyalty, body["userId"], order_id, "order not created: its claims did not check out")
-        raise
+    if code:
+        try:
+            used = loyalty.call(
+                "applyCoupon",
+                {
+                    "userId": body["userId"],
+                    "couponCode": code,
+                    "cartAmount": float(checked.subtotal),
+                    **cart,
+                    "orderReference": order_id,
+                    "commit": True,
+                },
+            )
+        except AgentCallError as exc:
+            raise _refused(exc, "record the coupon", "couponCode", exc.code or "coupon_refused") from None
+        if money(used["discountAmount"]) != checked.coupon_discount:
+            raise _discount_mismatch(body, checked)
+    if points:
+        try:
+            redeemed = loyalty.call(
+                "redeemLoyaltyPoints",
+                {
+                    "userId": body["userId"],
+                    "points": points,
+                    "orderReference": order_id,
+                    "cartAmount": float(max(checked.subtotal - checked.coupon_discount, Decimal(0))),
+                },
+            )
+        except AgentCallError as exc:
+            raise _refused(exc, "redeem the points", "pointsRedeemed", exc.code or "points_refused") from None
+        if redeemed["pointsRedeemed"] != points or money(redeemed["discountAmount"]) != checked.points_value:
+            raise Conflict(
+                f"Loyalty redeemed {redeemed['pointsRedeemed']} points worth "
+                f"{rupees(money(redeemed['discountAmount']))} for {order_id}, not {points} worth "
+                f"{rupees(checked.points_value)}.",
+                code="points_mismatch",
+                details=[{"field": "pointsRedeemed", "message": f"redeemed {redeemed['pointsRedeemed']}"}],
+            )
 
 
 def undo_loyalty(loyalty: AgentClient, user_id: str, order_id: str, reason: str) -> bool:
@@ -321,33 +373,6 @@ def undo_loyalty(loyalty: AgentClient, user_id: str, order_id: str, reason: str)
             return True  # not a member: nothing was recorded
         log(logger, logging.ERROR, "loyalty not undone", orderId=order_id, code=exc.code, status=exc.status)
         return False
-
-
-def check_offer(loyalty: AgentClient, body: dict[str, Any], checked: Checked, offer: Decimal) -> None:
-    """Without a coupon, a discount beyond the points must be an automatic offer that applies to this cart."""
-    if offer == 0:
-        return
-    if body.get("couponCode") or offer < 0:
-        raise _discount_mismatch(body, checked)
-    try:
-        report = loyalty.call(
-            "getApplicableOffers",
-            {
-                "userId": body["userId"],
-                "cartAmount": float(checked.subtotal),
-                **_loyalty_cart(checked.items, checked.categories),
-            },
-        )
-    except AgentCallError as exc:
-        if exc.status == 404:
-            raise _discount_mismatch(body, checked) from None
-        raise unavailable(exc, "check the offer behind the discount") from None
-    if not any(
-        o["kind"] == "automatic" and o["isApplicable"] and money(o["estimatedDiscount"]) == offer
-        for o in report["offers"]
-    ):
-        raise _discount_mismatch(body, checked)
-    checked.offer_discount = offer
 
 
 def _discount_mismatch(body: dict[str, Any], checked: Checked) -> BusinessRuleViolation:
@@ -366,7 +391,7 @@ def _discount_mismatch(body: dict[str, Any], checked: Checked) -> BusinessRuleVi
 
 
 def check_order(owners: Owners, body: dict[str, Any]) -> Checked:
-    """The read-only checks, before anything is recorded anywhere."""
+    """Every check, read-only, before anything is recorded anywhere."""
     items, categories = check_items(owners.catalog, body["items"])
     subtotal = sum((money(i["unitPrice"]) * i["quantity"] for i in items), Decimal(0))
     fee = delivery_fee(body["fulfillmentType"], subtotal)
@@ -379,17 +404,8 @@ def check_order(owners: Owners, body: dict[str, Any]) -> Checked:
         )
     hold = check_hold(owners.inventory, body["holdId"], items) if "holdId" in body else None
     payment = check_payment(owners.payment, body, money(body["total"]))
-    return Checked(items=items, categories=categories, subtotal=subtotal, delivery_fee=fee, payment=payment, hold=hold)
-
-
-def check_discount(owners: Owners, body: dict[str, Any], order_id: str, checked: Checked) -> None:
-    """Record the coupon and points under the new order id, then check the discount is exactly what stands behind
-    it; when it is not, what was recorded is undone and the answer is 422 naming discount."""
-    commit_loyalty(owners.loyalty, body, order_id, checked)
-    try:
-        offer = money(body["discount"]) - checked.coupon_discount - checked.points_value
-        check_offer(owners.loyalty, body, checked, offer)
-    except ApiError:
-        if checked.loyalty_committed:
-            undo_loyalty(owners.loyalty, body["userId"], order_id, "order not created: its discount did not check out")
-        raise
+    checked = Checked(
+        items=items, categories=categories, subtotal=subtotal, delivery_fee=fee, payment=payment, hold=hold
+    )
+    price_discount(owners.loyalty, body, checked)
+    return checked

@@ -355,6 +355,31 @@ def _check_not_used(conn: sa.Connection, body: dict[str, Any]) -> None:
                 )
 
 
+ABANDONED_AFTER_SECONDS = 120  # creating an order takes seconds; a discount intent this old was abandoned
+
+
+def _forget_intent_if_undone(db: Database, owners: Owners, order_id: str, user_id: str, *, undone: bool | None) -> None:
+    """After a failed creation: once loyalty has given back what it recorded for ``order_id``, forget the intent;
+    if it could not (loyalty down), the intent stays and a later createOrder settles it."""
+    if undone is None:
+        undone = claims.undo_loyalty(owners.loyalty, user_id, order_id, "order not created")
+    if undone:
+        with db.write() as conn:
+            storage.drop_discount_intent(conn, order_id)
+
+
+def _settle_abandoned_discounts(db: Database, owners: Owners) -> None:
+    """Coupon uses and points recorded for an order that was never written (loyalty was down when it should have
+    been undone, or the process died between the two) are given back here, lazily, like expired reservations."""
+    cutoff = clock.iso(clock.now() - timedelta(seconds=ABANDONED_AFTER_SECONDS))
+    with db.read() as conn:
+        stale = storage.abandoned_discount_intents(conn, cutoff)
+    for intent in stale:
+        if claims.undo_loyalty(owners.loyalty, intent["user_id"], intent["order_id"], "order never created"):
+            with db.write() as conn:
+                storage.drop_discount_intent(conn, intent["order_id"])
+
+
 def create_order(
     db: Database,
     body: dict[str, Any],
@@ -376,10 +401,18 @@ def create_order(
             raise NotFound.of("store", store_id, "storeId")
         _check_not_used(conn, body)
     estimated = _estimated_delivery(body, address["city"] if address else (store["city"] if store else None))
+    _settle_abandoned_discounts(db, owners)
     checked = claims.check_order(owners, body)
+    uses_loyalty = bool(body.get("couponCode") or body.get("pointsRedeemed"))
     with db.write() as conn:
         order_id = issue_id(conn, "order", "orderId", "ORD-", 6)
-    claims.check_discount(owners, body, order_id, checked)
+        if uses_loyalty:  # written before loyalty records anything: if this order is never written, it is undone
+            storage.add_discount_intent(conn, order_id, body["userId"], clock.now_iso())
+    try:
+        claims.record_discount(owners.loyalty, body, order_id, checked)
+    except ApiError:
+        _forget_intent_if_undone(db, owners, order_id, body["userId"], undone=None)
+        raise
     now = clock.now_iso()
     if total > approval_threshold:
         status = "pending_approval"
@@ -421,9 +454,11 @@ def create_order(
                 },
             )
             storage.add_history(conn, order_id, status, now, note)
+            storage.drop_discount_intent(conn, order_id)  # with the order: the coupon and points are its now
     except (ApiError, sa.exc.SQLAlchemyError) as exc:
         if checked.loyalty_committed:
-            claims.undo_loyalty(owners.loyalty, body["userId"], order_id, "order not created")
+            undone = claims.undo_loyalty(owners.loyalty, body["userId"], order_id, "order not created")
+            _forget_intent_if_undone(db, owners, order_id, body["userId"], undone=undone)
         if isinstance(exc, sa.exc.IntegrityError):
             with db.read() as conn:
                 _check_not_used(conn, body)

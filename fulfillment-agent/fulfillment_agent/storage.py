@@ -88,6 +88,17 @@ order_undo = sa.Table(
     sa.Column("done_at", sa.String(24), nullable=False),
 )
 
+# An order id whose coupon use or points redemption is being recorded with loyalty. Written before loyalty
+# records anything and deleted in the transaction that writes the order: one left behind (with no order) means
+# loyalty holds a discount for an order that does not exist, and it is given back (domain.create_order).
+discount_intents = sa.Table(
+    "discount_intents",
+    metadata,
+    sa.Column("order_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False, index=True),
+)
+
 reservations = sa.Table(
     "reservations",
     metadata,
@@ -342,6 +353,26 @@ def last_history_id(conn: Connection, order_id: str, status: str) -> int | None:
 
 def history_note(conn: Connection, history_id: int) -> str | None:
     return conn.execute(sa.select(status_history.c.note).where(status_history.c.id == history_id)).scalar()
+
+
+def add_discount_intent(conn: Connection, order_id: str, user_id: str, at: str) -> None:
+    conn.execute(discount_intents.insert().values(order_id=order_id, user_id=user_id, created_at=at))
+
+
+def drop_discount_intent(conn: Connection, order_id: str) -> None:
+    conn.execute(discount_intents.delete().where(discount_intents.c.order_id == order_id))
+
+
+def abandoned_discount_intents(conn: Connection, before: str) -> list[dict[str, Any]]:
+    """Intents older than ``before`` whose order was never written."""
+    query = (
+        sa.select(discount_intents)
+        .where(discount_intents.c.created_at < before)
+        .where(~sa.exists().where(orders.c.order_id == discount_intents.c.order_id))
+        .order_by(discount_intents.c.created_at)
+        .limit(20)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def insert_reservation(conn: Connection, row: dict[str, Any]) -> None:

@@ -7,10 +7,12 @@ balances and coupon uses. Each test fails on the main these were reproduced on.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from order_owners import POOR_CARD, OrderOwners
 
-from agentkit import load_contract
+from agentkit import AgentCallError, AgentClient, clock, load_contract
 from fulfillment_agent import storage
 
 USER = "U1003"  # Kavya, silver, 1870 points
@@ -329,3 +331,35 @@ def test_shopper_product_and_order_ids_have_no_fixed_width(client, owners, user,
     assert client.post("/list-orders", json={"userId": user}).get_json() == {"userId": user, "count": 0, "orders": []}
     reply = client.post("/create-order", json=body)  # an unknown product: a clean 422, not a 500
     assert refused(reply, 422, "unknown_product") == ["items.0.productId"]
+
+
+class BreakingClient(AgentClient):
+    """A real contract client, except the operations told to fail as if the agent went down."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.broken: set[str] = set()
+
+    def call(self, op_id, body, **kwargs):
+        if op_id in self.broken:
+            raise AgentCallError(self.contract.name, op_id, None, "unavailable", "not reachable")
+        return super().call(op_id, body, **kwargs)
+
+
+def test_a_discount_recorded_for_an_order_never_written_is_given_back_later(make_app, owners, monkeypatch):
+    clients = owners.clients()
+    loyalty = clients["loyalty"] = BreakingClient("loyalty", base_url=owners.urls["loyalty"], retries=0)
+    client = make_app("fulfillment", tag="abandoned", clients=clients).test_client()
+    points = owners.points(USER)
+    value = 400 * owners.member(USER)["pointValue"]
+    coupon = owners.coupon_price(USER, "WELCOME10", [PUFFER])
+    loyalty.broken = {"redeemLoyaltyPoints", "reversePoints"}  # loyalty goes down after the coupon is recorded
+    claim = paid_body(owners, couponCode="WELCOME10", pointsRedeemed=400, discount=round(coupon + value, 2))
+    reply = client.post("/create-order", json=claim)
+    assert reply.status_code == 503 and orders_of(client) == []
+    assert not owners.coupon_usable(USER, "WELCOME10", 4999)  # recorded, and could not be given back yet
+    loyalty.broken = set()
+    later = clock.now() + timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert client.post("/create-order", json=paid_body(owners)).status_code == 201  # settles what was left
+    assert owners.coupon_usable(USER, "WELCOME10", 4999) and owners.points(USER) == points
