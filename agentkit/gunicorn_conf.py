@@ -14,3 +14,12 @@ keepalive = 5
 accesslog = None  # the kit writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.gunicorn_log_level
+
+
+def post_worker_init(worker):
+    """Start what an app runs beside its requests (the sales service's reconciler) in the worker itself:
+    the app is built in the master (preload), and threads do not survive the fork."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
+    start = extensions.get("worker_started")
+    if start is not None:
+        start()

@@ -10,7 +10,7 @@ It writes, in the shape of every other agent:
 - the run entry in ``agents.toml``, the service in ``docker-compose.yml`` (plus ``<PREFIX>_AGENT_URL`` in the
   shared environment and the sales service's ``depends_on``), the database in ``docker/postgres-init.sql``;
 - the sales agent's tool in ``sales-agent/sales_agent/agent_tools/<pkg>.py``;
-and regenerates the README's API section (scripts/readme_api.py) so the README test stays true.
+and regenerates the API reference (scripts/api_docs.py, docs/api.md) so the docs test stays true.
 
 It refuses (exit 2, one line on stderr, nothing written) a taken name, a taken port, an invalid name or a port
 outside 1024-65535. The edits of agents.toml, docker-compose.yml and postgres-init.sql are textual (comments and
@@ -651,11 +651,11 @@ def main(argv: list[str] | None = None, root: Path = REPO_ROOT) -> int:
         return 2
     write(root, n, files)
     install(root)
-    readme_script = root / "scripts" / "readme_api.py"
+    readme_script = root / "scripts" / "api_docs.py"
     if readme_script.exists():
         done = subprocess.run([sys.executable, str(readme_script)], cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
-            print(f"warning: README API section not regenerated: {done.stderr.strip()}", file=sys.stderr)
+            print(f"warning: docs/api.md not regenerated: {done.stderr.strip()}", file=sys.stderr)
     print(
         f"created the {n.name} agent on port {n.port}: {n.folder}/, contracts/{n.name}.json (released), "
         f"agents.toml, docker-compose.yml, docker/postgres-init.sql, "

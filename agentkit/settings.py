@@ -25,7 +25,7 @@ def env_prefix(agent: str) -> str:
 
 
 class KitSettings(BaseSettings):
-    """The kit's configuration; the README's configuration table documents each variable."""
+    """The kit's configuration; docs/configuration.md documents each variable."""
 
     model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", frozen=True)
 

@@ -355,7 +355,12 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
     # 2. every successful charge without a (live) order was refunded in full
     for pid, pay in payments.items():
         if pay["status"] in ("succeeded", "partially_refunded") and pid not in live_payment_ids:
-            violations.append(f"payment {pid} ({pay['amount']}) is {pay['status']} with no live order")
+            made_by = by_session.get(pay.get("checkoutSessionId"))
+            violations.append(
+                f"payment {pid} ({pay['amount']}) is {pay['status']} with no live order"
+                f" [checkout {made_by['index'] if made_by else '?'}, faults {made_by['faults'] if made_by else '?'}:"
+                f" {_why(made_by)}; undo {made_by['outcome'].get('undo') if made_by else '?'}]"
+            )
         if pay["status"] == "refunded" and abs(pay["refundedAmount"] - pay["amount"]) > 0.005:
             violations.append(f"payment {pid} refunded {pay['refundedAmount']} of {pay['amount']}")
 
@@ -491,6 +496,33 @@ def test_order_created_but_answer_lost_is_not_left_paid_for_nothing(tmp_path):
             assert pay["status"] == "succeeded", (order["orderId"], pay["status"], outcome.get("error"))
             assert hold["status"] == "committed", (order["orderId"], hold["status"])
         assert ("error" in outcome) == (not live)
+    finally:
+        soak.close()
+
+
+def test_a_refund_that_fails_during_the_undo_is_retried_until_it_goes_through(tmp_path):
+    soak = Soak(tmp_path)
+    try:
+        catalog = soak.catalog(random.Random(3))
+        card = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
+        soak.proxies["loyalty"].arm("503", "/apply-coupon", skip=1, times=10)  # the quote passes; then undone
+        soak.proxies["payment"].arm("503", "/refund-payment", times=10)  # and the refund fails too
+        outcome = soak.workflow.run("U1005", [{**catalog[0], "quantity": 1}], card=card, coupon="WELCOME10")
+        for proxy in soak.proxies.values():
+            proxy.disarm()
+        assert outcome.get("charged") is True and outcome.get("refunded") is False, outcome
+        paid = soak.direct["payment"].call("listPayments", {"userId": "U1005", "limit": 5})["payments"][0]
+        assert paid["status"] == "succeeded"
+        stored = soak.store.checkout(outcome["checkoutId"])
+        assert stored["status"] == "placing"  # left open for the reconciler, not closed as "failed"
+        time.sleep(CircuitBreaker().cooldown + 1)  # the breakers the faults tripped have closed
+        soak.workflow.recover_stale(None, older_than=0)
+        after = soak.direct["payment"].call("checkPaymentStatus", {"paymentId": paid["paymentId"]})
+        assert after["status"] == "refunded" and after["refundedAmount"] == after["amount"], after
+        assert soak.store.checkout(outcome["checkoutId"])["status"] == "failed"
+        soak.workflow.recover_stale(None, older_than=0)  # nothing left to do: refunded once
+        again = soak.direct["payment"].call("checkPaymentStatus", {"paymentId": paid["paymentId"]})
+        assert len(again["refunds"]) == 1, again["refunds"]
     finally:
         soak.close()
 

@@ -1,5 +1,6 @@
-"""The README tells the truth: its API section matches the contracts, every curl in it works when pasted
-against freshly started agents, and every environment variable the code reads is in its table."""
+"""The docs tell the truth: the API reference matches the contracts, every curl in it works when pasted
+against freshly started agents, the README is a screen's worth with its curl taken from the reference, and
+every environment variable the code reads is in the configuration table."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from agentkit.settings import KitSettings
 from support import served
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text()
+API = (DOCS / "api.md").read_text()
+SALES = (DOCS / "sales-agent.md").read_text()
+CONFIGURATION = (DOCS / "configuration.md").read_text()
 
 
 def test_api_section_is_generated_from_the_contracts():
     result = subprocess.run(
-        [sys.executable, "scripts/readme_api.py", "--check"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/api_docs.py", "--check"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
 
@@ -31,8 +36,22 @@ def curl_blocks(port_8000: bool = False) -> list[str]:
     begin, end = (
         ("<!-- chat-api:begin -->", "<!-- chat-api:end -->") if port_8000 else ("<!-- api:begin", "<!-- api:end")
     )
-    section = README.split(begin, 1)[1].split(end, 1)[0]
+    section = (SALES if port_8000 else API).split(begin, 1)[1].split(end, 1)[0]
     return [b for b in re.findall(r"```bash\n(.*?)```", section, re.S) if b.startswith("curl ")]
+
+
+def test_the_readme_fits_a_screen_and_links_every_doc():
+    assert len(README.splitlines()) <= 200
+    linked = set(re.findall(r"\]\((docs/[a-z-]+\.md)\)", README))
+    assert linked == {f"docs/{p.name}" for p in DOCS.glob("*.md")}
+
+
+def test_the_readme_curl_is_one_of_the_reference():
+    readme_curls = [b for b in re.findall(r"```bash\n(.*?)```", README, re.S) if "curl " in b]
+    assert readme_curls, "the README shows no curl"
+    for block in readme_curls:
+        curl = block[block.index("curl ") :]
+        assert curl in curl_blocks(), f"the README's curl is not in docs/api.md: {curl}"
 
 
 def test_every_operation_example_has_a_curl():
@@ -57,7 +76,7 @@ def make_token(role: str) -> str:
 
 def test_every_curl_works_when_pasted(tmp_path):
     ports = {load_contract(name).port: name for name in contract_names()}
-    expected_statuses = [int(s) for s in re.findall(r"\*\*\w+\*\* `POST [^`]+` — .*? → (\d{3})", README)]
+    expected_statuses = [int(s) for s in re.findall(r"\*\*\w+\*\* `POST [^`]+` — .*? → (\d{3})", API)]
     tokens: dict[str, str] = {}
     with served(tmp_path, [*agents(), "sales"]) as urls:
         for index, (block, status) in enumerate(zip(curl_blocks(), expected_statuses, strict=True)):
@@ -113,7 +132,7 @@ def test_every_environment_variable_is_documented():
         names |= set(re.findall(r"environ\[\s*[\"']([A-Z][A-Z0-9_]+)[\"']\s*\]", text))
         names |= set(re.findall(r"getenv\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
     names |= {field.upper() for field in KitSettings.model_fields}  # the kit's, read through its settings
-    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    table = CONFIGURATION
     per_agent = re.compile(
         r"^(FULFILLMENT|RECOMMENDATION|INVENTORY|POST_PURCHASE|PAYMENT|LOYALTY|SALES|GIFT_WRAPPING)_"
         r"(DATABASE_URL|AGENT_URL|PORT)$"

@@ -26,7 +26,7 @@ from support import Runner, free_port, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-SECTION = "## Adding an agent"
+SECTION = "# Adding an agent"
 COPY_IGNORES = shutil.ignore_patterns(
     ".venv", "var", "__pycache__", ".git", ".hypothesis", ".pytest_cache", "*.db", "*.db-shm", "*.db-wal", "*.pyc"
 )
@@ -38,8 +38,7 @@ ENV_DROPS = re.compile(
 
 
 def section_text() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8").split(SECTION, 1)[1]
-    return text.split("\n## ", 1)[0]
+    return (ROOT / "docs" / "adding-an-agent.md").read_text(encoding="utf-8").split(SECTION, 1)[1]
 
 
 def command_blocks(text: str) -> list[str]:

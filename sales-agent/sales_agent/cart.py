@@ -340,6 +340,27 @@ class SalesStore:
             ).rowcount
         return bool(changed)
 
+    def claim_stale(self, checkout_id: str, seen_updated_at: str) -> bool:
+        """Take a stale checkout for recovery: only if it has not moved since it was read, so one claimant wins."""
+        with self.db.write() as conn:
+            changed = conn.execute(
+                checkouts.update()
+                .where(
+                    checkouts.c.checkout_id == checkout_id,
+                    checkouts.c.status.in_(("placing", "recovering")),
+                    checkouts.c.updated_at == seen_updated_at,
+                )
+                .values(status="recovering", updated_at=clock.now_iso())
+            ).rowcount
+        return bool(changed)
+
+    def touch(self, checkout_id: str) -> None:
+        """Mark a checkout as still moving (its placement just finished a step)."""
+        with self.db.write() as conn:
+            conn.execute(
+                checkouts.update().where(checkouts.c.checkout_id == checkout_id).values(updated_at=clock.now_iso())
+            )
+
     def set_result(self, checkout_id: str, result: dict) -> None:
         with self.db.write() as conn:
             conn.execute(

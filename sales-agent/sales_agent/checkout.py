@@ -557,7 +557,7 @@ class CheckoutWorkflow:
             return ToolFailure("checkout_busy", "This checkout is already being placed.").as_result()
         run = _Run(self, checkout, instrument)
         result = run.execute()
-        if result.get("unresolved"):
+        if result.get("unresolved") or _refund_owed(result):
             self.store.set_result(checkout_id, result)  # still "placing": recover_stale settles it
             return result
         status = "placed" if "error" not in result else "failed"
@@ -607,11 +607,12 @@ class CheckoutWorkflow:
         """
         cutoff = clock.iso(clock.now() - timedelta(seconds=older_than))
         recovered = []
-        for checkout in self.store.placing_checkouts(user_id):
+        # "recovering" too: a recovery whose own process died is taken up again once it is as stale.
+        for checkout in self.store.checkouts_in(("placing", "recovering"), user_id):
             if checkout["updatedAt"] > cutoff:
                 continue
-            if not self.store.transition(checkout["checkoutId"], "placing", "recovering"):
-                continue
+            if not self.store.claim_stale(checkout["checkoutId"], checkout["updatedAt"]):
+                continue  # another worker took it, or it moved
             run = _Run(self, checkout, {})
             try:
                 run.reconstruct()
@@ -628,7 +629,9 @@ class CheckoutWorkflow:
                     message="The checkout was interrupted before it finished.",
                 )
             )
-            self.store.transition(checkout["checkoutId"], "recovering", "failed", result=result)
+            # A refund that did not go through yet is tried again next time; nothing else ends the checkout open.
+            settled = "placing" if _refund_owed(result) else "failed"
+            self.store.transition(checkout["checkoutId"], "recovering", settled, result=result)
             recovered.append({"checkoutId": checkout["checkoutId"], "userId": checkout["userId"], **result})
         self._credit_pending_points(user_id)
         return recovered
@@ -741,11 +744,15 @@ class _Run:
 
     def execute(self) -> dict[str, Any]:
         try:
-            self._pay()
-            self._create_order()
-            self._commit_hold()
-            self._commit_discounts()
-            self._add_gift_wraps()
+            for step in (
+                self._pay,
+                self._create_order,
+                self._commit_hold,
+                self._commit_discounts,
+                self._add_gift_wraps,
+            ):
+                step()
+                self.w.store.touch(self.checkout_id)  # a heartbeat: the reconciler leaves a moving placement alone
         except _StepFailed as failed:
             return self._roll_back(failed)
         except _Unresolved as unresolved:
@@ -818,7 +825,9 @@ class _Run:
         )
         if self.payment is not None:
             orders = self.clients.call("fulfillment", "listOrders", {"userId": self.user_id, "limit": 50})["orders"]
-            self.order = next((o for o in orders if o["paymentId"] == self.paid["paymentId"]), None)
+            self.order = next(
+                (o for o in orders if o["paymentId"] == self.paid["paymentId"] and o["status"] != "cancelled"), None
+            )
         if self.order is not None:
             self.undo = [
                 ("cancelOrder", self._cancel_order),
@@ -852,9 +861,10 @@ class _Run:
                 )
                 raise _StepFailed("pay", exc, declineCode=decline, suggestions=suggestions) from None
             if is_down(exc):
-                charged = self._charged_anyway()
-                if not charged:
-                    raise _StepFailed("pay", exc, charged=charged) from None
+                if not self._charged_anyway():
+                    # Not seen yet is not the same as not charged (the charge may land after we asked):
+                    # the reconciler reads the payments again later and refunds any that appears.
+                    raise _StepFailed("pay", exc, charged=None) from None
                 payment = self.paid  # it went through before the connection broke: carry on with it
             else:
                 raise _StepFailed("pay", exc) from None
@@ -1087,15 +1097,15 @@ class _Run:
                 "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})",
             }
         except AgentCallError as exc:
-            if exc.status == 422 and self._refunded_already():  # cancelling the order refunded it (fulfillment)
+            if self._refunded_in_full():  # an earlier attempt (or the order's own cancellation) refunded it
                 return {"step": "refundPayment", "ok": True, "detail": f"{self.paid['paymentId']} already refunded"}
             return {
                 "step": "refundPayment",
                 "ok": False,
-                "detail": f"refund of {self.paid['paymentId']} failed ({exc.code}); support will refund it",
+                "detail": f"refund of {self.paid['paymentId']} failed ({exc.code}); retried until it goes through",
             }
 
-    def _refunded_already(self) -> bool:
+    def _refunded_in_full(self) -> bool:
         try:
             payment = self.clients.call("payment", "checkPaymentStatus", {"paymentId": self.paid["paymentId"]})
         except AgentCallError:
@@ -1156,13 +1166,14 @@ class _Run:
                 undone.append({"step": name, "ok": False, "detail": f"{type(exc).__name__}"})
         charged = self.payment is not None
         refunded = any(u["step"] == "refundPayment" and u["ok"] for u in undone)
+        uncertain = False
         error = failed.error
         error["failedStep"] = failed.step
         if charged:
             error["message"] += (
                 " The payment was refunded."
                 if refunded
-                else " The refund did not go through yet; support has been notified."
+                else " The refund did not go through yet; it is retried until it does."
             )
         elif (
             failed.extra.get("charged") is None
@@ -1170,6 +1181,7 @@ class _Run:
             and failed.exc is not None
             and is_down(failed.exc)
         ):
+            uncertain = True
             error["message"] += (
                 " It is not certain whether the payment went through; if a charge appears it will be refunded."
             )
@@ -1180,10 +1192,18 @@ class _Run:
             "checkoutId": self.checkout_id,
             "charged": charged,
             "refunded": refunded,
+            **({"chargeUncertain": True} if uncertain else {}),
             "orderId": self.placed["orderId"] if self.order else None,
             "holdReleased": any(u["step"] in ("releaseHold", "cancelOrder") and u["ok"] for u in undone),
             "undo": undone,
         }
+
+
+def _refund_owed(result: dict[str, Any]) -> bool:
+    """A failed checkout that charged the shopper and could not refund yet, or may have charged them."""
+    if "error" not in result:
+        return False
+    return bool(result.get("chargeUncertain")) or (bool(result.get("charged")) and not result.get("refunded"))
 
 
 class _Unresolved(Exception):

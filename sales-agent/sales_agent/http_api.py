@@ -35,6 +35,7 @@ from agentkit.guards import check_bearer_token, limiter_from_env
 from agentkit.logs import get_logger
 
 from .identities import resolve_user
+from .reconciler import Reconciler, every_from_env
 from .session import SalesSession
 
 DEFAULT_MAX_BODY = 64 * 1024
@@ -169,6 +170,10 @@ def create_app(session: SalesSession | None = None, config: dict[str, Any] | Non
         return holder["session"]
 
     app.extensions["sales_session"] = current
+    # Under gunicorn the kit's post_worker_init starts it in the worker (threads do not survive the fork).
+    reconciler = Reconciler(lambda: current().workflow, every_from_env())
+    app.extensions["sales_reconciler"] = reconciler
+    app.extensions["worker_started"] = reconciler.start
 
     def guard() -> None:
         if request.path in ("/health", "/ready"):
