@@ -505,7 +505,8 @@ def test_a_refund_that_fails_during_the_undo_is_retried_until_it_goes_through(tm
     try:
         catalog = soak.catalog(random.Random(3))
         card = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
-        soak.proxies["loyalty"].arm("503", "/apply-coupon", skip=1, times=10)  # the quote passes; then undone
+        # The order cannot be created (an order that was would refund itself when cancelled); then undone.
+        soak.proxies["fulfillment"].arm("503", "/create-order", times=10)
         soak.proxies["payment"].arm("503", "/refund-payment", times=10)  # and the refund fails too
         outcome = soak.workflow.run("U1005", [{**catalog[0], "quantity": 1}], card=card, coupon="WELCOME10")
         for proxy in soak.proxies.values():
