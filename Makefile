@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench soak orders contracts-check new-agent clean
+.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench nlu-report soak orders audit contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test-postgres: install  ## the suite with every agent on PostgreSQL only
 bench: install  ## throughput ratios on loopback (not part of the tests)
 	$(PY) -m benchmarks.agents
 
+nlu-report: install  ## per-intent accuracy of the offline model on the labelled dev and held-out phrasings (ERRORS=1 lists misses)
+	$(PY) -m sales_agent.offline.report $(if $(ERRORS),--errors)
+
 soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a smaller one)
 	CHECKOUT_FAULT_RUNS=2000 $(PY) -m pytest -q -s tests/test_checkout_faults.py
 
@@ -66,6 +69,9 @@ token: install  ## print a bearer token for one caller: make -s token ROLE=opera
 
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(BIN)/retail-orders process $(FILE)
+
+audit: install  ## cross-check every agent's records through their APIs as the operator; prints each finding, exits 1 if any (GRACE=seconds skips younger charges)
+	$(PY) -m agentkit.audit $(if $(GRACE),--grace $(GRACE))
 
 contracts-check: install  ## fail on a breaking change against contracts/released/ (a major version bump acknowledges one)
 	$(BIN)/retail-contracts-check

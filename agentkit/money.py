@@ -7,6 +7,16 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 
 
+def to_paisa(value: Decimal | int | float | str) -> Decimal:
+    """Rupees rounded to the paisa, half-up: the one rounding rule for money (999.795 -> 999.80)."""
+    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def percent_of(amount: Decimal | int | float | str, percent: Decimal | int | float | str) -> Decimal:
+    """``percent`` % of ``amount`` rupees, rounded half-up to the paisa: 20 % of 4999 is 999.80."""
+    return to_paisa(Decimal(str(amount)) * Decimal(str(percent)) / 100)
+
+
 def format_inr(value: Decimal | int | float | str) -> str:
     """₹4,999 · ₹1,24,990 · ₹4,718.50 · -₹300 (lakh and crore grouping; paise only when there are any)."""
     amount = Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)

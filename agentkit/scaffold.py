@@ -526,9 +526,11 @@ from langchain.tools import ToolRuntime, tool
 
 from ..context import SalesContext
 from ..errors import ToolFailure
+from ..offline.skills.base import Skill
 
 AGENT = "{n.name}"
 ITEM_ID_RE = re.compile(r"^ITEM-[0-9]{{3}}$")
+ITEM_IN_TEXT_RE = re.compile(r"\\bITEM-[0-9]{{3}}\\b", re.I)
 
 
 def {n.fn}_result(service: Any, item_id: str) -> dict[str, Any]:
@@ -551,6 +553,47 @@ def {n.fn}(runtime: ToolRuntime[SalesContext], item_id: str):
 
 TOOLS = [{n.fn}]
 TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {{"{n.fn}": [(AGENT, "{n.op_id}")]}}
+
+
+# --- the offline model's skill: how a shopper's message reaches this tool with no LLM ---------------------
+
+
+def plan_{n.fn}(planner: Any, slots: dict[str, Any], memory: Any) -> Any:
+    """Look the item up when the message names one (ITEM-001), else ask which."""
+    from ..offline.model import Step  # here, not at the top: the offline model imports the tools
+
+    found = ITEM_IN_TEXT_RE.search(slots.get("text") or "")
+    if not found:
+        return Step(reply="Which {n.name} item? Give me its id, like {first["itemId"]}.", awaiting=["item_id"])
+    return planner.calls(planner.call("{n.fn}", item_id=found.group(0).upper()))
+
+
+def reply_{n.fn}(tool: str, args: dict[str, Any], data: Any, memory: Any) -> str | None:
+    """The reply from the tool's result (errors are written by the offline model itself)."""
+    if not isinstance(data, dict) or "name" not in data:
+        return None
+    return f"**{{data['name']}}** costs ₹{{data['price']:,}}."
+
+
+SKILLS = [
+    Skill(
+        name="{n.fn}",
+        family="search",
+        examples=(
+            "look up {n.name} item ITEM-001",
+            "what does the {n.name} item ITEM-002 cost",
+            "price of {n.name} ITEM-003",
+            "tell me about the {n.name} item",
+            "find a {n.name} item by its id",
+            "how much is {n.name} item ITEM-001",
+        ),
+        plan=plan_{n.fn},
+        slots=("item_id",),
+        tools=("{n.fn}",),
+        reply=reply_{n.fn},
+        keywords=(r"\\bitem-[0-9]{{3}}\\b",),  # this agent's ids decide outright (the text is lower-cased)
+    )
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,10 @@ Starts every agent on a loopback port (real HTTP, temporary SQLite databases), t
 1. an offline chat turn with two tool calls ("is the Alpine Puffer Jacket in stock in size M in Mumbai?":
    search_products then check_stock) through SalesSession, the agent graph and the checkpointer;
 2. one tool call (check_stock -> inventory checkInventory) over loopback, with the pooled session the sales
-   agent uses (connection reuse) and with a new connection per call.
+   agent uses (connection reuse) and with a new connection per call;
+3. the offline model's language side: loading the embedding model and embedding every skill's examples (in a
+   fresh process), and reading one message (parse: rules, slots, meaning) over the held-out phrasings;
+4. offline chat turns over a mix of shopper messages (browse, budgets, Hinglish, cart, orders, small talk).
 """
 
 from __future__ import annotations
@@ -61,6 +64,28 @@ def start_agents(var: Path) -> list:
     return servers
 
 
+LOAD_SNIPPET = """
+import time
+from agentkit import embeddings  # the kit itself (Flask and all) is not the model: imported first
+import sales_agent.offline.classifier as classifier
+started = time.perf_counter()
+embeddings.model()  # wordllama imported, weights and tokenizer read from the wheel
+loaded = time.perf_counter() - started
+classifier.index()  # every skill's examples embedded
+print(loaded, time.perf_counter() - started)
+"""
+MIXED = [
+    "show me winter jackets under 6000",
+    "koi achhi jacket hai kya 3000 ke andar?",
+    "add the first one in black size M",
+    "what's in my cart?",
+    "actually just one",
+    "mera order kahan hai?",
+    "anniversary present for my wife under 3000",
+    "are you a bot?",
+]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=40)
@@ -112,8 +137,42 @@ def main(argv: list[str] | None = None) -> int:
             fresh.append(time.perf_counter() - started)
         client.session.close()
 
+    # 3. the language side: model load in a fresh process, then one message read
+    import subprocess
+
+    load = subprocess.run(
+        [sys.executable, "-c", LOAD_SNIPPET], capture_output=True, text=True, check=True, env=dict(os.environ)
+    ).stdout.split()
+    from sales_agent.offline import report as nlu
+    from sales_agent.offline.intents import parse
+
+    texts = [text for _, text in nlu.load("heldout")]
+    memory = nlu.memory()
+    parse(texts[0], memory)
+    parses = []
+    for text in texts * 3:
+        started = time.perf_counter()
+        parse(text, memory)
+        parses.append(time.perf_counter() - started)
+
+    # 4. offline turns over a mix of shopper messages
+    mixed = []
+    session = session_for_tests(var, OfflineChatModel(), vault=CardVault())
+    for round_no in range(max(1, args.turns // len(MIXED))):
+        session.reset("U1002")
+        for text in MIXED:
+            started = time.perf_counter()
+            session.send("U1002", text)
+            if round_no or text != MIXED[0]:
+                mixed.append(time.perf_counter() - started)
+    session.close()
+
     print(f"sales agent benchmark (loopback, SQLite, {os.cpu_count()} CPUs)")
     report("offline chat turn, 2 tool calls (search + stock)", turns)
+    report(f"offline chat turn, mixed shopper messages ({len(MIXED)})", mixed)
+    report("offline model: read one message (parse)", parses)
+    print(f"{'offline model load: the embedding model (fresh process)':<58} {float(load[0]) * 1000:8.1f} ms")
+    print(f"{'offline model load: + every skill example embedded':<58} {float(load[1]) * 1000:8.1f} ms")
     report("tool call inventory.checkInventory, connection reused", reused)
     report("tool call inventory.checkInventory, new connection per call", fresh)
     for server in servers:

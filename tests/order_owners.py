@@ -24,11 +24,21 @@ _keys = itertools.count(1)
 class OrderOwners:
     def __init__(self, make_app, tag: str = ""):
         self.urls = {name: f"http://{name}.owners{tag}.test" for name in OWNER_AGENTS}
-        self.apps = {name: make_app(name, tag=f"owner{tag}") for name in OWNER_AGENTS}
+        # Loyalty reads the orders it credits points for from fulfillment: the app under test (serve_fulfillment).
+        self.fulfillment_url = f"http://fulfillment.owners{tag}.test"
+        loyalty_clients = {"fulfillment": AgentClient("fulfillment", base_url=self.fulfillment_url, retries=0)}
+        self.apps = {
+            name: make_app(name, tag=f"owner{tag}", **({"clients": loyalty_clients} if name == "loyalty" else {}))
+            for name in OWNER_AGENTS
+        }
         self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
         for name, app in self.apps.items():
             route_to_app(self.rsps, self.urls[name], app)
         self.rsps.start()
+
+    def serve_fulfillment(self, app) -> None:
+        """Route the fulfillment URL the owners call (loyalty reading orders) into ``app``."""
+        route_to_app(self.rsps, self.fulfillment_url, app)
 
     def clients(self, retries: int = 0) -> dict[str, AgentClient]:
         return {name: AgentClient(name, base_url=url, retries=retries) for name, url in self.urls.items()}

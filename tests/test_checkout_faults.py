@@ -115,6 +115,8 @@ class Soak:
         # The killable agent (fulfillment) checks each order with the agents that own its facts, in the main group.
         owners = {f"{name.upper()}_AGENT_URL": self.main.urls[name] for name in FULFILLMENT_OWNERS}
         self.killable = AgentGroup(tmp_path, [KILLABLE], tag=KILLABLE, extra_env=owners)
+        # Loyalty reads each order it credits points for from fulfillment, in the killable group.
+        self.main.env["FULFILLMENT_AGENT_URL"] = self.killable.urls[KILLABLE]
         try:  # anything failing half-way must not leave agents running
             self._start(tmp_path, CardVault, SalesStore, CheckoutWorkflow, Clients)
         except BaseException:

@@ -267,6 +267,21 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
         turn = json.loads(chat.stdout.strip().splitlines()[-1])
         assert [(c["agent"], c["operation"], c["ok"]) for c in turn["calls"]] == [(NAME, op_id, True)]
         assert body["name"] in turn["reply"]
+
+        # Offline, with no LLM: the skill the scaffold wrote understands a shopper's question about an item
+        # and the offline model calls the new tool, with no edit anywhere else.
+        offline = subprocess.run(
+            [str(repo / ".venv" / "bin" / "python"), "-c", OFFLINE_TURN.format(name=NAME)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, "VAR_DIR": str(tmp_path), f"{PREFIX}_AGENT_URL": f"http://127.0.0.1:{port}"},
+        )
+        assert offline.returncode == 0, offline.stdout + offline.stderr
+        turn = json.loads(offline.stdout.strip().splitlines()[-1])
+        assert [(c["agent"], c["operation"], c["ok"]) for c in turn["calls"]] == [(NAME, op_id, True)], turn
+        assert body["name"] in turn["reply"]
     finally:
         runner.stop()
 
@@ -279,6 +294,16 @@ tool = new_agent.TOOLS[0].name
 model = ScriptedChatModel(rules=[(r"ITEM-[0-9]{{3}}", [[call(tool, item_id="ITEM-001")]])])
 session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), model)
 result = session.send("U1001", "what is ITEM-001?", channel="test")
+print(json.dumps({{"reply": result.reply, "calls": result.tool_calls}}))
+"""
+
+
+OFFLINE_TURN = """
+import json, pathlib, tempfile
+from sales_agent.offline.model import OfflineChatModel
+from sales_agent.testing import session_for_tests
+session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), OfflineChatModel())
+result = session.send("U1001", "how much is the {name} item ITEM-001?", channel="test")
 print(json.dumps({{"reply": result.reply, "calls": result.tool_calls}}))
 """
 

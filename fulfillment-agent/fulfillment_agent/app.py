@@ -15,6 +15,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "createOrder": domain.create_order,
     "getOrder": domain.get_order,
     "listOrders": domain.list_orders,
+    "listAllOrders": domain.list_all_orders,
     "updateOrderStatus": domain.update_order_status,
     "approveOrder": domain.approve_order,
     "cancelOrder": domain.cancel_order,

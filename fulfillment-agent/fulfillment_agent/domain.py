@@ -483,6 +483,14 @@ def list_orders(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     return {"userId": body["userId"], "count": len(rows), "orders": [_order_view(r) for r in rows]}
 
 
+def list_all_orders(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    """Every order, a page at a time (operator only: the integrity audit reads them all)."""
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_orders(conn, offset, limit)
+    return {"orders": [_order_view(r) for r in rows], "nextOffset": offset + limit if len(rows) == limit else None}
+
+
 # --- moving orders ---------------------------------------------------------------------------------
 
 

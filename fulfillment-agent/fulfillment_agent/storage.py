@@ -250,6 +250,12 @@ def user_orders(conn: Connection, user_id: str, status: str | None, limit: int) 
     return _with_history(conn, [dict(r._mapping) for r in conn.execute(query)])
 
 
+def all_orders(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every order, by order id, one page (the operator's listing, for the integrity audit)."""
+    query = sa.select(orders).order_by(orders.c.order_id).offset(offset).limit(limit)
+    return _with_history(conn, [dict(r._mapping) for r in conn.execute(query)])
+
+
 def order_using(conn: Connection, column: str, value: str) -> str | None:
     """The order that already uses this payment or hold, if any."""
     return conn.execute(sa.select(orders.c.order_id).where(orders.c[column] == value)).scalar()

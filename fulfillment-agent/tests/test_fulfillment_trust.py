@@ -37,7 +37,9 @@ def owners(make_app):
 
 @pytest.fixture
 def app(make_app, owners):
-    return make_app("fulfillment", clients=owners.clients())
+    built = make_app("fulfillment", clients=owners.clients())
+    owners.serve_fulfillment(built)
+    return built
 
 
 @pytest.fixture

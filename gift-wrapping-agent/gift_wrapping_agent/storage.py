@@ -82,6 +82,9 @@ gift_wraps = sa.Table(
     sa.Column("created_at", sa.String(24), nullable=False),
     sa.Column("cancelled_at", sa.String(24)),
     sa.Column("active_key", sa.String(60), unique=True),
+    # Cancelling a wrap of a paid order refunds its fee through the payment agent: the refund and how much.
+    sa.Column("refund_id", sa.String(40)),
+    sa.Column("refunded_amount", MONEY),
     sa.CheckConstraint("price >= 0", name="wrap_price_not_negative"),
 )
 
@@ -211,11 +214,20 @@ def insert_wrap(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(gift_wraps.insert().values(**row, active_key=active_key(row["order_reference"], row["product_id"])))
 
 
-def cancel_wrap(conn: Connection, wrap_id: str, at: str) -> bool:
+def cancel_wrap(conn: Connection, wrap_id: str, at: str, refund_id: str | None = None, refunded: Any = None) -> bool:
     """Cancel a requested wrap in one guarded UPDATE: exactly one caller wins."""
     result = conn.execute(
         gift_wraps.update()
         .where(gift_wraps.c.wrap_id == wrap_id, gift_wraps.c.status == "requested")
-        .values(status="cancelled", cancelled_at=at, active_key=None)
+        .values(status="cancelled", cancelled_at=at, active_key=None, refund_id=refund_id, refunded_amount=refunded)
     )
     return result.rowcount == 1
+
+
+def refunded_for(conn: Connection, order_reference: str) -> Any:
+    """What cancelled wraps of this order have refunded so far (Decimal rupees)."""
+    return conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(gift_wraps.c.refunded_amount), 0)).where(
+            gift_wraps.c.order_reference == order_reference
+        )
+    ).scalar()

@@ -14,6 +14,7 @@ HANDLERS = {
     "restock": domain.restock,
     "getStockHistory": domain.stock_history,
     "listLowStock": domain.low_stock,
+    "listHolds": domain.list_holds,
 }
 
 

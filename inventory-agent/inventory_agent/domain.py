@@ -154,12 +154,23 @@ def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         rows = storage.online_levels(conn, wanted)
     summary: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = summary.setdefault(row["product_id"], {"online": 0, "stores": 0, "sizes": {}, "colors": {}})
+        entry = summary.setdefault(
+            row["product_id"], {"online": 0, "stores": 0, "sizes": {}, "colors": {}, "variants": []}
+        )
         entry["online"] += row["online"]
         entry["stores"] += row["in_stores"]
         if row["online"] + row["in_stores"] > 0:  # dicts keep first-seen order and drop repeats
             entry["sizes"][row["size"]] = True
             entry["colors"][row["color"]] = True
+            # The pairs themselves: "S" in stock and "Gold" in stock does not mean S in Gold is.
+            entry["variants"].append(
+                {
+                    "size": row["size"],
+                    "color": row["color"],
+                    "onlineStockLevel": int(row["online"]),
+                    "storeStockLevel": int(row["in_stores"]),
+                }
+            )
     return {
         "products": [
             {
@@ -169,6 +180,7 @@ def availability(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                 "storeStockLevel": summary[pid]["stores"],
                 "availableSizes": list(summary[pid]["sizes"]),
                 "availableColors": list(summary[pid]["colors"]),
+                "availableVariants": summary[pid]["variants"],
             }
             for pid in wanted
             if pid in summary
@@ -268,6 +280,19 @@ def get_hold(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     if row is None:
         raise NotFound.of("hold", body["holdId"], "holdId")
     return _hold_view(row)
+
+
+def list_holds(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    """Holds as stored, a page at a time (operator only). Deliberately does not expire due holds first: the
+    integrity audit must see a hold left active past its expiry."""
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        ids = storage.hold_ids(conn, body.get("status"), offset, limit)
+        rows = [storage.hold(conn, hold_id) for hold_id in ids]
+    return {
+        "holds": [_hold_view(row) for row in rows if row is not None],
+        "nextOffset": offset + limit if len(ids) == limit else None,
+    }
 
 
 def _return_stock(conn: Connection, hold_id: str, lines: list[dict[str, Any]], why: str) -> None:

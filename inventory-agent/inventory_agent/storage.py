@@ -224,6 +224,15 @@ def hold(conn: Connection, hold_id: str) -> dict[str, Any] | None:
     return found
 
 
+def hold_ids(conn: Connection, status: str | None, offset: int, limit: int) -> list[str]:
+    """Hold ids, oldest first, one page (the operator's listing)."""
+    query = sa.select(holds.c.hold_id)
+    if status:
+        query = query.where(holds.c.status == status)
+    query = query.order_by(holds.c.created_at, holds.c.hold_id).offset(offset).limit(limit)
+    return [r.hold_id for r in conn.execute(query)]
+
+
 def expired_hold_ids(conn: Connection, now_iso: str) -> list[str]:
     rows = conn.execute(sa.select(holds.c.hold_id).where(holds.c.status == "active", holds.c.expires_at <= now_iso))
     return [r.hold_id for r in rows]

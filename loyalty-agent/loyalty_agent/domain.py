@@ -16,8 +16,19 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from agentkit import BusinessRuleViolation, Conflict, Database, NotFound, ValidationFailed, clock
+from agentkit import (
+    AgentCallError,
+    AgentClient,
+    BusinessRuleViolation,
+    Conflict,
+    Database,
+    DependencyUnavailable,
+    NotFound,
+    ValidationFailed,
+    clock,
+)
 from agentkit.money import format_inr as rupees
+from agentkit.money import percent_of, to_paisa
 
 from . import storage
 
@@ -116,10 +127,10 @@ def _refuse(code: str, reason: str, to_qualify: Decimal | None = None) -> Verdic
 
 
 def discount_for(promo: dict[str, Any], base: Decimal) -> Decimal:
-    """The discount on ``base`` rupees, rounded to the rupee, capped by maxDiscount and by the base itself."""
+    """The discount on ``base`` rupees, half-up to the paisa, capped by maxDiscount and by the base itself."""
     value = Decimal(promo["discount_value"])
     if promo["discount_type"] == "percent":
-        discount = (base * value / 100).quantize(Decimal(1), ROUND_HALF_UP)
+        discount = percent_of(base, value)
     else:
         discount = value
     if promo["max_discount"] is not None:
@@ -145,16 +156,17 @@ def judge(promo: dict[str, Any], *, tier: str, cart: Cart, now: str, claim: dict
     categories = promo["categories"]
     if categories:
         wanted = join_words(categories)
-        if cart.categories is None:
-            return _refuse(
-                "category_not_eligible",
-                f"Only on {wanted}; the cart's categories were not given, so it cannot be checked",
-            )
-        if not set(categories) & cart.categories:
+        if cart.categories is not None and not set(categories) & cart.categories:
             return _refuse("category_not_eligible", f"Only on {wanted}; your cart has none")
-        if cart.lines is not None:
-            base = sum((amount for category, amount in cart.lines if category in categories), Decimal(0))
-            on_what = join_words(categories, "or")
+        if cart.lines is None:
+            # Categories alone cannot say how much of the cart is on them: the discount needs the lines.
+            return _refuse(
+                "items_required",
+                f"Only on {wanted}; the cart's items (category and amount per line) were not given, "
+                "so the part of the cart it applies to is unknown",
+            )
+        base = sum((amount for category, amount in cart.lines if category in categories), Decimal(0))
+        on_what = join_words(categories, "or")
     minimum = Decimal(promo["min_cart_amount"])
     if base < minimum:
         short = (minimum - base).quantize(CENT)
@@ -221,6 +233,7 @@ def get_applicable_offers(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         coupons = storage.all_coupons(conn)
         offers = storage.all_offers(conn)
         claims = storage.claims_of(conn, user_id)
+        debt = storage.owed(conn, user_id)
     tier = _tier(tiers, member["tier"])
     listed = [
         _offer_view(c, "coupon", judge(c, tier=member["tier"], cart=cart, now=now, claim=claims.get(c["code"])))
@@ -240,7 +253,7 @@ def get_applicable_offers(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "pointValue": money(point_value),
         "pointsValue": money(points_value(balance, tier)),
         "minimumRedeemablePoints": MIN_REDEMPTION_POINTS,
-        "redeemablePoints": usable if usable >= MIN_REDEMPTION_POINTS else 0,
+        "redeemablePoints": usable if usable >= MIN_REDEMPTION_POINTS and not debt else 0,
         "offers": listed,
         "bestOffer": (best["code"] or best["offerId"]) if best else None,
         "bestOfferDiscount": best["estimatedDiscount"] if best else 0,
@@ -269,7 +282,9 @@ def _refusal(code: str, verdict: Verdict) -> BusinessRuleViolation:
         code=COUPON_CODES.get(verdict.reason_code, verdict.reason_code),
         details=[
             {
-                "field": "categories"
+                "field": "items"
+                if verdict.reason_code == "items_required"
+                else "categories"
                 if verdict.reason_code == "category_not_eligible"
                 else "cartAmount"
                 if verdict.reason_code == "min_cart_not_met"
@@ -398,6 +413,14 @@ def redeem_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
                 code="below_minimum_redemption",
                 details=[{"field": "points", "message": f"minimum is {MIN_REDEMPTION_POINTS}"}],
             )
+        debt = storage.owed(conn, user_id)
+        if debt:
+            raise BusinessRuleViolation(
+                f"{debt} points are owed from a returned or cancelled order whose points had already been "
+                "spent; points can be redeemed again once they are paid back by new orders.",
+                code="points_owed",
+                details=[{"field": "points", "message": f"{debt} points owed"}],
+            )
         value = points_value(points, tier)
         if "cartAmount" in body:
             cart_amount = Decimal(str(body["cartAmount"])).quantize(CENT, ROUND_HALF_UP)
@@ -464,17 +487,15 @@ def cancel_redemption(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         already = not storage.cancel_redemption(conn, redemption_id)
         balance = member["points_balance"]
         if not already:
-            balance = storage.add_points(conn, user_id, row["points"])["points_balance"]
             why = body.get("reason") or "checkout did not complete"
-            storage.write_ledger(
+            balance = _credit(
                 conn,
                 user_id,
                 "reverse",
                 row["points"],
-                balance,
                 f"Gave back {row['points']} redeemed points ({redemption_id}): {why}",
                 reference=redemption_id,
-            )
+            )["points_balance"]
         tier = _tier(storage.all_tiers(conn), member["tier"])
     return {
         "userId": user_id,
@@ -485,6 +506,94 @@ def cancel_redemption(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "pointsValue": money(points_value(balance, tier)),
         "alreadyCancelled": already,
     }
+
+
+def _moved(row: dict[str, Any] | None) -> dict[str, Any]:
+    """The member row after a balance change that cannot fail its guard (a credit, or at most the balance)."""
+    if row is None:
+        raise RuntimeError("a points change the rules allow was refused by the balance guard")
+    return row
+
+
+def _credit(
+    conn: Connection,
+    user_id: str,
+    kind: str,
+    points: int,
+    description: str,
+    *,
+    lifetime: int = 0,
+    tier: str | None = None,
+    order_id: str | None = None,
+    reference: str | None = None,
+    at: str | None = None,
+) -> dict[str, Any]:
+    """Add points to the balance, paying what the member owes first; both moves are in the ledger."""
+    after = _moved(storage.add_points(conn, user_id, points, lifetime=lifetime, tier=tier))
+    storage.write_ledger(
+        conn, user_id, kind, points, after["points_balance"], description, order_id=order_id, reference=reference, at=at
+    )
+    settle = min(storage.owed(conn, user_id), points)
+    if settle:
+        left = storage.change_debt(conn, user_id, -settle)
+        after = _moved(storage.add_points(conn, user_id, -settle))
+        storage.write_ledger(
+            conn,
+            user_id,
+            "reverse",
+            -settle,
+            after["points_balance"],
+            f"Paid back {settle} owed points (spent before their order was reversed); {left} still owed",
+            order_id=order_id,
+            at=at,
+        )
+    return after
+
+
+def _take_back(
+    conn: Connection, member: dict[str, Any], points: int, balance: int
+) -> tuple[int, int, dict[str, Any], dict[str, Any]]:
+    """Take ``points`` earned back: from the balance as far as it goes, the rest becomes a debt.
+
+    Returns (taken from the balance, added to the debt, the member row after, the tier before)."""
+    taken = min(points, balance)
+    lifetime = max(0, member["lifetime_points"] - points)
+    tiers = storage.all_tiers(conn)
+    tier = _tier(tiers, member["tier"])
+    fits = tier_for_lifetime(tiers, lifetime)
+    new_tier = fits if fits["rank"] < tier["rank"] else tier
+    after = _moved(
+        storage.add_points(
+            conn, member["user_id"], -taken, lifetime=lifetime - member["lifetime_points"], tier=new_tier["tier"]
+        )
+    )
+    if points > taken:
+        storage.change_debt(conn, member["user_id"], points - taken)
+    return taken, points - taken, after, tier
+
+
+def _order_for(fulfillment: AgentClient, order_id: str, user_id: str) -> dict[str, Any]:
+    """The order as the fulfillment agent has it; someone else's order is unknown."""
+    try:
+        order = fulfillment.call("getOrder", {"orderId": order_id, "userId": user_id})
+    except AgentCallError as error:
+        if error.status == 404:
+            raise NotFound(
+                f"No order {order_id} of {user_id}: points are earned only on real orders.",
+                details=[{"field": "orderId", "message": "unknown order"}],
+            ) from None
+        raise _unavailable(error, "points on an order") from None
+    if order.get("userId") != user_id:
+        raise NotFound(f"No order {order_id} of {user_id}.", details=[{"field": "orderId", "message": "unknown order"}])
+    return order
+
+
+def _unavailable(error: AgentCallError, what: str) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"The {error.agent} service could not be asked ({error.code}), so {what} cannot be checked right now.",
+        details=[{"field": "", "message": f"{error.agent}: {error.code}"}],
+        retryAfter=5,
+    )
 
 
 def _earn_view(row: dict[str, Any], replayed: bool) -> dict[str, Any]:
@@ -510,9 +619,38 @@ def _not_theirs(order_id: str) -> Conflict:
     )
 
 
-def earn_points(db: Database, body: dict[str, Any]):
+def earn_points(db: Database, body: dict[str, Any], *, fulfillment: AgentClient):
+    """Points on what the order was paid, read from the fulfillment agent; an amount sent is only checked."""
     user_id, order_id = body["userId"], body["orderId"]
-    amount = Decimal(str(body["amount"])).quantize(CENT, ROUND_HALF_UP)
+    with db.read() as conn:
+        _member(conn, user_id)
+        earlier = storage.earning(conn, order_id)
+        reversed_ = storage.reversal(conn, order_id) is not None
+    if earlier is not None and earlier["user_id"] != user_id:
+        raise _not_theirs(order_id)
+    if reversed_:
+        raise Conflict(
+            f"Order {order_id} was cancelled or refunded and its points reversed; it cannot earn.",
+            code="order_reversed",
+            details=[{"field": "orderId", "message": "already reversed"}],
+        )
+    if earlier is not None:
+        return _earn_view(earlier, True), 200  # it was checked when it earned; a retry earns nothing more
+    order = _order_for(fulfillment, order_id, user_id)
+    if order.get("status") == "cancelled":
+        raise Conflict(
+            f"Order {order_id} is cancelled; a cancelled order earns no points.",
+            code="order_cancelled",
+            details=[{"field": "orderId", "message": "cancelled"}],
+        )
+    amount = to_paisa(order["total"])
+    if "amount" in body and to_paisa(body["amount"]) != amount:
+        raise Conflict(
+            f"Order {order_id} was paid {rupees(amount)}, not {rupees(body['amount'])}; points are earned on "
+            "what was paid.",
+            code="amount_mismatch",
+            details=[{"field": "amount", "message": f"the order's total is {amount}"}],
+        )
     with db.write() as conn:
         member = _member(conn, user_id, lock=True)
         earlier = storage.earning(conn, order_id)
@@ -532,6 +670,12 @@ def earn_points(db: Database, body: dict[str, Any]):
         reached = tier_for_lifetime(tiers, member["lifetime_points"] + points)
         new_tier = reached if reached["rank"] > tier["rank"] else tier
         now = clock.now_iso()
+        description = (
+            f"Earned {points} points on order {order_id} ({rupees(amount)} at "
+            f"{tier['earn_rate']} per ₹100, {tier['tier']})"
+        )
+        if new_tier is not tier:
+            description += f"; promoted to {new_tier['tier']}"
         row = {
             "order_id": order_id,
             "user_id": user_id,
@@ -544,26 +688,36 @@ def earn_points(db: Database, body: dict[str, Any]):
         }
         if not storage.insert_once(conn, storage.earnings, row):
             raise _not_theirs(order_id)  # another member's call recorded this order at the same moment
-        after = storage.add_points(conn, user_id, points, lifetime=points, tier=new_tier["tier"])
-        description = (
-            f"Earned {points} points on order {order_id} ({rupees(amount)} at "
-            f"{tier['earn_rate']} per ₹100, {tier['tier']})"
+        after = _credit(
+            conn,
+            user_id,
+            "earn",
+            points,
+            description,
+            lifetime=points,
+            tier=new_tier["tier"],
+            order_id=order_id,
+            at=now,
         )
-        if new_tier is not tier:
-            description += f"; promoted to {new_tier['tier']}"
-        storage.write_ledger(
-            conn, user_id, "earn", points, after["points_balance"], description, order_id=order_id, at=now
-        )
+        if after["points_balance"] != row["balance_after"]:  # part of it paid what was owed
+            row["balance_after"] = after["points_balance"]
+            conn.execute(
+                storage.earnings.update()
+                .where(storage.earnings.c.order_id == order_id)
+                .values(balance_after=after["points_balance"])
+            )
     return _earn_view(row, False), 201
 
 
-def _reversal_view(row: dict[str, Any], already: bool) -> dict[str, Any]:
+def _reversal_view(row: dict[str, Any], already: bool, owed: int) -> dict[str, Any]:
     return {
         "userId": row["user_id"],
         "orderId": row["order_id"],
+        "returnId": row.get("return_id"),
         "reason": row["reason"],
         "pointsReversed": row["points_reversed"],
         "pointsShortfall": row["points_shortfall"],
+        "pointsOwed": owed,
         "pointsRestored": row["points_restored"],
         "couponsReleased": row["coupons_released"],
         "pointsBalance": row["balance_after"],
@@ -576,7 +730,11 @@ def _reversal_view(row: dict[str, Any], already: bool) -> dict[str, Any]:
     }
 
 
-def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+def reverse_points(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, post_purchase: AgentClient
+) -> dict[str, Any]:
+    if body.get("returnId"):
+        return _reverse_return(db, body, fulfillment=fulfillment, post_purchase=post_purchase)
     user_id, order_id, reason = body["userId"], body["orderId"], body["reason"].strip() or "order reversed"
     with db.write() as conn:
         member = _member(conn, user_id, lock=True)
@@ -584,50 +742,47 @@ def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         if earlier is not None:
             if earlier["user_id"] != user_id:
                 raise _not_theirs(order_id)
-            return _reversal_view(earlier, True)
+            return _reversal_view(earlier, True, storage.owed(conn, user_id))
         earned = storage.earning(conn, order_id)
         if earned is not None and earned["user_id"] != user_id:
             raise _not_theirs(order_id)
         now = clock.now_iso()
         balance, restored = member["points_balance"], 0
         if body.get("restoreRedeemed", True):
+            # Redeemed points a return of this order already gave back are not given twice.
+            already = storage.returned_before(conn, order_id)[2]
             for redemption in storage.active_redemptions_for_reference(conn, user_id, order_id):
                 if storage.cancel_redemption(conn, redemption["redemption_id"]):
-                    balance = storage.add_points(conn, user_id, redemption["points"])["points_balance"]
-                    restored += redemption["points"]
-                    storage.write_ledger(
+                    give = max(0, redemption["points"] - already)
+                    already = max(0, already - redemption["points"])
+                    if not give:
+                        continue
+                    balance = _credit(
                         conn,
                         user_id,
                         "reverse",
-                        redemption["points"],
-                        balance,
-                        f"Gave back {redemption['points']} points redeemed on order {order_id}: {reason}",
+                        give,
+                        f"Gave back {give} points redeemed on order {order_id}: {reason}",
                         order_id=order_id,
                         reference=redemption["redemption_id"],
                         at=now,
-                    )
+                    )["points_balance"]
+                    restored += give
         released = [
             use["code"]
             for use in storage.active_uses_for_reference(conn, user_id, order_id)
             if storage.give_back_coupon_use(conn, use)
         ]
-
-        owed = earned["points"] if earned else 0
-        taken = min(owed, balance)  # points already spent cannot be taken back below zero
-        lifetime = max(0, member["lifetime_points"] - owed)
-        tiers = storage.all_tiers(conn)
-        tier = _tier(tiers, member["tier"])
-        fits = tier_for_lifetime(tiers, lifetime)
-        new_tier = fits if fits["rank"] < tier["rank"] else tier
-        after = storage.add_points(
-            conn, user_id, -taken, lifetime=lifetime - member["lifetime_points"], tier=new_tier["tier"]
-        )
+        member = _member(conn, user_id, lock=True)
+        # Points already taken back by returns of this order are not taken twice.
+        owed = max(0, (earned["points"] if earned else 0) - storage.returned_before(conn, order_id)[1])
+        taken, shortfall, after, tier = _take_back(conn, member, owed, balance)
         if owed:
             description = f"Took back {taken} points earned on order {order_id}: {reason}"
-            if taken < owed:
-                description += f" ({owed - taken} had already been spent)"
-            if new_tier is not tier:
-                description += f"; tier back to {new_tier['tier']}"
+            if shortfall:
+                description += f" ({shortfall} had already been spent and are owed)"
+            if after["tier"] != tier["tier"]:
+                description += f"; tier back to {after['tier']}"
             storage.write_ledger(
                 conn, user_id, "reverse", -taken, after["points_balance"], description, order_id=order_id, at=now
             )
@@ -637,18 +792,154 @@ def reverse_points(db: Database, body: dict[str, Any]) -> dict[str, Any]:
             "reason": reason[:300],
             "points_reversed": taken,
             "points_restored": restored,
-            "points_shortfall": owed - taken,
+            "points_shortfall": shortfall,
             "coupons_released": released,
             "balance_after": after["points_balance"],
             "lifetime_after": after["lifetime_points"],
-            "tier": new_tier["tier"],
+            "tier": after["tier"],
             "previous_tier": tier["tier"],
             "at": now,
         }
         stored = {**row, "coupons_released": json.dumps(released)}
         if not storage.insert_once(conn, storage.reversals, stored):
             raise _not_theirs(order_id)
-    return _reversal_view(row, False)
+        debt = storage.owed(conn, user_id)
+    return _reversal_view(row, False, debt)
+
+
+def _return_for(post_purchase: AgentClient, return_id: str, user_id: str, order_id: str) -> dict[str, Any]:
+    """The return as the post-purchase agent recorded it: this shopper's, for this order."""
+    try:
+        found = post_purchase.call("getReturnStatus", {"returnId": return_id, "userId": user_id})
+    except AgentCallError as error:
+        if error.status == 404:
+            raise NotFound.of("return", return_id, "returnId") from None
+        raise _unavailable(error, "the points of a return") from None
+    if found.get("orderId") != order_id or found.get("userId") != user_id:
+        raise Conflict(
+            f"Return {return_id} is not a return of {order_id}.",
+            code="return_of_another_order",
+            details=[{"field": "returnId", "message": f"a return of {found.get('orderId')}"}],
+        )
+    return found
+
+
+def _reverse_return(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, post_purchase: AgentClient
+) -> dict[str, Any]:
+    """Take back the points earned on what one return sent back, pro rata of the order's subtotal."""
+    user_id, order_id, return_id = body["userId"], body["orderId"], body["returnId"]
+    reason = body["reason"].strip() or f"return {return_id}"
+    with db.read() as conn:
+        _member(conn, user_id)
+        earlier = storage.return_reversal(conn, return_id)
+    if earlier is None:
+        returned = _return_for(post_purchase, return_id, user_id, order_id)
+        order = _order_for(fulfillment, order_id, user_id)
+        value = sum((to_paisa(item["unitPrice"]) * item["quantity"] for item in returned["items"]), Decimal(0))
+        subtotal = to_paisa(order["subtotal"])
+    with db.write() as conn:
+        member = _member(conn, user_id, lock=True)
+        earlier = storage.return_reversal(conn, return_id)
+        if earlier is not None:
+            if earlier["user_id"] != user_id or earlier["order_id"] != order_id:
+                raise _not_theirs(order_id)
+            return _return_reversal_view(conn, earlier, member, reason, True)
+        earned = storage.earning(conn, order_id)
+        if earned is not None and earned["user_id"] != user_id:
+            raise _not_theirs(order_id)
+        value_before, points_before, restored_before = storage.returned_before(conn, order_id)
+        whole = storage.reversal(conn, order_id) is None  # a whole-order reversal already settled everything
+        points = earned["points"] if earned and whole else 0
+        ratio = min(Decimal(1), (value_before + value) / subtotal) if subtotal else Decimal(1)
+        due = int((points * ratio).to_integral_value(ROUND_HALF_UP))
+        now = clock.now_iso()
+        # The points redeemed on the order paid for part of what came back: that part is given back, pro rata.
+        redemptions = storage.active_redemptions_for_reference(conn, user_id, order_id) if whole else []
+        redeemed = sum(r["points"] for r in redemptions)
+        give = max(0, int((redeemed * ratio).to_integral_value(ROUND_HALF_UP)) - restored_before)
+        balance = member["points_balance"]
+        if give:
+            balance = _credit(
+                conn,
+                user_id,
+                "reverse",
+                give,
+                f"Gave back {give} of the {redeemed} points redeemed on order {order_id} ({return_id}): {reason}",
+                order_id=order_id,
+                reference=return_id,
+                at=now,
+            )["points_balance"]
+        if ratio >= 1:  # everything came back: the redemptions are settled
+            for redemption in redemptions:
+                storage.cancel_redemption(conn, redemption["redemption_id"])
+        member = _member(conn, user_id, lock=True)
+        taken, shortfall, after, tier = _take_back(conn, member, max(0, due - points_before), balance)
+        if taken or shortfall:
+            description = (
+                f"Took back {taken} points earned on the {rupees(value)} returned from order {order_id} "
+                f"({return_id}): {reason}"
+            )
+            if shortfall:
+                description += f" ({shortfall} had already been spent and are owed)"
+            if after["tier"] != tier["tier"]:
+                description += f"; tier back to {after['tier']}"
+            storage.write_ledger(
+                conn,
+                user_id,
+                "reverse",
+                -taken,
+                after["points_balance"],
+                description,
+                order_id=order_id,
+                reference=return_id,
+                at=now,
+            )
+        row = {
+            "return_id": return_id,
+            "order_id": order_id,
+            "user_id": user_id,
+            "returned_value": value,
+            "points_taken": taken,
+            "points_owed": shortfall,
+            "points_restored": give,
+            "balance_after": after["points_balance"],
+            "at": now,
+        }
+        if not storage.insert_once(conn, storage.return_reversals, row):
+            raise Conflict(
+                f"Return {return_id} was reversed at the same moment; ask again for its result.",
+                code="concurrent_update",
+                details=[{"field": "returnId", "message": "reversed meanwhile"}],
+            )
+        member = {**member, "tier": after["tier"], "lifetime_points": after["lifetime_points"]}
+        return _return_reversal_view(conn, row, member, reason, False, previous_tier=tier["tier"])
+
+
+def _return_reversal_view(
+    conn: Connection,
+    row: dict[str, Any],
+    member: dict[str, Any],
+    reason: str,
+    already: bool,
+    previous_tier: str | None = None,
+) -> dict[str, Any]:
+    view = {
+        "user_id": row["user_id"],
+        "order_id": row["order_id"],
+        "return_id": row["return_id"],
+        "reason": reason[:300],
+        "points_reversed": row["points_taken"],
+        "points_shortfall": row["points_owed"],
+        "points_restored": row["points_restored"],
+        "coupons_released": [],
+        "balance_after": row["balance_after"],
+        "lifetime_after": member["lifetime_points"],
+        "tier": member["tier"],
+        "previous_tier": previous_tier or member["tier"],
+        "at": row["at"],
+    }
+    return _reversal_view(view, already, storage.owed(conn, row["user_id"]))
 
 
 def _ledger_view(entry: dict[str, Any]) -> dict[str, Any]:
@@ -669,6 +960,7 @@ def get_member(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         member = _member(conn, user_id)
         tiers = storage.all_tiers(conn)
         activity = storage.recent_ledger(conn, user_id, body.get("activityLimit", DEFAULT_ACTIVITY))
+        debt = storage.owed(conn, user_id)
     tier = _tier(tiers, member["tier"])
     higher = [t for t in tiers if t["rank"] > tier["rank"]]
     nxt = higher[0] if higher else None
@@ -677,6 +969,7 @@ def get_member(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "name": member["name"],
         "tier": member["tier"],
         "pointsBalance": member["points_balance"],
+        "pointsOwed": debt,
         "pointValue": money(tier["point_value"]),
         "pointsValue": money(points_value(member["points_balance"], tier)),
         "lifetimePoints": member["lifetime_points"],
@@ -686,4 +979,47 @@ def get_member(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         "minimumRedeemablePoints": MIN_REDEMPTION_POINTS,
         "joinedAt": member["joined_at"],
         "recentActivity": [_ledger_view(e) for e in activity],
+    }
+
+
+# --- operator listings (the integrity audit) -------------------------------------------------------
+
+
+def list_members(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_members(conn, offset, limit)
+    return {
+        "members": [
+            {
+                "userId": r["user_id"],
+                "tier": r["tier"],
+                "pointsBalance": r["points_balance"],
+                "lifetimePoints": r["lifetime_points"],
+            }
+            for r in rows
+        ],
+        "nextOffset": offset + limit if len(rows) == limit else None,
+    }
+
+
+def list_ledger(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_ledger(conn, offset, limit)
+    return {
+        "entries": [
+            {
+                "entryId": r["id"],
+                "userId": r["user_id"],
+                "type": r["type"],
+                "points": r["points"],
+                "balanceAfter": r["balance_after"],
+                "orderId": r["order_id"],
+                "reference": r["reference"],
+                "at": r["at"],
+            }
+            for r in rows
+        ],
+        "nextOffset": offset + limit if len(rows) == limit else None,
     }

@@ -164,6 +164,33 @@ reversals = sa.Table(
     sa.Column("at", sa.String(24), nullable=False),
 )
 
+# Points a reversal could not take back because the member had already spent them. They are owed, not
+# forgotten: the balance never goes below zero, later credits pay the debt first, and redeeming waits
+# until it is cleared (see the README, "Points that were already spent").
+debts = sa.Table(
+    "debts",
+    metadata,
+    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), primary_key=True),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("points >= 0", name="debt_never_negative"),
+)
+
+# One row per return whose earned points were taken back: the value of the goods returned, so partial
+# returns of one order add up (pro rata of the order's subtotal) and a return is never counted twice.
+return_reversals = sa.Table(
+    "return_reversals",
+    metadata,
+    sa.Column("return_id", sa.String(24), primary_key=True),
+    sa.Column("order_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("returned_value", MONEY, nullable=False),
+    sa.Column("points_taken", sa.BigInteger, nullable=False),  # taken from the balance now
+    sa.Column("points_owed", sa.BigInteger, nullable=False),  # added to the debt (already spent)
+    sa.Column("points_restored", sa.BigInteger, nullable=False),  # redeemed on the order, given back pro rata
+    sa.Column("balance_after", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.String(24), nullable=False),
+)
+
 SEED_DIR = Path(__file__).parent / "seed"
 LEDGER_OPENED_AT = "2026-10-01T00:00:00Z"  # the seed's balances are brought forward to this ledger here
 
@@ -400,6 +427,18 @@ def all_tiers(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(sa.select(tiers).order_by(tiers.c.rank))]
 
 
+def all_members(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every member, by user id, one page (the operator's listing)."""
+    query = sa.select(members).order_by(members.c.user_id).offset(offset).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def all_ledger(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every ledger entry, oldest first, one page (the operator's listing)."""
+    query = sa.select(ledger).order_by(ledger.c.id).offset(offset).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def _promotion(row) -> dict[str, Any]:
     found = dict(row._mapping)
     for key in ("eligible_tiers", "categories"):
@@ -478,6 +517,28 @@ def active_redemptions_for_reference(conn: Connection, user_id: str, order_refer
     return [dict(r._mapping) for r in rows]
 
 
+def owed(conn: Connection, user_id: str) -> int:
+    row = conn.execute(sa.select(debts.c.points).where(debts.c.user_id == user_id)).first()
+    return int(row.points) if row else 0
+
+
+def return_reversal(conn: Connection, return_id: str) -> dict[str, Any] | None:
+    return _row(conn.execute(sa.select(return_reversals).where(return_reversals.c.return_id == return_id)))
+
+
+def returned_before(conn: Connection, order_id: str) -> tuple[Decimal, int, int]:
+    """For one order's returns so far: (value of the goods returned, earned points taken back or owed,
+    redeemed points given back)."""
+    row = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(return_reversals.c.returned_value), 0),
+            sa.func.coalesce(sa.func.sum(return_reversals.c.points_taken + return_reversals.c.points_owed), 0),
+            sa.func.coalesce(sa.func.sum(return_reversals.c.points_restored), 0),
+        ).where(return_reversals.c.order_id == order_id)
+    ).one()
+    return Decimal(str(row[0])), int(row[1]), int(row[2])
+
+
 def recent_ledger(conn: Connection, user_id: str, limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(ledger)
@@ -536,6 +597,21 @@ def write_ledger(
             at=at or clock.now_iso(),
         )
     )
+
+
+def change_debt(conn: Connection, user_id: str, delta: int) -> int:
+    """Add ``delta`` (negative to pay off) to what the member owes; returns what is owed after."""
+    if delta > 0 and insert_once(conn, debts, {"user_id": user_id, "points": delta}):
+        return delta
+    result = conn.execute(
+        debts.update()
+        .where(debts.c.user_id == user_id, debts.c.points >= -delta if delta < 0 else sa.true())
+        .values(points=debts.c.points + delta)
+        .returning(debts.c.points)
+    ).first()
+    if result is None:
+        raise RuntimeError(f"debt of {user_id} cannot change by {delta}")
+    return int(result.points)
 
 
 def insert_once(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:

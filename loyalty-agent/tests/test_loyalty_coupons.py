@@ -101,10 +101,16 @@ def test_category_not_eligible(client):
     )
     assert "Only on activewear and footwear; your cart has none" in error["message"]
     assert error["details"][0]["field"] == "categories"
-    # Without the cart's categories a category rule cannot be checked, so it is refused with that reason.
-    error = refusal(apply(client, userId="U1002", couponCode="RUN15", cartAmount=5000), 422, "category_not_eligible")
-    assert "categories were not given" in error["message"]
-    ok = apply(client, userId="U1002", couponCode="RUN15", cartAmount=5000, categories=["Footwear"])
+    # Without the cart's items a category rule cannot say what it discounts, so it is refused naming items.
+    error = refusal(apply(client, userId="U1002", couponCode="RUN15", cartAmount=5000), 422, "items_required")
+    assert "items" in error["message"] and error["details"][0]["field"] == "items"
+    ok = apply(
+        client,
+        userId="U1002",
+        couponCode="RUN15",
+        cartAmount=5000,
+        items=[{"category": "Footwear", "amount": 5000}],
+    )
     assert ok.status_code == 200 and ok.get_json()["discountAmount"] == 750  # 15% capped at ₹750
 
 
@@ -224,7 +230,7 @@ def test_offers_list_gives_the_reason_each_offer_does_not_apply(client):
 
 
 def test_offers_list_includes_automatic_offers_and_picks_the_biggest(client):
-    report = offers(client, userId="U1002", cartAmount=9000, categories=["jackets"])
+    report = offers(client, userId="U1002", cartAmount=9000, items=[{"category": "jackets", "amount": 9000}])
     assert report["tier"] == "platinum"
     kinds = {o["kind"] for o in report["offers"]}
     assert kinds == {"coupon", "automatic"}

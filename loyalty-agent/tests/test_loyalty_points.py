@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from orders import place_order
 
 from agentkit.registry import import_app_factory
+from support import WiredSystem
 
 
 @pytest.fixture
@@ -17,6 +19,14 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def system(tmp_path):
+    """Every agent in process: points are earned on real orders the fulfillment agent holds."""
+    wired = WiredSystem(tmp_path)
+    yield wired
+    wired.close()
 
 
 def member(client, user_id, **extra):
@@ -41,6 +51,7 @@ def test_member_shows_tier_points_value_and_next_tier(client):
         "name": "Priya Sharma",
         "tier": "gold",
         "pointsBalance": 6120,
+        "pointsOwed": 0,
         "pointValue": 0.25,
         "pointsValue": 1530,
         "lifetimePoints": 8450,
@@ -158,73 +169,86 @@ def test_concurrent_redemptions_never_overdraw(app):
     assert member(app.test_client(), "U1002")["pointsBalance"] == 250
 
 
-# --- earn ----------------------------------------------------------------------------------------
+# --- earn: on real orders, read from the fulfillment agent ----------------------------------------
 
 
-def test_earn_uses_the_tier_rate_and_the_same_order_earns_once(client):
-    first = post(client, "/earn-points", 201, userId="U1001", orderId="ORD-900003", amount=2599.99)
-    assert first["pointsEarned"] == 75 and first["pointsBalance"] == 6195  # floor(2599.99 / 100) = 25 × 3 (gold)
-    assert first["replayed"] is False and first["tierChanged"] is False
-    again = post(client, "/earn-points", 200, userId="U1001", orderId="ORD-900003", amount=2599.99)
+def test_earn_uses_the_tier_rate_and_the_same_order_earns_once(system):
+    client = system.client("loyalty")
+    order = place_order(system, "U1001", [("P1001", "M", "Black", 1)])  # ₹4,999
+    first = post(client, "/earn-points", 201, userId="U1001", orderId=order["orderId"])
+    assert first["amount"] == 4999 and first["pointsEarned"] == 147  # floor(4999 / 100) = 49 × 3 (gold)
+    assert first["pointsBalance"] == 6120 + 147 and first["replayed"] is False and first["tierChanged"] is False
+    again = post(client, "/earn-points", 200, userId="U1001", orderId=order["orderId"], amount=4999)
     assert again == first | {"replayed": True}
-    assert member(client, "U1001")["pointsBalance"] == 6195
-    assert member(client, "U1001")["lifetimePoints"] == 8450 + 75
+    assert member(client, "U1001")["pointsBalance"] == 6120 + 147
+    assert member(client, "U1001")["lifetimePoints"] == 8450 + 147
 
 
-def test_seeded_orders_have_already_earned(client):
+def test_seeded_orders_have_already_earned(system):
+    client = system.client("loyalty")
     replay = post(client, "/earn-points", 200, userId="U1002", orderId="ORD-100001", amount=4718)
     assert replay["replayed"] is True and replay["pointsEarned"] == 235
     assert member(client, "U1002")["pointsBalance"] == 14250
 
 
-def test_earn_for_another_members_order_is_a_conflict(client):
-    post(client, "/earn-points", 201, userId="U1001", orderId="ORD-900004", amount=1000)
-    reply = client.post("/earn-points", json={"userId": "U1003", "orderId": "ORD-900004", "amount": 1000})
+def test_earn_for_another_members_order_is_unknown_or_a_conflict(system):
+    client = system.client("loyalty")
+    order = place_order(system, "U1001", [("P1017", "M", "White", 1)])
+    reply = client.post("/earn-points", json={"userId": "U1003", "orderId": order["orderId"]})
+    assert reply.status_code == 404 and reply.get_json()["error"]["details"][0]["field"] == "orderId"
+    post(client, "/earn-points", 201, userId="U1001", orderId=order["orderId"])
+    reply = client.post("/earn-points", json={"userId": "U1003", "orderId": order["orderId"]})
     assert reply.status_code == 409 and reply.get_json()["error"]["code"] == "order_of_another_member"
 
 
-def test_lifetime_points_promote_the_tier(client):
-    # U1003 is silver with 2,960 lifetime points; gold starts at 5,000. ₹1,02,000 at 2 per ₹100 = 2,040.
-    earned = post(client, "/earn-points", 201, userId="U1003", orderId="ORD-900005", amount=102000)
-    assert earned["pointsEarned"] == 2040 and earned["tier"] == "gold" and earned["previousTier"] == "silver"
+def test_lifetime_points_promote_the_tier(system):
+    client = system.client("loyalty")
+    # U1003 is silver with 2,960 lifetime points; gold starts at 5,000. 13 × ₹7,999 = ₹1,03,987: 1,039 × 2 = 2,078.
+    order = place_order(system, "U1003", [("P1004", "M", "Charcoal", 13)])
+    earned = post(client, "/earn-points", 201, userId="U1003", orderId=order["orderId"])
+    assert earned["pointsEarned"] == 2078 and earned["tier"] == "gold" and earned["previousTier"] == "silver"
     assert earned["tierChanged"] is True
     now = member(client, "U1003")
     assert now["tier"] == "gold" and now["earnRate"] == 3 and now["nextTier"] == "platinum"
-    assert now["lifetimePoints"] == 5000 and now["pointsToNextTier"] == 5000
+    assert now["lifetimePoints"] == 5038
     assert "promoted to gold" in now["recentActivity"][0]["description"]
-    # the next order earns at the gold rate
-    assert post(client, "/earn-points", 201, userId="U1003", orderId="ORD-900006", amount=1000)["pointsEarned"] == 30
-
-
-def test_one_point_short_of_a_tier_is_no_promotion(client):
-    earned = post(client, "/earn-points", 201, userId="U1003", orderId="ORD-900007", amount=101999)
-    assert earned["pointsEarned"] == 2038 and earned["tier"] == "silver" and earned["tierChanged"] is False
+    # the next order earns at the gold rate: ₹1,899 -> 18 × 3
+    second = place_order(system, "U1003", [("P1017", "M", "White", 1)])
+    assert post(client, "/earn-points", 201, userId="U1003", orderId=second["orderId"])["pointsEarned"] == 54
 
 
 # --- reverse -------------------------------------------------------------------------------------
 
 
-def test_reverse_takes_back_earned_points_and_is_idempotent(client):
-    post(client, "/earn-points", 201, userId="U1001", orderId="ORD-900008", amount=5000)
-    first = post(client, "/reverse-points", 200, userId="U1001", orderId="ORD-900008", reason="order cancelled")
-    assert first["pointsReversed"] == 150 and first["pointsBalance"] == 6120 and first["lifetimePoints"] == 8450
-    assert first["alreadyReversed"] is False
-    second = post(client, "/reverse-points", 200, userId="U1001", orderId="ORD-900008", reason="order cancelled")
+def test_reverse_takes_back_earned_points_and_is_idempotent(system):
+    client = system.client("loyalty")
+    order = place_order(system, "U1001", [("P1001", "M", "Black", 1)])
+    oid = order["orderId"]
+    post(client, "/earn-points", 201, userId="U1001", orderId=oid)
+    first = post(client, "/reverse-points", 200, userId="U1001", orderId=oid, reason="order cancelled")
+    assert first["pointsReversed"] == 147 and first["pointsBalance"] == 6120 and first["lifetimePoints"] == 8450
+    assert first["alreadyReversed"] is False and first["pointsOwed"] == 0 and first["returnId"] is None
+    second = post(client, "/reverse-points", 200, userId="U1001", orderId=oid, reason="order cancelled")
     assert second == first | {"alreadyReversed": True}
     assert member(client, "U1001")["pointsBalance"] == 6120
     # a reversed order cannot earn again
-    reply = client.post("/earn-points", json={"userId": "U1001", "orderId": "ORD-900008", "amount": 5000})
+    reply = client.post("/earn-points", json={"userId": "U1001", "orderId": oid})
     assert reply.status_code == 409 and reply.get_json()["error"]["code"] == "order_reversed"
 
 
-def test_reversing_the_order_that_promoted_a_member_takes_the_tier_back(client):
-    post(client, "/earn-points", 201, userId="U1003", orderId="ORD-900009", amount=102000)
-    reversed_ = post(client, "/reverse-points", 200, userId="U1003", orderId="ORD-900009", reason="refunded")
+def test_reversing_the_order_that_promoted_a_member_takes_the_tier_back(system):
+    client = system.client("loyalty")
+    order = place_order(system, "U1003", [("P1004", "M", "Charcoal", 13)])
+    post(client, "/earn-points", 201, userId="U1003", orderId=order["orderId"])
+    reversed_ = post(client, "/reverse-points", 200, userId="U1003", orderId=order["orderId"], reason="refunded")
     assert reversed_["tier"] == "silver" and reversed_["previousTier"] == "gold" and reversed_["tierChanged"] is True
     assert member(client, "U1003")["tier"] == "silver"
 
 
-def test_reverse_restores_redeemed_points_and_releases_the_coupon(client):
+def test_reverse_restores_redeemed_points_and_releases_the_coupon(system):
+    client = system.client("loyalty")
+    order = place_order(system, "U1004", [("P1045", "One Size", "Grey", 3)])  # ₹2,697: 26 points at bronze
+    oid = order["orderId"]
     post(
         client,
         "/apply-coupon",
@@ -232,13 +256,13 @@ def test_reverse_restores_redeemed_points_and_releases_the_coupon(client):
         userId="U1004",
         couponCode="WELCOME10",
         cartAmount=3000,
-        orderReference="ORD-900012",
+        orderReference=oid,
         commit=True,
     )
-    post(client, "/redeem-loyalty-points", 200, userId="U1004", points=300, orderReference="ORD-900012")
-    post(client, "/earn-points", 201, userId="U1004", orderId="ORD-900012", amount=2625)  # 26 points
+    post(client, "/redeem-loyalty-points", 200, userId="U1004", points=300, orderReference=oid)
+    post(client, "/earn-points", 201, userId="U1004", orderId=oid)
     assert member(client, "U1004")["pointsBalance"] == 340 - 300 + 26
-    undone = post(client, "/reverse-points", 200, userId="U1004", orderId="ORD-900012", reason="order cancelled")
+    undone = post(client, "/reverse-points", 200, userId="U1004", orderId=oid, reason="order cancelled")
     assert undone["pointsRestored"] == 300 and undone["pointsReversed"] == 26 and undone["pointsShortfall"] == 0
     assert undone["couponsReleased"] == ["WELCOME10"] and undone["pointsBalance"] == 340
     # the single-use coupon can be used again on a new order
@@ -252,14 +276,6 @@ def test_reverse_restores_redeemed_points_and_releases_the_coupon(client):
         orderReference="ORD-900013",
         commit=True,
     )
-
-
-def test_reverse_never_takes_the_balance_below_zero(client):
-    post(client, "/earn-points", 201, userId="U1004", orderId="ORD-900014", amount=20000)  # 200 points -> 540
-    post(client, "/redeem-loyalty-points", 200, userId="U1004", points=500)  # spent -> 40
-    undone = post(client, "/reverse-points", 200, userId="U1004", orderId="ORD-900014", reason="refunded")
-    assert undone["pointsReversed"] == 40 and undone["pointsShortfall"] == 160 and undone["pointsBalance"] == 0
-    assert member(client, "U1004")["pointsBalance"] == 0
 
 
 def test_reverse_of_an_order_that_never_earned_changes_nothing(client):
@@ -278,7 +294,7 @@ def test_reverse_of_an_order_that_never_earned_changes_nothing(client):
         ("/apply-coupon", {"couponCode": "FLAT500", "cartAmount": 5000}),
         ("/redeem-loyalty-points", {"points": 100}),
         ("/cancel-redemption", {"redemptionId": "RDM-ABCDEF1234"}),
-        ("/earn-points", {"orderId": "ORD-900016", "amount": 100}),
+        ("/earn-points", {"orderId": "ORD-900016"}),
         ("/reverse-points", {"orderId": "ORD-900016", "reason": "cancelled"}),
     ],
 )
@@ -292,9 +308,11 @@ def test_unknown_member_is_404_everywhere(client, path, body):
 # --- restart -------------------------------------------------------------------------------------
 
 
-def test_points_and_coupon_uses_survive_a_restart(app, client):
+def test_points_and_coupon_uses_survive_a_restart(system):
+    app, client = system.apps["loyalty"], system.client("loyalty")
+    order = place_order(system, "U1002", [("P1001", "M", "Black", 2)])  # ₹9,998 at platinum: 99 × 5
     post(client, "/redeem-loyalty-points", 200, userId="U1001", points=1000, orderReference="ORD-900017")
-    post(client, "/earn-points", 201, userId="U1002", orderId="ORD-900018", amount=10000)
+    post(client, "/earn-points", 201, userId="U1002", orderId=order["orderId"])
     post(
         client,
         "/apply-coupon",
@@ -312,8 +330,8 @@ def test_points_and_coupon_uses_survive_a_restart(app, client):
     try:
         again = restarted.test_client()
         assert member(again, "U1001")["pointsBalance"] == 5120
-        assert member(again, "U1002")["pointsBalance"] == 14250 + 500
-        assert post(again, "/earn-points", 200, userId="U1002", orderId="ORD-900018", amount=10000)["replayed"] is True
+        assert member(again, "U1002")["pointsBalance"] == 14250 + 495
+        assert post(again, "/earn-points", 200, userId="U1002", orderId=order["orderId"])["replayed"] is True
         reply = again.post(
             "/apply-coupon",
             json={

@@ -11,6 +11,7 @@ HANDLERS = {
     "checkPaymentStatus": domain.check_payment_status,
     "refundPayment": domain.refund_payment,
     "listPayments": domain.list_payments,
+    "listAllPayments": domain.list_all_payments,
 }
 
 

@@ -257,6 +257,14 @@ def list_payments(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     return {"userId": body["userId"], "payments": [_payment_view(r) for r in rows]}
 
 
+def list_all_payments(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    """Every payment, a page at a time (operator only: the integrity audit reads them all)."""
+    offset, limit = body.get("offset", 0), body.get("limit", 200)
+    with db.read() as conn:
+        rows = storage.all_payments(conn, offset, limit)
+    return {"payments": [_payment_view(r) for r in rows], "nextOffset": offset + limit if len(rows) == limit else None}
+
+
 # --- refunds -----------------------------------------------------------------------------------
 
 

@@ -164,6 +164,17 @@ def payments_of_user(conn: Connection, user_id: str, status: str | None, limit: 
     return rows
 
 
+def all_payments(conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Every payment in the order it was made, one page, with its refunds (the operator's listing)."""
+    rows = [
+        dict(r._mapping) for r in conn.execute(sa.select(payments).order_by(payments.c.id).offset(offset).limit(limit))
+    ]
+    found = refunds_of(conn, [r["payment_id"] for r in rows])
+    for row in rows:
+        row["refunds"] = found[row["payment_id"]]
+    return rows
+
+
 # --- writes ------------------------------------------------------------------------------------
 
 

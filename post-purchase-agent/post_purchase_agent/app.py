@@ -1,7 +1,8 @@
 """Post-purchase agent: the contract's operations mapped to the rules in domain.py.
 
-It calls the fulfillment agent (orders), the payment agent (refunds) and the inventory agent
-(exchange holds); tests inject other clients through ``clients``.
+It calls the fulfillment agent (orders), the payment agent (refunds), the inventory agent (exchange
+holds, restocking returns) and the loyalty agent (points of returned goods); tests inject other
+clients through ``clients``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ def create_app(
     fulfillment = clients.get("fulfillment") or AgentClient("fulfillment")
     payment = clients.get("payment") or AgentClient("payment")
     inventory = clients.get("inventory") or AgentClient("inventory")
+    loyalty = clients.get("loyalty") or AgentClient("loyalty")
     handlers = {
-        "getOrderStatus": functools.partial(domain.get_order_status, fulfillment=fulfillment),
-        "initiateReturn": functools.partial(domain.initiate_return, fulfillment=fulfillment, payment=payment),
+        "getOrderStatus": functools.partial(domain.get_order_status, fulfillment=fulfillment, inventory=inventory),
+        "initiateReturn": functools.partial(
+            domain.initiate_return, fulfillment=fulfillment, payment=payment, inventory=inventory, loyalty=loyalty
+        ),
         "initiateExchange": functools.partial(domain.initiate_exchange, fulfillment=fulfillment, inventory=inventory),
         "getReturnStatus": domain.get_return_status,
-        "getExchangeStatus": domain.get_exchange_status,
-        "retryRefund": functools.partial(domain.retry_refund, payment=payment),
+        "getExchangeStatus": functools.partial(domain.get_exchange_status, inventory=inventory),
+        "completeExchange": functools.partial(domain.complete_exchange, fulfillment=fulfillment, inventory=inventory),
+        "retryRefund": functools.partial(
+            domain.retry_refund, payment=payment, fulfillment=fulfillment, inventory=inventory, loyalty=loyalty
+        ),
         "submitFeedback": functools.partial(domain.submit_feedback, fulfillment=fulfillment),
     }
     db = Database("post-purchase", storage.metadata, storage.load_seed, url=database_url)

@@ -210,12 +210,26 @@ def _return_view(row: dict[str, Any]) -> dict[str, Any]:
         "storeId": row["store_id"],
         "createdAt": row["created_at"],
         "refundedAt": row["refunded_at"],
+        "restocked": row.get("restocked_at") is not None,
+        "pointsTakenBack": row.get("points_taken_back"),
         "message": f"Return accepted. {where} {money}",
     }
 
 
 def _exchange_view(row: dict[str, Any]) -> dict[str, Any]:
     until = clock.parse(row["hold_expires_at"]).astimezone(IST).date().isoformat()
+    if row["status"] == "completed":
+        message = f"Exchange completed: {row['to_sku']} is on its way and {row['from_sku']} went back to stock."
+    elif row["status"] == "expired":
+        message = (
+            f"The hold on {row['to_sku']} ended before the exchange was completed, so it was released; "
+            f"{row['from_sku']} can be returned or exchanged again."
+        )
+    else:
+        message = (
+            f"{row['to_sku']} is held for you until {until}. "
+            f"A courier will collect {row['from_sku']} and bring the new one."
+        )
     return {
         "exchangeId": row["exchange_id"],
         "orderId": row["order_id"],
@@ -227,8 +241,8 @@ def _exchange_view(row: dict[str, Any]) -> dict[str, Any]:
         "holdId": row["hold_id"],
         "holdExpiresAt": row["hold_expires_at"],
         "createdAt": row["created_at"],
-        "message": f"{row['to_sku']} is held for you until {until}. "
-        f"A courier will collect {row['from_sku']} and bring the new one.",
+        "closedAt": row.get("closed_at"),
+        "message": message,
     }
 
 
@@ -286,9 +300,15 @@ def tracking_url(carrier: str | None, number: str | None) -> str | None:
 # --- operations --------------------------------------------------------------------------------
 
 
-def get_order_status(db: Database, body: dict[str, Any], *, fulfillment: AgentClient) -> dict[str, Any]:
+def get_order_status(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, inventory: AgentClient
+) -> dict[str, Any]:
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "the order status")
     lines = _lines(order)
+    with db.read() as conn:
+        lapsed = [x for x in storage.exchanges_for_order(conn, order["orderId"]) if _lapsed(x)]
+    for exchange in lapsed:  # an exchange whose hold ran out is closed before it is shown
+        _settle_exchange(db, exchange, inventory, ask=False)
     with db.read() as conn:
         counts = storage.order_line_counts(conn, order["orderId"])
         past_returns = storage.returns_for_order(conn, order["orderId"])
@@ -378,11 +398,32 @@ def _exceeds(order_id: str, sku: str, line: dict[str, Any], used: dict[str, Any]
     )
 
 
+def _refundable_left(payment: AgentClient, payment_id: str) -> Decimal | None:
+    """What the payment agent can still refund on this payment (other refunds, e.g. goodwill, come off);
+    None when it cannot be asked right now (the refund is then capped when it is sent)."""
+    try:
+        found = payment.call("checkPaymentStatus", {"paymentId": payment_id})
+    except AgentCallError as error:
+        if error.unavailable:
+            return None
+        raise _dependency_error(error, "a return") from None
+    if found.get("status") == "failed":
+        return Decimal(0)
+    return max(Decimal(0), _money(found["amount"]) - _money(found.get("refundedAmount") or 0))
+
+
 def initiate_return(
-    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, payment: AgentClient
+    db: Database,
+    body: dict[str, Any],
+    *,
+    fulfillment: AgentClient,
+    payment: AgentClient,
+    inventory: AgentClient,
+    loyalty: AgentClient,
 ) -> tuple[dict[str, Any], int]:
     order = _fetch_order(fulfillment, body["orderId"], body["userId"], "a return")
     _check_returnable(order, "returned")
+    left = _refundable_left(payment, order["paymentId"])
     order_id = order["orderId"]
     lines = _lines(order)
     by_sku = {line["sku"]: line for line in lines}
@@ -407,6 +448,18 @@ def initiate_return(
         # Pro-rate the discount cumulatively, so partial returns add up to exactly what was paid.
         ratio = (paid_for_goods / subtotal) if subtotal else Decimal(0)
         refund = _money((returned_value_before + value) * ratio) - _money(returned_value_before * ratio)
+        if left is not None:
+            # Never more than the payment can still give back: a goodwill refund made earlier comes off,
+            # and so do this order's other returns whose refunds are still on their way.
+            pending = sum(
+                (
+                    _money(r["refund_amount"])
+                    for r in storage.returns_for_order(conn, order_id)
+                    if r["status"] == "refund_pending"
+                ),
+                Decimal(0),
+            )
+            refund = max(Decimal(0), min(refund, left - pending))
         row = {
             "return_id": return_id,
             "order_id": order_id,
@@ -442,8 +495,101 @@ def initiate_return(
 
     # 2. Refund through the payment agent, keyed by the return id.
     _send_refund(db, return_id, payment, undo_on_refusal=True)
+    # 3. The goods go back in stock and the points earned on them are taken back.
+    _follow_up(db, return_id, order, inventory=inventory, loyalty=loyalty)
     with db.read() as conn:
         return _return_view(storage.get_return(conn, return_id)), 201
+
+
+RETURNS_LOCATION = "WH-MUM"  # where returned parcels of an order without a recorded hold go back to
+
+
+def _restock_locations(inventory: AgentClient, order: dict[str, Any]) -> dict[str, str]:
+    """Per SKU, the warehouse or store the order's units were taken from (its committed hold)."""
+    places: dict[str, str] = {}
+    if order.get("holdId"):
+        try:
+            hold = inventory.call("getHold", {"holdId": order["holdId"]})
+            for line in hold.get("lines", []):
+                places.setdefault(line["sku"], line["locationId"])
+        except AgentCallError as error:
+            if error.status != 404:
+                raise
+    return places
+
+
+def _restock(inventory: AgentClient, order: dict[str, Any], items: list[dict[str, Any]], key: str, why: str) -> None:
+    """Put units back in stock with a ``return`` reason in the stock history, once per key and SKU."""
+    lines = {line["sku"]: line for line in _lines(order)}
+    places = _restock_locations(inventory, order)
+    fallback = order.get("storeId") if order.get("fulfillmentType") == "click_and_collect" else None
+    for item in items:
+        line = lines[item["sku"]]
+        inventory.call(
+            "restock",
+            {
+                "productId": line["product_id"],
+                "size": line["size"],
+                "color": line["color"],
+                "locationId": places.get(item["sku"]) or fallback or RETURNS_LOCATION,
+                "quantity": item["quantity"],
+                "reason": why,
+            },
+            idempotency_key=f"{key}-{item['sku']}",
+        )
+
+
+def _follow_up(
+    db: Database,
+    return_id: str,
+    order: dict[str, Any] | None,
+    *,
+    inventory: AgentClient,
+    loyalty: AgentClient,
+    fulfillment: AgentClient | None = None,
+) -> None:
+    """Once a return's refund is settled: restock its goods and take back their points. Each step is
+    recorded when done; a step whose agent is down is left for retryRefund and never done twice."""
+    with db.read() as conn:
+        row = storage.get_return(conn, return_id)
+    if row is None or row["status"] != "refunded":
+        return
+    if row["restocked_at"] is None:
+        try:
+            if order is None and fulfillment is not None:
+                order = _fetch_order(fulfillment, row["order_id"], row["user_id"], "restocking a return")
+            if order is not None:
+                _restock(
+                    inventory,
+                    order,
+                    row["items"],
+                    return_id,
+                    f"return {return_id} of {row['order_id']} ({row['reason']})",
+                )
+                with db.write() as conn:
+                    storage.mark_followup(conn, return_id, restocked_at=clock.now_iso())
+        except (AgentCallError, ApiError) as error:
+            log(logger, logging.WARNING, "return not restocked yet", returnId=return_id, error=str(error)[:200])
+    if row["points_at"] is None:
+        try:
+            reversed_ = loyalty.call(
+                "reversePoints",
+                {
+                    "userId": row["user_id"],
+                    "orderId": row["order_id"],
+                    "returnId": return_id,
+                    "reason": f"return {return_id} ({row['reason']})",
+                },
+            )
+            taken = reversed_["pointsReversed"] + reversed_["pointsShortfall"]
+        except AgentCallError as error:
+            not_a_member = error.status == 404 and any(d.get("field") == "userId" for d in error.details)
+            if not not_a_member:
+                log(logger, logging.WARNING, "return points not taken back yet", returnId=return_id, code=error.code)
+                return
+            taken = 0  # not a loyalty member: no points were earned
+        with db.write() as conn:
+            storage.mark_followup(conn, return_id, points_at=clock.now_iso(), points_taken_back=taken)
 
 
 # A refund outcome is only certain when the payment agent answered. Timeouts, 5xx and garbled answers
@@ -501,12 +647,21 @@ def _undo_return(db: Database, return_id: str) -> None:
         storage.delete_return(conn, return_id)
 
 
-def retry_refund(db: Database, body: dict[str, Any], *, payment: AgentClient) -> dict[str, Any]:
+def retry_refund(
+    db: Database,
+    body: dict[str, Any],
+    *,
+    payment: AgentClient,
+    fulfillment: AgentClient,
+    inventory: AgentClient,
+    loyalty: AgentClient,
+) -> dict[str, Any]:
     with db.read() as conn:
         row = storage.get_return(conn, body["returnId"])
     if row is None or row["user_id"] != body["userId"]:
         raise NotFound.of("return", body["returnId"], "returnId")
     _send_refund(db, row["return_id"], payment, undo_on_refusal=False)
+    _follow_up(db, row["return_id"], None, inventory=inventory, loyalty=loyalty, fulfillment=fulfillment)
     with db.read() as conn:
         row = storage.get_return(conn, body["returnId"])
     if row["status"] == "refund_pending":
@@ -527,12 +682,12 @@ def get_return_status(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     return _return_view(row)
 
 
-def get_exchange_status(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+def get_exchange_status(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
     with db.read() as conn:
         row = storage.get_exchange(conn, body["exchangeId"])
     if row is None or row["user_id"] != body["userId"]:
         raise NotFound.of("exchange", body["exchangeId"], "exchangeId")
-    return _exchange_view(row)
+    return _exchange_view(_settle_exchange(db, row, inventory, ask=True))
 
 
 # --- exchanges ---------------------------------------------------------------------------------
@@ -633,6 +788,94 @@ def initiate_exchange(
         _release_hold(inventory, hold["holdId"])
         raise
     return _exchange_view(row), 201
+
+
+def _lapsed(row: dict[str, Any]) -> bool:
+    return row["status"] == "reserved" and clock.now() > clock.parse(row["hold_expires_at"])
+
+
+def _expire(db: Database, row: dict[str, Any], inventory: AgentClient, why: str) -> dict[str, Any]:
+    """Close an exchange whose hold ended: the hold is released (harmless if inventory already expired it)
+    and the exchanged unit counts as the shopper's again, so it can be returned or exchanged anew."""
+    _release_hold(inventory, row["hold_id"])
+    with db.write() as conn:
+        if storage.close_exchange(conn, row["exchange_id"], "expired", clock.now_iso(), why):
+            storage.give_back_units(conn, row["order_id"], [{"sku": row["from_sku"], "quantity": 1}], "exchanged_qty")
+        return _known(storage.get_exchange(conn, row["exchange_id"]))
+
+
+def _known(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:  # exchanges are never deleted
+        raise RuntimeError("an exchange just read is gone")
+    return row
+
+
+def _settle_exchange(db: Database, row: dict[str, Any], inventory: AgentClient, *, ask: bool) -> dict[str, Any]:
+    """A reserved exchange as it really stands: expired when its hold ran out (by the clock, or, with ``ask``,
+    as inventory reports the hold: expired or released)."""
+    if row["status"] != "reserved":
+        return row
+    if _lapsed(row):
+        return _expire(db, row, inventory, f"hold {row['hold_id']} expired at {row['hold_expires_at']}")
+    if ask:
+        try:
+            hold = inventory.call("getHold", {"holdId": row["hold_id"]})
+        except AgentCallError:
+            return row  # inventory cannot say now; the clock decides at the next look
+        if hold["status"] in ("expired", "released"):
+            return _expire(db, row, inventory, f"hold {row['hold_id']} was {hold['status']} in inventory")
+    return row
+
+
+def complete_exchange(
+    db: Database, body: dict[str, Any], *, fulfillment: AgentClient, inventory: AgentClient
+) -> dict[str, Any]:
+    """The old unit was collected: the replacement's hold is committed to the order (its stock leaves for
+    good and ships), and the old unit goes back in stock with a ``return`` reason. Idempotent."""
+    with db.read() as conn:
+        row = storage.get_exchange(conn, body["exchangeId"])
+    if row is None:
+        raise NotFound.of("exchange", body["exchangeId"], "exchangeId")
+    row = _settle_exchange(db, row, inventory, ask=False)
+    if row["status"] == "completed":
+        return _exchange_view(row)
+    if row["status"] == "expired":
+        raise _exchange_expired(row)
+    order = _fetch_order(fulfillment, row["order_id"], row["user_id"], "completing an exchange")
+    try:
+        inventory.call("commitHold", {"holdId": row["hold_id"], "orderId": row["order_id"]})
+    except AgentCallError as error:
+        if error.status == 409:  # expired or released meanwhile
+            raise _exchange_expired(_expire(db, row, inventory, f"hold {row['hold_id']}: {error.code}")) from None
+        raise _dependency_error(error, "completing an exchange") from None
+    try:
+        _restock(
+            inventory,
+            order,
+            [{"sku": row["from_sku"], "quantity": 1}],
+            row["exchange_id"],
+            f"return {row['exchange_id']} of {row['order_id']} (exchanged for {row['to_sku']})",
+        )
+    except AgentCallError as error:
+        raise _dependency_error(error, "restocking the exchanged item") from None  # a retry finishes it
+    with db.write() as conn:
+        storage.close_exchange(
+            conn,
+            row["exchange_id"],
+            "completed",
+            clock.now_iso(),
+            f"hold {row['hold_id']} committed to {row['order_id']}; {row['from_sku']} restocked",
+        )
+        return _exchange_view(_known(storage.get_exchange(conn, row["exchange_id"])))
+
+
+def _exchange_expired(row: dict[str, Any]) -> Conflict:
+    return Conflict(
+        f"Exchange {row['exchange_id']} expired: the hold on {row['to_sku']} ended ({row.get('note')}). "
+        "Start a new exchange or return the item.",
+        code="exchange_expired",
+        details=[{"field": "exchangeId", "message": "expired"}],
+    )
 
 
 def _release_hold(inventory: AgentClient, hold_id: str) -> None:

@@ -69,13 +69,36 @@ exchanges = sa.Table(
     sa.Column("exchange_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False, index=True),
     sa.Column("user_id", sa.String(24), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),  # reserved
+    sa.Column("status", sa.String(20), nullable=False),  # reserved | completed | expired
     sa.Column("reason", sa.String(30), nullable=False),
     sa.Column("from_sku", sa.String(40), nullable=False),
     sa.Column("to_sku", sa.String(40), nullable=False),
     sa.Column("hold_id", sa.String(24), nullable=False),
     sa.Column("hold_expires_at", sa.String(25), nullable=False),
     sa.Column("created_at", sa.String(25), nullable=False),
+)
+
+# What a return still owes the other agents once its refund is settled: the goods back in stock
+# (inventory restock, reason "return ...") and the points earned on them taken back (loyalty). A step
+# is done when its column is set; retryRefund finishes whatever a dependency outage left undone.
+return_followups = sa.Table(
+    "return_followups",
+    metadata,
+    sa.Column("return_id", sa.String(24), sa.ForeignKey("returns.return_id"), primary_key=True),
+    sa.Column("restocked_at", sa.String(25)),
+    sa.Column("points_at", sa.String(25)),
+    sa.Column("points_taken_back", sa.BigInteger),
+)
+
+# How an exchange ended: completed (the replacement's hold committed to the order, the old unit back in
+# stock) or expired (the hold lapsed or was released: the unit may be returned or exchanged again).
+exchange_closings = sa.Table(
+    "exchange_closings",
+    metadata,
+    sa.Column("exchange_id", sa.String(24), sa.ForeignKey("exchanges.exchange_id"), primary_key=True),
+    sa.Column("outcome", sa.String(20), nullable=False),  # completed | expired
+    sa.Column("at", sa.String(25), nullable=False),
+    sa.Column("note", sa.String(300), nullable=False),
 )
 
 feedback = sa.Table(
@@ -171,6 +194,21 @@ def take_units(conn: Connection, order_id: str, sku: str, quantity: int, column:
 def insert_return(conn: Connection, row: dict[str, Any], items: list[dict[str, Any]]) -> None:
     conn.execute(returns.insert().values(**row))
     conn.execute(return_items.insert(), [{"return_id": row["return_id"], **item} for item in items])
+    conn.execute(return_followups.insert().values(return_id=row["return_id"]))
+
+
+def followup(conn: Connection, return_id: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(return_followups).where(return_followups.c.return_id == return_id)).first()
+    # A return recorded before follow-ups were kept: nothing is known to be done.
+    return dict(row._mapping) if row else {"restocked_at": None, "points_at": None, "points_taken_back": None}
+
+
+def mark_followup(conn: Connection, return_id: str, **values: Any) -> None:
+    done = conn.execute(
+        return_followups.update().where(return_followups.c.return_id == return_id).values(**values)
+    ).rowcount
+    if not done:
+        conn.execute(return_followups.insert().values(return_id=return_id, **values))
 
 
 def mark_refunded(conn: Connection, return_id: str, refund_id: str | None, at: str) -> bool:
@@ -184,6 +222,7 @@ def mark_refunded(conn: Connection, return_id: str, refund_id: str | None, at: s
 
 
 def delete_return(conn: Connection, return_id: str) -> None:
+    conn.execute(return_followups.delete().where(return_followups.c.return_id == return_id))
     conn.execute(return_items.delete().where(return_items.c.return_id == return_id))
     conn.execute(returns.delete().where(returns.c.return_id == return_id))
 
@@ -201,7 +240,7 @@ def give_back_units(conn: Connection, order_id: str, items: Iterable[dict[str, A
 def _with_items(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return rows
-    by_id = {row["return_id"]: {**row, "items": []} for row in rows}
+    by_id = {row["return_id"]: {**row, "items": [], **followup(conn, row["return_id"])} for row in rows}
     lines = conn.execute(
         sa.select(return_items).where(return_items.c.return_id.in_(list(by_id))).order_by(return_items.c.id)
     )
@@ -229,18 +268,41 @@ def insert_exchange(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(exchanges.insert().values(**row))
 
 
+def _exchanges_query():
+    return sa.select(exchanges, exchange_closings.c.at.label("closed_at"), exchange_closings.c.note.label("note")).join(
+        exchange_closings, exchange_closings.c.exchange_id == exchanges.c.exchange_id, isouter=True
+    )
+
+
 def get_exchange(conn: Connection, exchange_id: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(exchanges).where(exchanges.c.exchange_id == exchange_id)).first()
+    row = conn.execute(_exchanges_query().where(exchanges.c.exchange_id == exchange_id)).first()
     return dict(row._mapping) if row else None
 
 
 def exchanges_for_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(exchanges)
+        _exchanges_query()
         .where(exchanges.c.order_id == order_id)
         .order_by(exchanges.c.created_at, exchanges.c.exchange_id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def close_exchange(conn: Connection, exchange_id: str, outcome: str, at: str, note: str) -> bool:
+    """reserved -> completed or expired, once: exactly one caller wins."""
+    moved = (
+        conn.execute(
+            exchanges.update()
+            .where(exchanges.c.exchange_id == exchange_id, exchanges.c.status == "reserved")
+            .values(status=outcome)
+        ).rowcount
+        == 1
+    )
+    if moved:
+        conn.execute(
+            exchange_closings.insert().values(exchange_id=exchange_id, outcome=outcome, at=at, note=note[:300])
+        )
+    return moved
 
 
 # --- feedback ----------------------------------------------------------------------------------

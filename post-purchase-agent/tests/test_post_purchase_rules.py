@@ -384,20 +384,32 @@ def test_a_refund_whose_answer_was_lost_is_never_paid_twice(system):
 
 
 def test_a_refused_refund_leaves_nothing_behind(system):
-    # Someone refunds the whole payment directly first; the payment agent then refuses ours.
-    status, _ = call(
-        system.client("payment"),
-        "/refund-payment",
-        {"paymentId": "PAY-7K3M9Q2X", "reason": "goodwill refund by customer care"},
+    """Customer care refunds the whole payment directly while the return is on its way to the payment agent
+    (after the return read what was left refundable): the payment agent then refuses ours."""
+    payment_app = system.apps["payment"]
+    base = "http://payment-racing.agent.test"
+
+    def goodwill_refund_first(request):
+        path = urlsplit(request.url).path
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
+        if path == "/refund-payment":
+            payment_app.test_client().post(
+                "/refund-payment", json={"paymentId": "PAY-7K3M9Q2X", "reason": "goodwill refund by customer care"}
+            )
+        answer = payment_app.test_client(caller=None).open(path, method="POST", data=request.body, headers=headers)
+        return answer.status_code, dict(answer.headers), answer.get_data()
+
+    system.rsps.add_callback("POST", re.compile(re.escape(base) + r"/.*"), callback=goodwill_refund_first)
+    racing = sibling_app(system, payment=AgentClient("payment", base_url=base, retries=0))
+    status, body = call(
+        racing.test_client(), "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged"}
     )
-    assert status == 201
-    client = post_purchase(system)
-    status, body = call(client, "/initiate-return", {"orderId": "ORD-100001", "userId": "U1002", "reason": "damaged"})
     assert status == 422, body
     assert body["error"]["code"] == "refund_refused"
-    _, order = call(client, "/get-order-status", {"orderId": "ORD-100001", "userId": "U1002"})
+    _, order = call(post_purchase(system), "/get-order-status", {"orderId": "ORD-100001", "userId": "U1002"})
     assert order["returns"] == []
     assert [i["returnableQuantity"] for i in order["items"]] == [1, 1]
+    racing.db.dispose()
 
 
 def test_the_same_idempotency_key_replays_the_return(system):

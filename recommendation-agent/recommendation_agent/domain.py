@@ -14,14 +14,14 @@ from agentkit import AgentCallError, BusinessRuleViolation, DependencyUnavailabl
 from agentkit.logs import get_logger, log
 from agentkit.money import format_inr as inr
 
-from . import storage
+from . import semantic, storage
 
 logger = get_logger("recommendation")
 
-BUNDLE_DISCOUNT_PERCENT = 10
 MAX_BUNDLES = 2
 ALTERNATIVE_PRICE_BAND = Decimal("0.30")
 AVAILABILITY_BATCH = 50  # the inventory agent's getAvailability limit
+LOW_STOCK = 5  # online units at or below which a variant is low_stock (the inventory agent's default threshold)
 IST = timezone(timedelta(hours=5, minutes=30))
 
 # --- text matching -----------------------------------------------------------------------------
@@ -368,20 +368,41 @@ def fetch_availability(inventory, product_ids: list[str]) -> dict[str, dict[str,
     return found
 
 
+def matching_variants(
+    entry: dict[str, Any] | None, size: str | None = None, color: str | None = None
+) -> list[dict[str, Any]]:
+    """The variants in stock (online or in a store) that have this size and this colour, as one pair:
+    a size in stock in one colour and the colour in stock in another size is not the pair."""
+    if entry is None:
+        return []
+    return [
+        v
+        for v in entry["availableVariants"]
+        if v["onlineStockLevel"] + v["storeStockLevel"] > 0
+        and (size is None or norm_size(v["size"]) == norm_size(size))
+        and (color is None or norm_color(v["color"]) == norm_color(color))
+    ]
+
+
 def is_available(entry: dict[str, Any] | None, size: str | None = None, color: str | None = None) -> bool:
-    if entry is None or entry["onlineStockLevel"] + entry["storeStockLevel"] <= 0:
-        return False
-    if size is not None and not has_size(entry["availableSizes"], size):
-        return False
-    return color is None or has_color(entry["availableColors"], color)
+    return bool(matching_variants(entry, size, color))
 
 
-def availability_label(entry: dict[str, Any] | None) -> str:
+def availability_label(entry: dict[str, Any] | None, size: str | None = None, color: str | None = None) -> str:
+    """in_stock, low_stock, in_stores_only or out_of_stock: of the product, or of the variants a size or colour
+    filter asks for (online stock decides, as inventory's onlineStatus does)."""
     if entry is None:
         return "unknown"
-    if entry["onlineStatus"] == "out_of_stock":
-        return "in_stores_only" if entry["storeStockLevel"] > 0 else "out_of_stock"
-    return entry["onlineStatus"]
+    if size is None and color is None:
+        online, stores, status = entry["onlineStockLevel"], entry["storeStockLevel"], entry["onlineStatus"]
+    else:
+        picked = matching_variants(entry, size, color)
+        online = sum(v["onlineStockLevel"] for v in picked)
+        stores = sum(v["storeStockLevel"] for v in picked)
+        status = "out_of_stock" if online <= 0 else ("low_stock" if online <= LOW_STOCK else "in_stock")
+    if status == "out_of_stock":
+        return "in_stores_only" if stores > 0 else "out_of_stock"
+    return status
 
 
 # --- search, product, categories, profile ------------------------------------------------------
@@ -592,9 +613,11 @@ def _score(
 
 
 def _bundle(anchor: dict[str, Any], members: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """Items that go together, at the prices the checkout charges. No bundle price: nothing in the checkout
+    (the sales cart, fulfillment's order totals) sells a bundle at a discount, so showing one would be a promise
+    nobody keeps."""
     items = [anchor] + members
     total = sum((Decimal(str(p["price"])) for p in items), Decimal(0))
-    bundle_price = (total * (100 - BUNDLE_DISCOUNT_PERCENT) / 100).quantize(Decimal("1"), ROUND_HALF_UP)
     names = " + ".join(p["name"] for p in members)
     return {
         "bundleId": "BND-" + "-".join(p["product_id"] for p in items),
@@ -602,9 +625,6 @@ def _bundle(anchor: dict[str, Any], members: list[dict[str, Any]], label: str) -
         "productIds": [p["product_id"] for p in items],
         "items": [{"productId": p["product_id"], "name": p["name"], "price": p["price"]} for p in items],
         "total": round(float(total), 2),
-        "discountPercent": BUNDLE_DISCOUNT_PERCENT,
-        "bundlePrice": round(float(bundle_price), 2),
-        "savings": round(float(total - bundle_price), 2),
     }
 
 
@@ -639,10 +659,18 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
     query = (body.get("query") or "").strip()
     relevance: dict[str, float] = {}
     if query_words(query):
-        relevance = rank_by_query(candidates, query)
-        if relevance:
+        keyword = rank_by_query(candidates, query)
+        meant = semantic.read(candidates, query, keyword, products, anchor)  # occasion, recipient, "goes with"
+        if meant.gender and filters.get("gender") is None:
+            candidates = [p for p in candidates if gender_fits(p["gender"], meant.gender)] or candidates
+        if meant.anchor is not None:
+            anchor, anchor_id = by_id[meant.anchor["product_id"]], meant.anchor["product_id"]
+            candidates = [p for p in candidates if meant.relevance.get(p["product_id"], 0) > 0] or candidates
+        relevance = keyword if keyword and not meant.anchor else meant.relevance
+        if keyword and not meant.anchor:
             candidates = [p for p in candidates if p["product_id"] in relevance]
-        else:
+        elif not meant.understood:
+            relevance = {}
             notes.append(f'Nothing matched "{query[:60]}", so these are the best picks for the other criteria.')
     season = season_now()
     scored = [
@@ -698,7 +726,9 @@ def get_recommendations(db, body: dict[str, Any], inventory=None) -> dict[str, A
         view.update(
             reason=signals.reason(_fallback_reason(p, max_price)),
             score=round(max(signals.score, 0.0), 2),
-            availability=availability_label(stock.get(p["product_id"]) if checked else None),
+            availability=availability_label(
+                stock.get(p["product_id"]) if checked else None, filters.get("size"), filters.get("color")
+            ),
         )
         picked.append(view)
         if len(picked) == count:
@@ -793,6 +823,8 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
             retryAfter=5,
         ) from None
     available = [p for p in candidates if is_available(stock.get(p["product_id"]), size)]
+    # A colour is reported, not required: in the shopper's size when one is given (the pair, not the colour in
+    # some other size).
     available.sort(key=lambda p: (abs(Decimal(str(p["price"])) - price), -p["rating"], p["position"]))
     alternatives = []
     for p in available[:count]:
@@ -803,22 +835,24 @@ def get_alternatives(db, body: dict[str, Any], inventory=None) -> dict[str, Any]
         if size:
             reason += f", available in size {size}"
         if color:
+            colours = list(dict.fromkeys(v["color"] for v in matching_variants(entry, size)))
             reason += (
                 f", also in {color}"
-                if has_color(entry["availableColors"], color)
-                else f"; not in {color}, comes in {', '.join(entry['availableColors'])}"
+                if is_available(entry, size, color)
+                else f"; not in {color}" + (f" in size {size}" if size else "") + f", comes in {', '.join(colours)}"
             )
         alternatives.append(
             {
                 **summary(p),
                 "reason": reason,
                 "availability": {
-                    "status": availability_label(entry),
+                    "status": availability_label(entry, size),  # in the shopper's size, when given
                     "onlineStatus": entry["onlineStatus"],
                     "onlineStockLevel": entry["onlineStockLevel"],
                     "storeStockLevel": entry["storeStockLevel"],
                     "availableSizes": entry["availableSizes"],
                     "availableColors": entry["availableColors"],
+                    "availableVariants": [{"size": v["size"], "color": v["color"]} for v in matching_variants(entry)],
                 },
             }
         )

@@ -9,9 +9,12 @@ four digits only.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
@@ -71,6 +74,18 @@ guests = sa.Table(
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False),
 )
+
+# What a tool decided from live state for one action (the store a reservation goes to), keyed by the action's
+# Idempotency-Key: a retry of the action sends the same request, not one re-decided from changed stock.
+action_plans = sa.Table(
+    "sales_action_plans",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("user_id", sa.String(16), nullable=False),
+    sa.Column("plan", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False, index=True),
+)
+ACTION_PLAN_HOURS = 48  # as long as the agents keep an Idempotency-Key (IDEMPOTENCY_TTL_HOURS)
 
 GUEST_FIRST, GUEST_LAST = 9000, 9999
 
@@ -132,7 +147,17 @@ class SalesStore:
 
     def _mutate(self, user_id: str, change) -> dict[str, Any]:
         with self.db.write() as conn:
-            row = conn.execute(sa.select(carts).where(carts.c.user_id == user_id)).mappings().first()
+            # Read-modify-write under a row lock: on PostgreSQL two concurrent changes to one cart would
+            # otherwise both read the old lines (one lost, or a duplicate insert). The row is made first so
+            # there is something to lock; on SQLite BEGIN IMMEDIATE already serialises writers.
+            insert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(carts)
+            conn.execute(
+                insert.values(
+                    user_id=user_id, lines=[], coupon_code=None, redeem_points=0, updated_at=clock.now_iso()
+                ).on_conflict_do_nothing(index_elements=["user_id"])
+            )
+            query = sa.select(carts).where(carts.c.user_id == user_id).with_for_update()
+            row = conn.execute(query).mappings().first()
             cart = self._cart_view(user_id, row)
             change(cart)
             self._save_cart(conn, user_id, cart["lines"], cart["couponCode"], cart["redeemPoints"])
@@ -389,6 +414,35 @@ class SalesStore:
         if row is None:
             return None
         return {"orderId": row["order_id"], "placedAt": row["placed_at"], **(row["summary"] or {})}
+
+    # -- action plans --------------------------------------------------------------------------
+    def action_plan(self, key: str, user_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(action_plans).where(action_plans.c.key == key, action_plans.c.user_id == user_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row["plan"]) if row is not None else None
+
+    def plan_action(self, key: str, user_id: str, plan: dict[str, Any]) -> dict[str, Any]:
+        """Store ``plan`` for the action, unless one is stored already: the plan that counts is returned."""
+        now = clock.now()
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    action_plans.delete().where(
+                        action_plans.c.created_at < clock.iso(now - timedelta(hours=ACTION_PLAN_HOURS))
+                    )
+                )
+                conn.execute(
+                    action_plans.insert().values(key=key, user_id=user_id, plan=plan, created_at=clock.iso(now))
+                )
+            return plan
+        except IntegrityError:
+            return self.action_plan(key, user_id) or plan
 
     # -- channel identities --------------------------------------------------------------------
     def identity(self, channel: str, external_id: str) -> str | None:

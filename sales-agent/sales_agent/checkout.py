@@ -6,13 +6,14 @@
                  delivery fee (fulfillment getDeliveryOptions); open a payment session (payment initiateCheckout)
               -> a quote, stored as the shopper's pending checkout
               3. the shopper confirms (HumanInTheLoopMiddleware in the chat; the batch confirms itself)
-    place:    4. pay (payment processPayment, Idempotency-Key = checkout id: a retry never charges twice)
-              5. create the order (fulfillment createOrder, Idempotency-Key = checkout id)
+    place:    4. pay (payment processPayment: a retry never charges twice)
+              5. create the order (fulfillment createOrder)
               6. commit the stock (inventory commitHold)
                  commit the coupon (loyalty applyCoupon commit=true) and redeem the points (redeemLoyaltyPoints)
-              7. gift-wrap the wrapped lines (gift-wrapping addGiftWrap with the new order id,
-                 Idempotency-Key = "<checkout id>-wrap-<productId>")
+              7. gift-wrap the wrapped lines (gift-wrapping addGiftWrap with the new order id)
               8. earn points (loyalty earnPoints)
+    Every step that takes an Idempotency-Key (payment, order, points, gift wraps, refund) sends the one
+    idempotency.checkout_key makes from the shopper, the checkout id (stored with the checkout) and the step.
 
 Gift wraps: a wrap chosen in the chat is kept on its cart line (``giftWrap``). prepare re-prices it with
 gift-wrapping checkGiftWrapping (so the price and the option are current; if that agent is down the checkout
@@ -45,6 +46,7 @@ from typing import Any, Callable
 from agentkit import AgentCallError, clock
 from agentkit.contracts import id_pattern
 
+from . import idempotency
 from .cards import CardVault
 from .cart import SalesStore, new_checkout_id
 from .clients import Clients
@@ -841,6 +843,9 @@ class _Run:
         else:
             self.undo = [("releaseHold", lambda: self.w._release(self.c["holdId"]))]
 
+    def _key(self, step: str) -> str:
+        return idempotency.checkout_key(self.user_id, self.checkout_id, step)
+
     # -- steps --------------------------------------------------------------------------------
     def _pay(self) -> None:
         body = {
@@ -851,7 +856,7 @@ class _Run:
             **self.instrument,
         }
         try:
-            payment = self.clients.call("payment", "processPayment", body, idempotency_key=self.checkout_id)
+            payment = self.clients.call("payment", "processPayment", body, idempotency_key=self._key("processPayment"))
         except AgentCallError as exc:
             self.undo.append(("releaseHold", lambda: self.w._release(self.c["holdId"])))
             if exc.status == 402:
@@ -922,7 +927,7 @@ class _Run:
         if self.quote.get("_pointsToRedeem"):
             body["pointsRedeemed"] = self.quote["_pointsToRedeem"]
         try:
-            self.order = self.clients.call("fulfillment", "createOrder", body, idempotency_key=self.checkout_id)
+            self.order = self.clients.call("fulfillment", "createOrder", body, idempotency_key=self._key("createOrder"))
         except AgentCallError as exc:
             if not is_down(exc) or exc.code == "circuit_open":  # refused, or never sent: no order exists
                 raise _StepFailed("createOrder", exc) from None
@@ -993,6 +998,7 @@ class _Run:
                         "orderReference": order_id,
                         "cartAmount": self.quote["_amountBeforePoints"],
                     },
+                    idempotency_key=self._key("redeemLoyaltyPoints"),
                 )
             except AgentCallError as exc:
                 raise _StepFailed("redeemLoyaltyPoints", exc) from None
@@ -1006,6 +1012,7 @@ class _Run:
         for wrap in wraps:
             body = {
                 "orderReference": order_id,
+                "userId": self.user_id,  # gift-wrapping checks with fulfillment that the order is this shopper's
                 "productId": wrap["productId"],
                 "sku": wrap["sku"],
                 "optionId": wrap["optionId"],
@@ -1013,7 +1020,7 @@ class _Run:
             body.update(_clean({"message": wrap.get("message"), "recipientName": wrap.get("recipientName")}))
             try:
                 made = self.clients.call(
-                    "gift-wrapping", "addGiftWrap", body, idempotency_key=f"{self.checkout_id}-wrap-{wrap['productId']}"
+                    "gift-wrapping", "addGiftWrap", body, idempotency_key=self._key(f"addGiftWrap:{wrap['productId']}")
                 )
             except AgentCallError as exc:
                 raise _StepFailed("addGiftWrap", exc) from None
@@ -1062,7 +1069,7 @@ class _Run:
                 "loyalty",
                 "earnPoints",
                 {"userId": self.user_id, "orderId": self.placed["orderId"], "amount": self.quote["total"]},
-                idempotency_key=f"{self.checkout_id}-earn",
+                idempotency_key=self._key("earnPoints"),
             )
             out = {
                 "pointsEarned": earned["pointsEarned"],
@@ -1089,7 +1096,7 @@ class _Run:
                 "payment",
                 "refundPayment",
                 {"paymentId": self.paid["paymentId"], "reason": f"checkout {self.checkout_id} could not complete"},
-                idempotency_key=f"{self.checkout_id}-refund",
+                idempotency_key=self._key("refundPayment"),
             )
             return {
                 "step": "refundPayment",

@@ -1,5 +1,6 @@
 """The agent graph: LangChain ``create_agent`` with the tools, the system prompt, a human-in-the-loop gate on
-``place_order`` and a LangGraph checkpointer (conversation memory keyed by the shopper's user id)."""
+``place_order``, an id of our own on every model answer (what idempotency keys of its tool calls are made from,
+see idempotency.py) and a LangGraph checkpointer (conversation memory keyed by the shopper's user id)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import sqlite3
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    ExtendedModelResponse,
+    HumanInTheLoopMiddleware,
+    InterruptOnConfig,
+    ModelResponse,
+)
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import SecretStr
 
-from . import prompts
+from . import idempotency, prompts
 from .cart import SalesStore
 from .config import Settings
 from .context import SalesContext
@@ -112,6 +119,24 @@ def describe_quote(quote: dict[str, Any]) -> str:
     return f"Place order: {items}. Total ₹{quote['total']:,.2f}{tail}, paid by {how}, {deliver}. Confirm?"
 
 
+class AnswerIds(AgentMiddleware):
+    """Every model answer gets an id minted here before it is stored (never the model's or the provider's), so
+    the tool calls in it can be told apart from the same tool-call ids in any other answer."""
+
+    @staticmethod
+    def _stamp(response: Any) -> Any:
+        inner = response.model_response if isinstance(response, ExtendedModelResponse) else response
+        for message in inner.result if isinstance(inner, ModelResponse) else [inner]:
+            idempotency.stamp_answer(message)
+        return response
+
+    def wrap_model_call(self, request, handler):
+        return self._stamp(handler(request))
+
+    async def awrap_model_call(self, request, handler):
+        return self._stamp(await handler(request))
+
+
 def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpointer: Any):
     gate = HumanInTheLoopMiddleware(
         interrupt_on={
@@ -125,7 +150,7 @@ def build_graph(model: BaseChatModel, tools: list, store: SalesStore, checkpoint
         model,
         tools,
         system_prompt=prompts.SYSTEM_PROMPT,
-        middleware=[gate],
+        middleware=[AnswerIds(), gate],
         checkpointer=checkpointer,
         context_schema=SalesContext,
         name="sales_agent",

@@ -113,11 +113,13 @@ class FakeOpenAIServer:
     """``/v1/chat/completions`` on 127.0.0.1, answering from a queue of scripted replies.
 
     Each reply is ``{"tool_calls": [(name, args), ...]}`` or ``{"content": "text"}``. Requests are kept
-    in ``self.requests`` (parsed JSON) so a test can see what the model was sent.
+    in ``self.requests`` (parsed JSON) so a test can see what the model was sent. ``tool_call_id`` gives every
+    tool call that id (``"call_0"``: a server that promises nothing about them); by default they are random.
     """
 
-    def __init__(self, replies: list[dict[str, Any]] | None = None):
+    def __init__(self, replies: list[dict[str, Any]] | None = None, *, tool_call_id: str | None = None):
         self.replies = list(replies or [])
+        self.tool_call_id = tool_call_id
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         server = self
@@ -160,7 +162,7 @@ class FakeOpenAIServer:
         if reply.get("tool_calls"):
             message["tool_calls"] = [
                 {
-                    "id": f"call_{uuid.uuid4().hex[:10]}",
+                    "id": self.tool_call_id or f"call_{uuid.uuid4().hex[:10]}",
                     "type": "function",
                     "function": {"name": name, "arguments": json.dumps(args)},
                 }

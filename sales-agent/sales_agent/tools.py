@@ -4,6 +4,8 @@ Every tool returns compact JSON (a string) and never raises into the model. A fa
 ``{"error": {"agent", "operation", "code", "message", "suggestions"?, "declineCode"?, "retryable"?}}``.
 The shopper's user id comes from the runtime context (``SalesContext``), never from tool arguments.
 Each tool's artifact is ``{"calls": [{tool, agent, operation, ms, ok}, ...]}``: what the terminal shows.
+A tool that changes something (return_item, exchange_item, reserve_in_store) sends the Idempotency-Key that
+``_action_key`` gets from idempotency.py (one per shopper and intended action); no tool makes its own.
 
 Tools for agents added later live in ``sales_agent/agent_tools/<name>.py``, each exposing ``TOOLS`` (LangChain
 tools) and ``TOOL_OPERATIONS`` ({tool name: [(agent, operation)]}); they are discovered with pkgutil on first use
@@ -61,6 +63,7 @@ from langchain_core.tools import BaseTool
 from agentkit import AgentCallError
 from agentkit.contracts import id_pattern
 
+from . import idempotency
 from .cards import CardVault
 from .cart import SalesStore
 from .clients import Clients, recording
@@ -190,6 +193,7 @@ class SalesTools:
         size: str | None = None,
         color: str | None = None,
         count: int = 5,
+        query: str | None = None,
     ) -> dict:
         filters = _clean(category=category, maxPrice=max_price, size=size, color=color)
         body = _clean(
@@ -197,6 +201,7 @@ class SalesTools:
             context=context if context in REC_CONTEXTS else "general",
             contextProductId=_check_product_id(product_id) if product_id else None,
             count=max(1, min(int(count or 5), 10)),
+            query=(query or "").strip()[:200] or None,
             filters=filters or None,
         )
         try:
@@ -215,8 +220,7 @@ class SalesTools:
             {
                 "title": b["title"],
                 "productIds": b["productIds"],
-                "bundlePrice": b["bundlePrice"],
-                "savings": b["savings"],
+                "total": b["total"],  # each item at its own price: no bundle discount is charged, so none is shown
             }
             for b in result.get("bundles", [])
         ]
@@ -535,6 +539,9 @@ class SalesTools:
         idempotency_key: str | None = None,
     ) -> dict:
         product_id = _check_product_id(product_id)
+        planned = self.store.action_plan(idempotency_key, user_id) if idempotency_key and not store_id else None
+        if planned:
+            store_id = planned["storeId"]  # this action chose its store already: a retry asks for the same one
         if not store_id:
             if not city:
                 profile = self.clients.shopper_profile(user_id)
@@ -560,6 +567,8 @@ class SalesTools:
                     operation="checkInventory",
                 )
             store_id = max(stores, key=lambda s: s["stockLevel"])["storeId"]
+            if idempotency_key:
+                store_id = self.store.plan_action(idempotency_key, user_id, {"storeId": store_id})["storeId"]
         r = self.clients.call(
             "fulfillment",
             "reserveInStore",
@@ -787,6 +796,12 @@ def _service(runtime: ToolRuntime[SalesContext]) -> SalesTools:
     return service
 
 
+def _action_key(runtime: ToolRuntime[SalesContext], tool: str, **args: Any) -> str:
+    """The Idempotency-Key of a tool call that changes something: made in idempotency.py from the shopper, the
+    conversation, the model answer and the call (never the model's tool-call id alone)."""
+    return idempotency.tool_call_key(runtime, _uid(runtime), tool, args)
+
+
 _TOOLS: list[BaseTool] | None = None
 
 
@@ -835,13 +850,15 @@ def _build_tools() -> list[BaseTool]:
         size: str | None = None,
         color: str | None = None,
         count: int = 5,
+        query: str | None = None,
     ):
         """Personal recommendations for this shopper, each with a reason. context: general, browse,
-        product_view (with product_id: what goes with it), cart, checkout, gift, occasion. In stock only."""
+        product_view (with product_id: what goes with it), cart, checkout, gift, occasion. query: the shopper's
+        words ("anniversary present for my wife", "goes well with a banarasi saree"). In stock only."""
         return run_tool(
             "recommend_products",
             lambda: _service(runtime).recommend_products(
-                _uid(runtime), context, product_id, category, max_price, size, color, count
+                _uid(runtime), context, product_id, category, max_price, size, color, count, query
             ),
         )
 
@@ -963,7 +980,21 @@ def _build_tools() -> list[BaseTool]:
         return run_tool(
             "reserve_in_store",
             lambda: _service(runtime).reserve_in_store(
-                _uid(runtime), product_id, size, color, store_id, city, idempotency_key=runtime.tool_call_id
+                _uid(runtime),
+                product_id,
+                size,
+                color,
+                store_id,
+                city,
+                idempotency_key=_action_key(
+                    runtime,
+                    "reserve_in_store",
+                    product_id=product_id,
+                    size=size,
+                    color=color,
+                    store_id=store_id,
+                    city=city,
+                ),
             ),
         )
 
@@ -981,7 +1012,11 @@ def _build_tools() -> list[BaseTool]:
         return run_tool(
             "return_item",
             lambda: _service(runtime).return_item(
-                _uid(runtime), order_id, reason, sku, idempotency_key=runtime.tool_call_id
+                _uid(runtime),
+                order_id,
+                reason,
+                sku,
+                idempotency_key=_action_key(runtime, "return_item", order_id=order_id, reason=reason, sku=sku),
             ),
         )
 
@@ -998,7 +1033,21 @@ def _build_tools() -> list[BaseTool]:
         return run_tool(
             "exchange_item",
             lambda: _service(runtime).exchange_item(
-                _uid(runtime), order_id, sku, new_size, new_color, reason, idempotency_key=runtime.tool_call_id
+                _uid(runtime),
+                order_id,
+                sku,
+                new_size,
+                new_color,
+                reason,
+                idempotency_key=_action_key(
+                    runtime,
+                    "exchange_item",
+                    sku=sku,
+                    order_id=order_id,
+                    new_size=new_size,
+                    new_color=new_color,
+                    reason=reason,
+                ),
             ),
         )
 

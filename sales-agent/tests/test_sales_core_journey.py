@@ -71,7 +71,7 @@ def test_offline_journey_from_hello_to_a_tracked_order(journey):
     assert ops(offers) == [("loyalty", "getApplicableOffers")] and "WINTER20" in offers.reply
 
     quote = s.send("U1001", "checkout with card 4242 4242 4242 4242 exp 12/28 cvv 123", channel="whatsapp")
-    assert quote.pending_confirmation and quote.pending_confirmation["total"] == 3999.0
+    assert quote.pending_confirmation and quote.pending_confirmation["total"] == 3999.2
     assert "card ending 4242" in quote.reply and "4242 4242" not in quote.reply
     assert stock() == before_stock - 1 and len(payments()) == before_payments  # held, not charged
 

@@ -75,7 +75,7 @@ def test_place_order_from_the_llm_waits_for_the_shopper(tmp_path, wired, monkeyp
         try:
             session.send("U1001", "add the black Alpine Puffer in M")
             turn = session.send("U1001", "buy it with 4242 4242 4242 4242 exp 12/28 cvc 123")
-            assert turn.pending_confirmation and turn.pending_confirmation["total"] == 3999.0
+            assert turn.pending_confirmation and turn.pending_confirmation["total"] == 3999.2
             assert len(server.requests) == 4  # the model is not asked again until the shopper answers
             done = session.confirm("U1001", approve=True)
         finally:

@@ -123,7 +123,7 @@ def test_checkout_waits_for_confirmation_and_approve_places_the_order(world):
     s.send("U1001", "show me winter jackets")
     turn = s.send("U1001", CARD_TEXT)
     pending = turn.pending_confirmation
-    assert pending and pending["total"] == 3999.0 and pending["paymentMethod"] == "card ending 4242"
+    assert pending and pending["total"] == 3999.2 and pending["paymentMethod"] == "card ending 4242"
     assert pending["items"][0]["name"] == "Alpine Puffer Jacket" and "Confirm?" in turn.reply
     assert [c["operation"] for c in turn.tool_calls if c["tool"] == "prepare_checkout"][-1] == "initiateCheckout"
     assert len(world.orders()) == orders  # nothing placed before the shopper says yes
@@ -199,7 +199,7 @@ def test_a_pending_confirmation_survives_a_restart(world):
     first.close()
     world.sessions.remove(first)
     second = world.session()
-    assert second.pending_confirmation("U1001")["total"] == 3999.0
+    assert second.pending_confirmation("U1001")["total"] == 3999.2
     done = second.send("U1001", "yes")
     assert "ORD-" in done.reply
 

@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from agentkit.registry import agents
+from sales_agent import idempotency
 from sales_agent.cards import CardVault
 from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
@@ -195,19 +196,23 @@ def test_safe_calls_are_retried_and_unsafe_ones_are_not(rig):
     rig.fake.fail("inventory", "checkInventory", "refused")
     rig.run("check_stock", product_id="P1001")
     assert len(rig.fake.calls("inventory", "checkInventory")) == 2  # one retry (SALES_CLIENT_RETRIES=1)
+    with_cart(rig)
+    rig.fake.fail("loyalty", "applyCoupon", "refused")
+    rig.run("apply_coupon", code="WELCOME10")
+    assert len(rig.fake.calls("loyalty", "applyCoupon")) == 1  # not safe and no Idempotency-Key support
     rig.fake.fail("fulfillment", "reserveInStore", "refused")
     rig.run("reserve_in_store", product_id="P1001", size="M", color="Black", store_id="ST-MUM-01")
-    assert len(rig.fake.calls("fulfillment", "reserveInStore")) == 1  # not safe and no Idempotency-Key support
+    sent = [h["Idempotency-Key"] for _, o, _, h in rig.fake.requests if o == "reserveInStore"]
+    assert len(sent) == 2 and sent[0] == sent[1]  # not safe, but retried under its Idempotency-Key
 
 
-def test_payment_carries_the_checkout_id_as_idempotency_key(rig):
+def test_payment_and_order_carry_keys_made_from_the_shopper_and_the_checkout(rig):
     with_quote(rig)
     result, _ = rig.run("place_order")
     assert "error" not in result, result
-    headers = [h for a, o, _, h in rig.fake.requests if o == "processPayment"][0]
-    assert headers["Idempotency-Key"] == result["checkoutId"]
-    order_headers = [h for a, o, _, h in rig.fake.requests if o == "createOrder"][0]
-    assert order_headers["Idempotency-Key"] == result["checkoutId"]
+    for op in ("processPayment", "createOrder", "earnPoints"):
+        headers = [h for a, o, _, h in rig.fake.requests if o == op][0]
+        assert headers["Idempotency-Key"] == idempotency.checkout_key(USER, result["checkoutId"], op), op
 
 
 def test_card_number_goes_only_to_the_payment_agent(rig):
@@ -276,10 +281,11 @@ def test_prepare_checkout_without_a_card_asks_for_one(rig):
     assert result["error"]["code"] == "card_incomplete"
 
 
-def test_idempotency_keys_for_returns_come_from_the_tool_call(rig):
-    invoke_tool(rig.service, "return_item", USER, tool_call_id="call_return_1", order_id="ORD-100001")
-    headers = [h for a, o, _, h in rig.fake.requests if o == "initiateReturn"][0]
-    assert headers["Idempotency-Key"] == "call_return_1"
+def test_idempotency_keys_for_returns_are_never_the_tool_call_id(rig):
+    invoke_tool(rig.service, "return_item", USER, tool_call_id="call_0", order_id="ORD-100001")
+    invoke_tool(rig.service, "return_item", "U1002", tool_call_id="call_0", order_id="ORD-100001")
+    keys = [h["Idempotency-Key"] for a, o, _, h in rig.fake.requests if o == "initiateReturn"]
+    assert len(set(keys)) == 2 and all(k.startswith("sales-") and "call_0" not in k for k in keys)
 
 
 def test_tool_operations_exist_in_the_contracts():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import AgentCallError
+from sales_agent import idempotency
 from sales_agent.cards import CardVault
 from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
@@ -139,13 +140,14 @@ def test_the_wrap_is_in_the_quote_the_payment_and_the_order_and_is_ordered_once(
     body, key = calls[0]
     assert body == {
         "orderReference": order_id,
+        "userId": USER,
         "productId": "P1001",
         "sku": "P1001-BLACK-M",
         "optionId": "premium",
         "message": "Happy birthday Anu",
         "recipientName": "Anu",
     }
-    assert key == f"{quote['checkoutId']}-wrap-P1001"
+    assert key == idempotency.checkout_key(USER, quote["checkoutId"], "addGiftWrap:P1001")
     wraps = shop.wraps(order_id)
     assert [(w["productId"], w["optionId"], w["status"], w["price"]) for w in wraps] == [
         ("P1001", "premium", "requested", 149)

@@ -184,10 +184,10 @@ CASES = [
     # --- general chat
     ("thanks!", "thanks", {}),
     ("bye", "goodbye", {}),
-    ("what's the weather like", "general_chat", {}),
-    ("tell me a joke", "general_chat", {}),
+    ("what's the weather like", "decline", {}),
+    ("tell me a joke", "decline", {}),
     ("help", "help", {}),
-    ("who are you?", "general_chat", {}),
+    ("who are you?", "small_talk", {}),
     ("asdf qwerty", "general_chat", {}),
 ]
 

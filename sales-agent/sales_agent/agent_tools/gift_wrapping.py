@@ -20,6 +20,7 @@ from langchain.tools import ToolRuntime, tool
 
 from ..context import SalesContext
 from ..errors import ToolFailure
+from ..offline.skills.base import Skill
 from ..tools import SalesTools, _check_product_id, _service, _uid, cart_view, run_tool
 
 OPTION_IDS = ("standard", "premium", "festive")
@@ -218,3 +219,136 @@ TOOL_OPERATIONS = {
     "add_gift_wrap": [("gift-wrapping", "checkGiftWrapping")],
     "remove_gift_wrap": [],
 }
+
+
+# --- the offline model's skill for gift wrapping ------------------------------------------------
+
+
+def plan_gift_wrap(planner: Any, s: dict, memory: Any) -> Any:
+    """Check the wrapping options of a product, add a wrap (with a note) or take it off again."""
+    from ..offline.model import Step  # the model imports the tools: imported when planning
+
+    option = s.get("wrap_option")
+    if s.get("wrap_remove") and planner.can("remove_gift_wrap"):
+        return planner.calls(planner.call("remove_gift_wrap", product_id=s.get("product_id")))
+    if not option and s.get("card_message"):
+        # a note for a wrap already chosen keeps that wrap's option
+        wrapped = [
+            ln
+            for ln in memory.cart_lines()
+            if isinstance(ln.get("giftWrap"), dict)
+            and (not s.get("product_id") or ln.get("productId") == s.get("product_id"))
+        ]
+        if wrapped:
+            option = wrapped[-1]["giftWrap"].get("optionId")
+    tool = "add_gift_wrap" if option and planner.can("add_gift_wrap") else "check_gift_wrapping"
+    if not planner.can(tool):
+        return Step(reply="Gift wrapping isn't available here yet — I can't add it to an order in offline mode.")
+    in_cart = [str(ln.get("productId")) for ln in memory.cart_lines()]
+    if not s.get("product_id") and not in_cart:
+        return planner.resolve(s) or Step(reply="Which product should be gift-wrapped?", awaiting=["product"])
+    if s.get("product_id") and s.get("product_ref") == "pronoun" and in_cart and s["product_id"] not in in_cart:
+        s["product_id"] = in_cart[-1]  # "it" is the thing in the cart when wrapping
+    return planner.calls(
+        planner.call(
+            tool,
+            product_id=s.get("product_id"),
+            option=option,
+            message=s.get("card_message"),
+            recipient_name=s.get("recipient_name"),
+        )
+    )
+
+
+def read_gift_wrap(fixed: str, raw: str, slots: dict, memory: Any, note: str | None) -> None:
+    """The gift-wrap slots of a message: the wrap option (unless only asked about), a card message, who it is
+    for, taking the wrap off; "it" while wrapping is the product being wrapped."""
+    from ..offline import lexicon as lx
+    from ..offline.intents import has
+
+    m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
+    asking = has(
+        fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of", "cost"
+    ) and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
+    if m and not asking:
+        slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
+    slots.pop("season", None)
+    slots.pop("occasion", None)
+    if note:
+        slots["card_message"] = note
+    who = re.search(
+        r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
+        r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
+        r"niece|nephew|cousin|partner|fiance|fiancee)\b",
+        fixed,
+    )
+    if who:
+        slots["gift_for"] = who.group(1)
+    named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw)
+    if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
+        slots["recipient_name"] = named.group(1)
+    if has(
+        fixed,
+        "remove (?:the )?(?:gift )?wrap",
+        "no gift wrap",
+        "without (?:the |a )?(?:gift )?wrap",
+        "don't wrap",
+        "dont wrap",
+        "do not wrap",
+        "cancel (?:the )?(?:gift )?wrap",
+        "unwrap",
+        "take off the (?:gift )?wrap",
+        "no wrapping",
+    ):
+        slots["wrap_remove"] = True
+        slots.pop("wrap_option", None)
+    if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
+        previous = memory.previous or {}
+        if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
+            slots["product_id"] = previous["slots"]["product_id"]
+            slots.pop("product_name", None)
+        if (
+            previous.get("intent") == "gift_wrap"
+            and not slots.get("card_message")
+            and (previous.get("slots") or {}).get("card_message")
+        ):
+            slots["card_message"] = previous["slots"]["card_message"]
+
+
+def reply_gift_wrap(tool: str, args: dict, data: Any, memory: Any) -> str:
+    from ..offline.replies import gift_reply
+
+    return gift_reply(data, memory)
+
+
+SKILLS = [
+    Skill(
+        name="gift_wrap",
+        family="checkout",
+        examples=(
+            "gift wrap it",
+            "can you gift wrap the jacket",
+            "it's a present, please wrap it",
+            "add premium wrapping",
+            "what gift wrapping options are there",
+            "wrap it in festive paper",
+            "add a gift note saying happy birthday",
+            "remove the gift wrap",
+            "don't wrap it",
+            "use the standard wrap",
+            "put it in a gift box",
+            "add a message card for my sister",
+            "is this giftable",
+            "can it be wrapped as a gift",
+            "this is a gift for my brother",
+            "it's a present for my mom",
+            "it's for a gift, wrap it",
+        ),
+        plan=plan_gift_wrap,
+        reply=reply_gift_wrap,
+        read=read_gift_wrap,
+        slots=("product_id",),
+        tools=("check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"),
+        product=True,
+    )
+]

@@ -16,7 +16,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import classifier
 from . import lexicon as lx
+from .skills import by_name
 
 # The ten intents of the seed conversation design, and the finer actions the model maps onto tools.
 FAMILIES = [
@@ -93,7 +95,12 @@ class Intent:
 
     @property
     def family(self) -> str:
-        return FAMILY_OF.get(self.name, "general_chat")
+        if self.name in FAMILY_OF:
+            return FAMILY_OF[self.name]
+        from .skills import by_name
+
+        skill = by_name(self.name)
+        return skill.family if skill else "general_chat"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "slots": dict(self.slots)}
@@ -312,6 +319,12 @@ def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("&", " and ")
     text = text.lower()
     text = re.sub(r"(?<=\d),(?=\d)", "", text)  # 5,000 -> 5000
+    text = hinglish(text)
+    # budgets said the other way round: "3000 ke andar", "nothing above 5000", "5000 se kam"
+    text = re.sub(
+        r"\b(\d+(?:\.\d+)?\s*k?)\s*(?:ke andar|ke neeche|se kam|tak|or less|or below|max)\b", r"under \1", text
+    )
+    text = re.sub(r"\b(?:nothing|not|none|no)\s+(?:above|over|more than|costlier than|pricier than)\s+", "under ", text)
     text = re.sub(r"\bcheck\s+out\b", "checkout", text)
     text = re.sub(r"\bt[\s-]?shirts?\b", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
     text = re.sub(r"\bclick\s+(?:and\s+)?collect\b", "click and collect", text)
@@ -319,12 +332,33 @@ def normalise(text: str) -> str:
     return text
 
 
+_HINGLISH = sorted(lx.HINGLISH, key=len, reverse=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _hinglish_pattern() -> re.Pattern:
+    return re.compile("|".join(r"(?<![\w\u0900-\u097f])" + re.escape(p) + r"(?![\w\u0900-\u097f])" for p in _HINGLISH))
+
+
+def hinglish(text: str) -> str:
+    """Hinglish and Hindi words to English ("mera order kahan hai" -> "my order where is")."""
+    if not _hinglish_pattern().search(text):
+        return text
+    return re.sub(r"\s+", " ", _hinglish_pattern().sub(lambda m: lx.HINGLISH[m.group(0)], text)).strip()
+
+
 def fix_typos(text: str, extra_known: Collection[str] = frozenset()) -> str:
     """Snap misspelt words to the keyword lexicon ("jakcet" -> "jacket", "chekout" -> "checkout")."""
 
     def fix(match: re.Match) -> str:
         word = match.group(0)
-        if len(word) < 4 or word in lx.KEYWORDS or word in lx.COMMON_WORDS or word in extra_known:
+        if (
+            len(word) < 4
+            or word in lx.KEYWORDS
+            or word in lx.COMMON_WORDS
+            or word in lx.NAME_WORDS
+            or word in extra_known
+        ):
             return word
         for i in range(len(word) - 1):  # one swapped pair of letters: "crat", "jakcet"
             swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
@@ -466,6 +500,9 @@ def read_category(text: str) -> tuple[str | None, str | None, str | None]:
             best = (m.start(), category, term, phrase)
     if best:
         return best[1], best[2], best[3]
+    found: tuple[str | None, str | None, str] | None = None
+    terms: list[str] = []
+    previous_end = -1
     for m in re.finditer(r"[a-z][a-z-]*", text):
         word = m.group(0)
         if word in lx.CATEGORY_WORDS:
@@ -475,9 +512,16 @@ def read_category(text: str) -> tuple[str | None, str | None, str | None]:
                 and not re.search(r"\b(tote|potli|leather|canvas|hand)\s+bag", text)
             ):
                 continue
+            if found is not None and not re.fullmatch(r"[a-z -]*", text[previous_end : m.start()]):
+                break  # a second phrase ("jackets, and jeans"): the first one stands
+            if found is not None and len(text[previous_end : m.start()].split()) > 2:
+                break
             category, term = lx.CATEGORY_WORDS[word]
-            return category, term, word
-    return None, None, None
+            if term and term not in terms:
+                terms.append(term)
+            found = (category, " ".join(terms) or None, word)  # "trench coat", "bomber jacket": the head noun
+            previous_end = m.end()
+    return found if found else (None, None, None)
 
 
 def read_city(text: str) -> str | None:
@@ -505,6 +549,8 @@ def read_quantity(text: str) -> int | None:
         r"\b(?:add|buy|get|want|need|take)\s+(\d{1,2})\b(?!\s*(?:points|pts|k\b|%|rs|₹|waist|inch))",
         r"\b(\d{1,2})\s+(?:instead|more)\b",
     ]
+    if re.search(r"\b(?:just|only|actually|reduce (?:it |that )?to|make it|make that)\s+(?:one|a single|1)\b", text):
+        return 1
     for pattern in patterns:
         m = re.search(pattern, text)
         if m:
@@ -951,6 +997,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
 
     # product named: an id, a name seen in tool results, an ordinal or a pronoun
     scan = fixed
+    for phrase in lx.STORE_PHRASES:
+        if slots.get("store_id") == lx.STORE_PHRASES[phrase]:
+            scan = rx(r"\b(?:at |in |from )?(?:the )?" + re.escape(phrase) + r"(?: store)?\b").sub(" ", scan)
     for pattern in (ORDER_RE, CARD_REF_RE, STORE_RE, SKU_RE):
         scan = pattern.sub(" ", scan)
     scan = UPI_RE.sub(" ", scan)
@@ -1026,7 +1075,7 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 slots["size"] = str(size)
                 break
 
-    name = _classify(fixed, slots, memory)
+    name = classifier.classify(fixed, _classify(fixed, slots, memory), frozenset(known_words))
     if (
         note
         and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")
@@ -1039,54 +1088,13 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     # exchange: the size/colour after "for/to/into" is the new one
     if name == "exchange_item":
         _exchange_slots(scan, sizes, colours, slots)
-    if name == "gift_wrap":
-        m = re.search(r"\b(standard|premium|festive|basic|gift box)\b", fixed)
-        asking = has(
-            fixed, "how much", "what(?:'s| is| are)", "which", "options", "difference", "price of", "cost"
-        ) and not has(fixed, "add", "want", "use", "choose", "go with", "take", "please", "book")
-        if m and not asking:
-            slots["wrap_option"] = {"basic": "standard", "gift box": "premium"}.get(m.group(1), m.group(1))
-        slots.pop("season", None)
-        slots.pop("occasion", None)
-        if note:
-            slots["card_message"] = note
-        who = re.search(
-            r"\b(?:for|to)\s+(?:my\s+)?(sister|brother|mom|mum|mother|dad|father|wife|husband|"
-            r"friend|girlfriend|boyfriend|son|daughter|boss|colleague|aunt|uncle|grandma|grandpa|"
-            r"niece|nephew|cousin|partner|fiance|fiancee)\b",
-            fixed,
-        )
-        if who:
-            slots["gift_for"] = who.group(1)
-        named = re.search(r"\b(?:for|to)\s+([A-Z][a-z]{1,30})\b", raw_rest if note else raw)
-        if named and named.group(1).lower() not in lx.COMMON_WORDS | {"my", "the", "her", "him", "it", "me"}:
-            slots["recipient_name"] = named.group(1)
-        if has(
-            fixed,
-            "remove (?:the )?(?:gift )?wrap",
-            "no gift wrap",
-            "without (?:the |a )?(?:gift )?wrap",
-            "don't wrap",
-            "dont wrap",
-            "do not wrap",
-            "cancel (?:the )?(?:gift )?wrap",
-            "unwrap",
-            "take off the (?:gift )?wrap",
-            "no wrapping",
-        ):
-            slots["wrap_remove"] = True
-            slots.pop("wrap_option", None)
-        if slots.get("product_ref") == "pronoun" or "product_id" not in slots:
-            previous = memory.previous or {}
-            if previous.get("intent") == "gift_wrap" and (previous.get("slots") or {}).get("product_id"):
-                slots["product_id"] = previous["slots"]["product_id"]
-                slots.pop("product_name", None)
-            if (
-                previous.get("intent") == "gift_wrap"
-                and not slots.get("card_message")
-                and (previous.get("slots") or {}).get("card_message")
-            ):
-                slots["card_message"] = previous["slots"]["card_message"]
+    skill = by_name(name)
+    if skill is not None and skill.read is not None:  # the skill's own slots (gift wrapping: option, note, recipient)
+        skill.read(fixed, raw_rest if note else raw, slots, memory, note)
+    if name == "remove_from_cart" and has(
+        fixed, "empty", "clear", "everything", "all (?:the )?(?:items|things|of it|of them)", "remove all", "all"
+    ):
+        slots["all"] = True
     if name in ("return_item", "exchange_item"):
         slots["reason"] = read_reason(fixed)
         if name == "exchange_item" and slots["reason"] == "other" and slots.get("new_size"):
@@ -1126,6 +1134,17 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         words = residual_words(scan)
         if words:
             slots["product_name"] = " ".join(words)
+    if name == "recommend" and has(
+        fixed, "goes? (?:well )?with", "go (?:well )?with", "to match", "match(?:es)?", "pairs? with", "wear with"
+    ):
+        for key in ("category", "term", "noun"):  # what goes with a saree is not another saree
+            slots.pop(key, None)
+    if name == "recommend":
+        # the shopper's own words, without the budget: the recommender reads occasion, recipient, "goes with"
+        said = re.sub(
+            r"\b(?:under|below|within|upto|up to|around|max|less than)\s+[₹\d.,k ]+(?:rupees|rs)?", " ", fixed
+        )
+        slots["words"] = re.sub(r"\s+", " ", said).strip()[:200]
     if name in ("search", "browse", "recommend"):
         query = " ".join(filter(None, [slots.get("product_name"), term]))
         if query:
@@ -1138,8 +1157,9 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     ):
         name = "product_details"
 
-    intent = Intent(name, slots)
-    return _follow_up(intent, fixed, memory)
+    intent = _follow_up(Intent(name, slots), fixed, memory)
+    intent.slots["text"] = raw[:300]  # the message itself, for skills that read their own slots
+    return intent
 
 
 def _store_named(text: str, memory: Memory) -> str | None:
@@ -1240,7 +1260,9 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
     product = "product_id" in slots
     if not t.strip():
         return "general_chat"
-    if has(t, "cancel") and has(t, "checkout", "payment", "hold", "purchase", "transaction"):
+    if has(t, "cancel", "stop", "abort", "don't go ahead", "do not go ahead") and has(
+        t, "checkout", "payment", "hold", "purchase", "transaction"
+    ):
         return "cancel_checkout"
     wants_return = has(
         t,
@@ -1321,9 +1343,6 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "as a present",
         "it's a present",
         "its a present",
-        "gift for my",
-        "present for my",
-        "a gift for",
         "gifting (?:it|this|that)",
     )
     recommending = has(
@@ -1397,7 +1416,18 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "sale",
     ):
         return "loyalty"
-    if has(t, "remove", "delete", "take out", "take off", "get rid of") or (
+    if has(
+        t,
+        "remove",
+        "delete",
+        "take out",
+        "take off",
+        "get rid of",
+        "empty (?:my |the )?(?:cart|basket|bag)",
+        "(?:cart|basket|bag) empty",
+        "clear (?:my |the )?(?:cart|basket|bag)",
+        "take (?:the |it |that |this |them |everything |all )?(?:[a-z]+ )?out",
+    ) or (
         has(t, "drop", "don't want", "dont want", "no longer want")
         and (has(t, "cart", "basket", "bag", "it", "them", "that", "this") or product)
     ):
@@ -1737,6 +1767,13 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
     own = {k for k in intent.slots if k in refiners}
     if not own:
         return intent
+    if (
+        previous.get("awaiting")
+        and intent.name in ("search", "browse")
+        and (intent.slots.get("category") or intent.slots.get("noun") or intent.slots.get("product_name"))
+        and not (prev_name in ("search", "browse", "recommend") and "product_id" not in prev_slots)
+    ):
+        return intent  # names something to look at: clearly a new request, the pending question is dropped
     if intent.name in ("search", "browse") and not previous.get("awaiting"):
         if "category" in intent.slots and intent.slots.get("category") != prev_slots.get("category"):
             return intent

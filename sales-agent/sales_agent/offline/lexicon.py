@@ -548,6 +548,7 @@ KEYWORDS |= {"medium", "large", "small", "extra", "winter", "summer", "monsoon",
 # Ordinary words that must never be "corrected" into a keyword.
 COMMON_WORDS = set(
     """
+actually empty clear everything
 a about above after again all also am an and another any anything are around as at away back be because been
 before being best better big bit both but buy by can cannot cant could day did do does doing done dont down
 each else even ever every few find fine first for from get gets getting give go going good got great had has
@@ -573,3 +574,94 @@ joke jokes funny weather story help helped helps tried tries trying wait waiting
 color colour sized smaller bigger tighter looser longer wider
 """.split()
 )
+
+# words of product names that are not typos of a keyword ("denim" is not "denims")
+NAME_WORDS = {"denim", "trucker", "zari", "potli", "banarasi", "varanasi", "chikankari", "kolhapuri"}
+
+# --- Hinglish and Hindi (Latin and Devanagari) -------------------------------------------------
+# phrase -> English, applied before everything else (longest first); numbers stay where they are, so
+# "3000 ke andar" becomes "under 3000" by the budget rewrite in intents.normalise.
+HINGLISH = {
+    "मुझे": "me",
+    "मेरा": "my",
+    "मेरी": "my",
+    "मेरे": "my",
+    "दिखाओ": "show",
+    "दिखाइए": "show",
+    "दिखा दो": "show",
+    "साड़ी": "saree",
+    "साड़ियाँ": "sarees",
+    "साडी": "saree",
+    "कुर्ता": "kurta",
+    "कुर्ते": "kurtas",
+    "जूते": "shoes",
+    "जैकेट": "jacket",
+    "ऑर्डर": "order",
+    "आर्डर": "order",
+    "कहाँ": "where",
+    "कहां": "where",
+    "है": "is",
+    "कार्ट": "cart",
+    "चेकआउट": "checkout",
+    "के अंदर": "under",
+    "से कम": "under",
+    "रुपये": "rupees",
+    "चाहिए": "want",
+    "करो": "",
+    "कर दो": "",
+    "mera": "my",
+    "meri": "my",
+    "mere": "my",
+    "mujhe": "i want",
+    "muje": "i want",
+    "dikhao": "show me",
+    "dikhaiye": "show me",
+    "dikha do": "show me",
+    "dikhana": "show me",
+    "kahan hai": "where is",
+    "kaha hai": "where is",
+    "kahan": "where",
+    "kab aayega": "when will it arrive",
+    "kab ayega": "when will it arrive",
+    "kab tak aayega": "when will it arrive",
+    "kahan tak pahuncha": "where is it",
+    "cart mein daalo": "add to cart",
+    "cart mein daal do": "add to cart",
+    "cart me daal do": "add to cart",
+    "cart mein dalo": "add to cart",
+    "daal do": "add it",
+    "khali karo": "empty",
+    "khali kar do": "empty",
+    "checkout kar do": "checkout",
+    "checkout karo": "checkout",
+    "checkout karna hai": "checkout",
+    "payment karna hai": "pay now",
+    "order place karo": "place order",
+    "order confirm karo": "confirm order",
+    "koi achhi": "any good",
+    "koi acchi": "any good",
+    "koi accha": "any good",
+    "achhi": "good",
+    "acchi": "good",
+    "hai kya": "",
+    "kya": "",
+    "chahiye": "want",
+    "stock mein": "in stock",
+    "ye": "it",
+    "ise": "it",
+    "isko": "it",
+    "haan": "yes",
+    "haan ji": "yes",
+    "theek hai": "okay",
+    "thik hai": "okay",
+    "nahi": "no",
+    "nahin": "no",
+    "shukriya": "thanks",
+    "dhanyavaad": "thanks",
+    "dhanyawad": "thanks",
+    "tum kaun ho": "who are you",
+    "aap kaun ho": "who are you",
+    "kitne": "how many",
+    "kitna": "how much",
+    "sasta": "cheap",
+}

@@ -9,6 +9,7 @@ gets the same answer. It only calls tools it was given through ``bind_tools``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -18,7 +19,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from . import replies as rp
+from . import resolve
 from .intents import Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list, remember
+from .skills import by_name
 
 MAX_ROUNDS = 4
 PRODUCT_LIST_LIMIT = 5
@@ -113,6 +116,8 @@ class OfflineChatModel(BaseChatModel):
                 step = Step(reply=planner.compose(intent, results, memory))
             else:
                 step = planner.follow(intent, results, memory)
+        if step.reply:
+            step.reply = rp.without_ids(step.reply, memory.products, memory.stores)
         state = {"intent": intent.name, "slots": _jsonable(intent.slots)}
         if step.awaiting:
             state["awaiting"] = step.awaiting
@@ -184,9 +189,13 @@ class Planner:
     # -- the first step of a turn --------------------------------------------------------------------
 
     def start(self, intent: Intent, memory: Memory) -> Step:
-        handler = getattr(self, f"start_{intent.name}", None)
-        step = handler(intent.slots, memory) if handler else None
+        step = self.run_skill(intent.name, intent.slots, memory)
         return step or self.fallback(intent, memory)
+
+    def run_skill(self, name: str, s: dict, memory: Memory) -> Step | None:
+        """The plan of the skill named ``name`` (skills/, or an agent tool module's SKILLS)."""
+        skill = by_name(name)
+        return skill.plan(self, s, memory) if skill else None
 
     def fallback(self, intent: Intent, memory: Memory) -> Step:
         if intent.name in ("general_chat",):
@@ -216,6 +225,12 @@ class Planner:
 
     def start_general_chat(self, s: dict, memory: Memory) -> Step:
         return Step(reply=rp.not_understood())
+
+    def start_small_talk(self, s: dict, memory: Memory) -> Step:
+        return Step(reply=rp.small_talk())
+
+    def start_decline(self, s: dict, memory: Memory) -> Step:
+        return Step(reply=rp.decline())
 
     def _search_args(self, s: dict, limit: int = PRODUCT_LIST_LIMIT) -> dict:
         return dict(
@@ -247,6 +262,8 @@ class Planner:
             context = "product_view"
         else:
             occasion = s.get("occasion")
+            if re.search(r"\b(?:gifts?|present|anniversary|birthday)\b", str(s.get("words") or "")):
+                occasion = "gift"  # a present for someone: their taste and the budget, not the shopper's
             context = (
                 "gift"
                 if occasion == "gift"
@@ -264,6 +281,7 @@ class Planner:
                 size=s.get("size"),
                 color=s.get("color"),
                 count=PRODUCT_LIST_LIMIT,
+                query=s.get("words"),
             )
         )
 
@@ -358,6 +376,20 @@ class Planner:
         return matches[0] if len(matches) >= 1 else None
 
     def start_remove_from_cart(self, s: dict, memory: Memory, looked: bool = False) -> Step | None:
+        if s.get("all"):  # "empty my cart": every line
+            lines = memory.cart_lines()
+            if not lines and not looked and self.can("view_cart"):
+                return self.calls(self.call("view_cart"))
+            if not lines:
+                return Step(reply="Your cart is already empty.")
+            return self.calls(
+                *(
+                    self.call(
+                        "remove_from_cart", product_id=ln.get("productId"), size=ln.get("size"), color=ln.get("color")
+                    )
+                    for ln in lines
+                )
+            )
         line = self._cart_target(s, memory)
         if line:
             return self.calls(
@@ -446,48 +478,6 @@ class Planner:
 
     def start_cancel_checkout(self, s: dict, memory: Memory) -> Step | None:
         return self.calls(self.call("cancel_checkout"))
-
-    def _gift_tool(self, adding: bool) -> str | None:
-        tools = [t for t in self.model.tool_names if "gift" in t]
-        adders = [t for t in tools if t.startswith(("add", "request", "book"))]
-        checkers = [t for t in tools if t not in adders]
-        picked = adders if adding and adders else checkers or tools
-        return picked[0] if picked else None
-
-    def start_gift_wrap(self, s: dict, memory: Memory) -> Step | None:
-        option = s.get("wrap_option")
-        if s.get("wrap_remove") and self.can("remove_gift_wrap"):
-            return self.calls(self.call("remove_gift_wrap", product_id=s.get("product_id")))
-        if not option and s.get("card_message"):
-            # a note for a wrap already chosen keeps that wrap's option
-            wrapped = [
-                ln
-                for ln in memory.cart_lines()
-                if isinstance(ln.get("giftWrap"), dict)
-                and (not s.get("product_id") or ln.get("productId") == s.get("product_id"))
-            ]
-            if wrapped:
-                option = wrapped[-1]["giftWrap"].get("optionId")
-        tool = self._gift_tool(adding=bool(option))
-        if not tool:
-            return Step(reply="Gift wrapping isn't available here yet — I can't add it to an order in offline mode.")
-        in_cart = [str(ln.get("productId")) for ln in memory.cart_lines()]
-        if not s.get("product_id") and not in_cart:
-            return self.resolve(s) or Step(reply="Which product should be gift-wrapped?", awaiting=["product"])
-        if s.get("product_id") and s.get("product_ref") == "pronoun" and in_cart and s["product_id"] not in in_cart:
-            s["product_id"] = in_cart[-1]  # "it" is the thing in the cart when wrapping
-        return self.calls(
-            self.call(
-                tool,
-                product_id=s.get("product_id"),
-                option=option,
-                option_id=option,
-                optionId=option,
-                order_id=s.get("order_id"),
-                message=s.get("card_message"),
-                recipient_name=s.get("recipient_name"),
-            )
-        )
 
     def start_inventory_check(self, s: dict, memory: Memory) -> Step | None:
         pid = s.get("product_id")
@@ -659,10 +649,11 @@ class Planner:
             items = product_list(r.data)
             if not items:
                 return None
-            pool = {i["productId"]: i for i in items}
             words = " ".join(filter(None, [s.get("product_name"), s.get("term")]))
-            pid, _ = match_product(words, pool, list(pool)[::-1])
-            s["product_id"] = pid or items[0]["productId"]
+            pid, close = resolve.pick(words, items)
+            if not pid:  # two fit equally well: ask, never pick a wrong one silently
+                return Step(reply=resolve.which_one(close), awaiting=["product"])
+            s["product_id"] = pid
             intent.slots["product_id"] = s["product_id"]
             if name == "add_to_cart":
                 return self.start_add_to_cart(s, memory)
@@ -671,7 +662,7 @@ class Planner:
             if name == "product_details":
                 return self.start_product_details(s, memory)
             if name == "gift_wrap":
-                return self.start_gift_wrap(s, memory)
+                return self.run_skill("gift_wrap", s, memory)
             return self.start_inventory_check(s, memory)
         if (
             r.tool == "search_products"

@@ -203,7 +203,7 @@ def product_line(index: int, item: dict) -> str:
     reason = item.get("reason") or item.get("why")
     if isinstance(reason, str) and reason:
         line += f" — _{reason}_"
-    return line + f" `{item.get('productId')}`" if item.get("productId") else line
+    return line  # no internal ids: shoppers name products by name, number or "the first one"
 
 
 def describe_filters(args: dict) -> str:
@@ -763,8 +763,13 @@ def describe(tool: str, args: dict, data: Any, memory: Memory, intent: str = "",
         return exchange_reply(data, memory)
     if tool == "my_profile":
         return profile_reply(data, memory)
-    if "gift" in tool:
-        return gift_reply(data, memory)
+    from .skills import all_skills  # a skill (an agent tool module's, say) may write its own tools' replies
+
+    for skill in all_skills():
+        if skill.reply is not None and tool in skill.tools:
+            written = skill.reply(tool, args, data, memory)
+            if written:
+                return written
     message = dig(data, "message", "summary")
     return str(message) if message else "Done."
 
@@ -858,6 +863,20 @@ def not_understood() -> str:
     )
 
 
+def small_talk() -> str:
+    return (
+        "I'm the shop's assistant — a program, not a person, running in offline mode. I can find clothes, "
+        "check stock, manage your cart, check out and track orders. What are you shopping for?"
+    )
+
+
+def decline() -> str:
+    return (
+        "Sorry, I can't help with that here — I can search the catalogue, recommend gifts and outfits, "
+        "check stock, manage your cart and orders."
+    )
+
+
 def browse_menu() -> str:
     from .lexicon import CATEGORIES, CATEGORY_LABELS
 
@@ -871,3 +890,19 @@ def browse_menu() -> str:
 
 def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+_ID = re.compile(r"\s?\((P\d{4}|ST-[A-Z]{3}-\d{2})\)|\b(P\d{4}|ST-[A-Z]{3}-\d{2})\b(?!-)")
+
+
+def without_ids(text: str, products: dict, stores: dict) -> str:
+    """The reply with no internal product or store ids: a name where one is known, else a plain word."""
+
+    def name(match: re.Match) -> str:
+        if match.group(1):  # "Orion Mall (ST-BLR-02)": the name is already there
+            return ""
+        key = match.group(2)
+        known = (products if key.startswith("P") else stores).get(key) or {}
+        return str(known.get("name") or ("this product" if key.startswith("P") else "this store"))
+
+    return _ID.sub(name, text)

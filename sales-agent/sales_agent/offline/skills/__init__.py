@@ -1,0 +1,98 @@
+"""The offline model's skills, one module per intent, in one ordered list.
+
+``SKILLS`` is the built-in list; ``all_skills()`` adds the ones that agent tool modules bring
+(``sales_agent/agent_tools/<agent>.py`` exporting ``SKILLS``), so a new agent's intent needs no edit here.
+Order matters only when two skills recognise a phrasing equally well: the earlier one wins.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from . import (
+    add_to_cart,
+    affirm,
+    browse,
+    cancel_checkout,
+    checkout,
+    decline,
+    deny,
+    exchange_item,
+    goodbye,
+    greeting,
+    help,
+    inventory_check,
+    loyalty,
+    my_profile,
+    order_status,
+    product_details,
+    recommend,
+    redeem_points,
+    remove_from_cart,
+    reserve_in_store,
+    return_item,
+    search,
+    small_talk,
+    support,
+    thanks,
+    update_quantity,
+    view_cart,
+)
+from . import apply_coupon as apply_coupon
+from .base import Skill, delegate
+
+SKILLS: list[Skill] = [
+    module.SKILL
+    for module in (
+        greeting,
+        order_status,
+        return_item,
+        exchange_item,
+        cancel_checkout,
+        checkout,
+        apply_coupon,
+        redeem_points,
+        my_profile,
+        loyalty,
+        remove_from_cart,
+        update_quantity,
+        view_cart,
+        add_to_cart,
+        reserve_in_store,
+        inventory_check,
+        product_details,
+        recommend,
+        search,
+        browse,
+        support,
+        small_talk,
+        help,
+        thanks,
+        goodbye,
+        affirm,
+        deny,
+        decline,
+    )
+]
+
+
+@functools.lru_cache(maxsize=1)
+def all_skills() -> tuple[Skill, ...]:
+    """The built-in skills, then those of every agent tool module (in module name order)."""
+    from ...tools import discover_agent_tools
+
+    found = list(SKILLS)
+    names = {s.name for s in found}
+    for module in discover_agent_tools():
+        for skill in getattr(module, "SKILLS", None) or []:
+            if isinstance(skill, Skill) and skill.name not in names:
+                found.append(skill)
+                names.add(skill.name)
+    return tuple(found)
+
+
+def by_name(name: str) -> Skill | None:
+    return next((s for s in all_skills() if s.name == name), None)
+
+
+__all__ = ["SKILLS", "Skill", "all_skills", "by_name", "delegate"]
