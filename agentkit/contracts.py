@@ -249,3 +249,25 @@ def load_contract(name: str) -> Contract:
     if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
         raise ContractError(f"not a contract name: {name!r}")
     return build_contract(_json_file(contracts_dir() / f"{name}.json"))
+
+
+@functools.lru_cache(maxsize=None)
+def id_pattern(name: str) -> re.Pattern[str]:
+    """The pattern ``common.json`` gives a shared id (``userId``, ``productId``, ``orderId``, ``sku``...), compiled:
+    code that checks or issues an id reads the one rule the contracts validate with, never a copy of it."""
+    spec = _json_file(contracts_dir() / "common.json")["$defs"].get(name)
+    if not isinstance(spec, dict) or "pattern" not in spec:
+        raise ContractError(f"common.json defines no id pattern {name!r}")
+    return re.compile(spec["pattern"])
+
+
+def id_max_length(name: str) -> int | None:
+    """The longest id of this kind the contracts accept (``maxLength`` in ``common.json``), if they set one."""
+    spec = _json_file(contracts_dir() / "common.json")["$defs"].get(name) or {}
+    return spec.get("maxLength")
+
+
+def is_valid_id(name: str, value: str) -> bool:
+    """Whether ``value`` is an id the contracts accept as ``name`` (pattern and length)."""
+    limit = id_max_length(name)
+    return bool(id_pattern(name).fullmatch(value)) and (limit is None or len(value) <= limit)

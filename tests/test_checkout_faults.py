@@ -57,6 +57,7 @@ OPS = {  # the operations a checkout calls, per agent
     "loyalty": ["/get-applicable-offers", "/apply-coupon", "/redeem-loyalty-points", "/earn-points", "/reverse-points"],
     "recommendation": ["/get-product", "/get-shopper-profile"],
 }
+FULFILLMENT_OWNERS = ("inventory", "recommendation", "payment", "loyalty")
 STORES = ["ST-MUM-01", "ST-DEL-01", "ST-BLR-01", "ST-CHE-01", "ST-KOL-01"]
 MAIN = ["recommendation", "inventory", "payment", "loyalty"]
 KILLABLE = "fulfillment"
@@ -111,9 +112,9 @@ class Soak:
         self.proxies: dict[str, FaultProxy] = {}
         self.store = None
         self.main = AgentGroup(tmp_path, MAIN, tag="main")
-        self.killable = AgentGroup(
-            tmp_path, [KILLABLE], tag=KILLABLE, extra_env={"INVENTORY_AGENT_URL": self.main.urls["inventory"]}
-        )
+        # The killable agent (fulfillment) checks each order with the agents that own its facts, in the main group.
+        owners = {f"{name.upper()}_AGENT_URL": self.main.urls[name] for name in FULFILLMENT_OWNERS}
+        self.killable = AgentGroup(tmp_path, [KILLABLE], tag=KILLABLE, extra_env=owners)
         # Loyalty reads each order it credits points for from fulfillment, in the killable group.
         self.main.env["FULFILLMENT_AGENT_URL"] = self.killable.urls[KILLABLE]
         try:  # anything failing half-way must not leave agents running
@@ -508,7 +509,8 @@ def test_a_refund_that_fails_during_the_undo_is_retried_until_it_goes_through(tm
     try:
         catalog = soak.catalog(random.Random(3))
         card = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
-        soak.proxies["loyalty"].arm("503", "/apply-coupon", skip=1, times=10)  # the quote passes; then undone
+        # The order cannot be created (an order that was would refund itself when cancelled); then undone.
+        soak.proxies["fulfillment"].arm("503", "/create-order", times=10)
         soak.proxies["payment"].arm("503", "/refund-payment", times=10)  # and the refund fails too
         outcome = soak.workflow.run("U1005", [{**catalog[0], "quantity": 1}], card=card, coupon="WELCOME10")
         for proxy in soak.proxies.values():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import os
 from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
 
 from . import domain, storage
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[..., Any]] = {
     "createOrder": domain.create_order,
     "getOrder": domain.get_order,
     "listOrders": domain.list_orders,
@@ -23,7 +24,10 @@ HANDLERS = {
     "cancelReservation": domain.cancel_reservation,
     "listReservations": domain.list_reservations,
 }
-USES_INVENTORY = {"updateOrderStatus", "approveOrder", "cancelOrder", "reserveInStore", "cancelReservation"}
+USES_INVENTORY = {"reserveInStore", "cancelReservation"}
+# Operations that check claims with, or undo an order through, the agents that own the facts.
+USES_OWNERS = {"createOrder", "updateOrderStatus", "approveOrder", "cancelOrder"}
+OWNERS = {"inventory": "inventory", "catalog": "recommendation", "payment": "payment", "loyalty": "loyalty"}
 
 
 def approval_threshold(config: dict) -> Decimal:
@@ -43,13 +47,19 @@ def approval_threshold(config: dict) -> Decimal:
 def create_app(
     database_url: str | None = None, config: dict | None = None, clients: dict[str, AgentClient] | None = None
 ) -> AgentApp:
+    """``clients`` replaces the contract clients by agent name (inventory, recommendation, payment, loyalty)."""
     config = config or {}
-    clients = clients or {"inventory": AgentClient("inventory")}
-    handlers = {}
+    clients = dict(clients or {})
+    for agent in OWNERS.values():
+        clients.setdefault(agent, AgentClient(agent))
+    owners = domain.Owners(**{role: clients[agent] for role, agent in OWNERS.items()})
+    handlers: dict[str, Callable[..., Any]] = {}
     for op_id, handler in HANDLERS.items():
         if op_id in USES_INVENTORY:
             handler = functools.partial(handler, inventory=clients["inventory"])
-        elif op_id == "createOrder":
+        elif op_id in USES_OWNERS:
+            handler = functools.partial(handler, owners=owners)
+        if op_id == "createOrder":
             handler = functools.partial(handler, approval_threshold=approval_threshold(config))
         handlers[op_id] = handler
     db = Database("fulfillment", storage.metadata, storage.load_seed, url=database_url)

@@ -1,12 +1,15 @@
 """Fulfillment rules: order totals, delivery estimates and slots, the order lifecycle, store reservations.
 
-Stock belongs to the inventory agent. A store reservation holds real store stock through it, and a
-cancelled order gives its held or sold stock back through it.
+Stock belongs to the inventory agent. A store reservation holds real store stock through it.
+An order is made only of facts its owners confirm (claims.py). Cancelling or rejecting an order undoes it with
+every owner: the stock goes back (inventory), the payment is refunded (payment, once per order), the points it
+earned are taken back and the points and coupon it used given back (loyalty reversePoints).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -17,16 +20,19 @@ import sqlalchemy as sa
 from agentkit import (
     AgentCallError,
     AgentClient,
+    ApiError,
     BusinessRuleViolation,
     Conflict,
     Database,
     DependencyUnavailable,
     NotFound,
     clock,
+    load_contract,
 )
 from agentkit.logs import get_logger, log
 
-from . import storage
+from . import claims, storage
+from .claims import Owners
 
 logger = get_logger("fulfillment")
 
@@ -60,8 +66,7 @@ CITY_ALIASES = {
     "secunderabad": "hyderabad",
 }
 METRO_DAYS, OTHER_DAYS = (2, 3), (4, 6)
-SHIPPING_FEE = Decimal("99")
-FREE_SHIPPING_ABOVE = Decimal("999")
+SHIPPING_FEE, FREE_SHIPPING_ABOVE = claims.SHIPPING_FEE, claims.FREE_SHIPPING_ABOVE
 WINDOWS = {"1014": ("10:00-14:00", 14), "1418": ("14:00-18:00", 18), "1821": ("18:00-21:00", 21)}
 SLOT_DAYS = 3
 HOME_DELIVERY_HOUR, COLLECT_READY_HOUR = 20, 12
@@ -309,75 +314,157 @@ def _estimated_delivery(body: dict[str, Any], city: str | None) -> str:
     return _ist_moment(_today_ist() + timedelta(days=_ship_days(city or "")[1]), HOME_DELIVERY_HOUR)
 
 
+class IdUnavailable(ApiError):
+    """An id that cannot be issued: nothing is written, and retrying will not help."""
+
+    status, code = 503, "id_unavailable"
+
+
+def issue_id(conn: sa.Connection, counter: str, contract_name: str, prefix: str, digits: int) -> str:
+    """The next id from ``counter``, formatted with at least ``digits`` digits and checked against the rule the
+    contracts hold for it (``common.json`` or this agent's own contract). An id that would break it is a clean
+    503 ``id_unavailable``; raised inside the caller's transaction, so the counter does not move either."""
+    number = storage.next_number(conn, counter)
+    ident = f"{prefix}{number or 0:0{digits}d}"
+    if number is None or not _id_rule_allows(contract_name, ident):
+        log(logger, logging.ERROR, "id space exhausted", counter=counter, number=number)
+        raise IdUnavailable(
+            f"No new {counter} id can be issued ({ident} would not be a valid id). Nothing was recorded.",
+            details=[{"field": "", "message": f"{counter} ids exhausted"}],
+            retryable=False,
+        )
+    return ident
+
+
+def _id_rule_allows(name: str, ident: str) -> bool:
+    """The contract's rule for this id (its bundled definitions: common.json's, or fulfillment's own)."""
+    spec = load_contract("fulfillment").defs[name]
+    return bool(re.fullmatch(spec["pattern"], ident)) and len(ident) <= spec.get("maxLength", len(ident))
+
+
+def _check_not_used(conn: sa.Connection, body: dict[str, Any]) -> None:
+    for column, field in (("payment_id", "paymentId"), ("hold_id", "holdId")):
+        if field in body:
+            other = storage.order_using(conn, column, body[field])
+            if other:
+                what = "already paid for" if field == "paymentId" else "is already used by"
+                raise Conflict(
+                    f"{'Payment' if field == 'paymentId' else 'Hold'} {body[field]} {what} order {other}.",
+                    code="payment_already_used" if field == "paymentId" else "hold_already_used",
+                    details=[{"field": field, "message": f"used by {other}"}],
+                )
+
+
+ABANDONED_AFTER_SECONDS = 120  # creating an order takes seconds; a discount intent this old was abandoned
+
+
+def _forget_intent_if_undone(db: Database, owners: Owners, order_id: str, user_id: str, *, undone: bool | None) -> None:
+    """After a failed creation: once loyalty has given back what it recorded for ``order_id``, forget the intent;
+    if it could not (loyalty down), the intent stays and a later createOrder settles it."""
+    if undone is None:
+        undone = claims.undo_loyalty(owners.loyalty, user_id, order_id, "order not created")
+    if undone:
+        with db.write() as conn:
+            storage.drop_discount_intent(conn, order_id)
+
+
+def _settle_abandoned_discounts(db: Database, owners: Owners) -> None:
+    """Coupon uses and points recorded for an order that was never written (loyalty was down when it should have
+    been undone, or the process died between the two) are given back here, lazily, like expired reservations."""
+    cutoff = clock.iso(clock.now() - timedelta(seconds=ABANDONED_AFTER_SECONDS))
+    with db.read() as conn:
+        stale = storage.abandoned_discount_intents(conn, cutoff)
+    for intent in stale:
+        if claims.undo_loyalty(owners.loyalty, intent["user_id"], intent["order_id"], "order never created"):
+            with db.write() as conn:
+                storage.drop_discount_intent(conn, intent["order_id"])
+
+
 def create_order(
-    db: Database, body: dict[str, Any], *, approval_threshold: Decimal = DEFAULT_APPROVAL_THRESHOLD
+    db: Database,
+    body: dict[str, Any],
+    *,
+    owners: Owners,
+    approval_threshold: Decimal = DEFAULT_APPROVAL_THRESHOLD,
 ) -> tuple[dict[str, Any], int]:
+    """Check every claim with its owner (claims.py), then issue the id, record the coupon and points under it
+    and write the order. A refusal at any step leaves nothing behind: loyalty is undone, no row is written."""
     _check_fulfillment_fields(body)
     _check_items(body["items"])
     _check_amounts(body)
     address = body.get("shippingAddress")
     total = _money(body["total"])
-    with db.write() as conn:
+    with db.read() as conn:
         store_id = body.get("storeId")
         store = storage.store(conn, store_id) if store_id else None
         if store_id and store is None:
             raise NotFound.of("store", store_id, "storeId")
-        estimated = _estimated_delivery(body, address["city"] if address else store and store["city"])
-        for column, field in (("payment_id", "paymentId"), ("hold_id", "holdId")):
-            if field in body:
-                other = storage.order_using(conn, column, body[field])
-                if other:
-                    what = "already paid for" if field == "paymentId" else "is already used by"
-                    raise Conflict(
-                        f"{'Payment' if field == 'paymentId' else 'Hold'} {body[field]} {what} order {other}.",
-                        code="payment_already_used" if field == "paymentId" else "hold_already_used",
-                        details=[{"field": field, "message": f"used by {other}"}],
-                    )
-        order_id = f"ORD-{storage.next_number(conn, 'order'):06d}"
-        now = clock.now_iso()
-        if total > approval_threshold:
-            status = "pending_approval"
-            note = (
-                f"The total {_rupees(total)} is above the approval threshold of {_rupees(approval_threshold)}; "
-                f"waiting for approval."
-            )
-        else:
-            status, note = "confirmed", f"Payment {body['paymentId']} received."
-        storage.insert_order(
-            conn,
-            {
-                "order_id": order_id,
-                "user_id": body["userId"],
-                "status": status,
-                "fulfillment_type": body["fulfillmentType"],
-                "items": [
-                    {k: item[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-                    for item in body["items"]
-                ],
-                "subtotal": _money(body["subtotal"]),
-                "discount": _money(body["discount"]),
-                "delivery_fee": _money(body.get("deliveryFee", 0)),
-                "gift_wrap_fee": _money(body.get("giftWrapFee", 0)),
-                "total": total,
-                "payment_id": body["paymentId"],
-                "hold_id": body.get("holdId"),
-                "shipping_address": address,
-                "store_id": store_id,
-                "coupon_code": body["couponCode"].upper() if "couponCode" in body else None,
-                "points_redeemed": body.get("pointsRedeemed", 0),
-                "delivery_slot": body.get("deliverySlot"),
-                "estimated_delivery": estimated,
-                "delivered_at": None,
-                "carrier": None,
-                "tracking_number": None,
-                "created_at": now,
-                "updated_at": now,
-            },
+        _check_not_used(conn, body)
+    estimated = _estimated_delivery(body, address["city"] if address else (store["city"] if store else None))
+    _settle_abandoned_discounts(db, owners)
+    checked = claims.check_order(owners, body)
+    uses_loyalty = bool(body.get("couponCode") or body.get("pointsRedeemed"))
+    with db.write() as conn:
+        order_id = issue_id(conn, "order", "orderId", "ORD-", 6)
+        if uses_loyalty:  # written before loyalty records anything: if this order is never written, it is undone
+            storage.add_discount_intent(conn, order_id, body["userId"], clock.now_iso())
+    try:
+        claims.record_discount(owners.loyalty, body, order_id, checked)
+    except ApiError:
+        _forget_intent_if_undone(db, owners, order_id, body["userId"], undone=None)
+        raise
+    now = clock.now_iso()
+    if total > approval_threshold:
+        status = "pending_approval"
+        note = (
+            f"The total {_rupees(total)} is above the approval threshold of {_rupees(approval_threshold)}; "
+            f"waiting for approval."
         )
-        storage.add_history(conn, order_id, status, now, note)
-        row = storage.order(conn, order_id)
+    else:
+        status, note = "confirmed", f"Payment {body['paymentId']} received."
+    try:
+        with db.write() as conn:
+            _check_not_used(conn, body)  # a racing request for the same payment or hold may have won meanwhile
+            storage.insert_order(
+                conn,
+                {
+                    "order_id": order_id,
+                    "user_id": body["userId"],
+                    "status": status,
+                    "fulfillment_type": body["fulfillmentType"],
+                    "items": checked.items,
+                    "subtotal": checked.subtotal,
+                    "discount": _money(body["discount"]),
+                    "delivery_fee": checked.delivery_fee,
+                    "gift_wrap_fee": _money(body.get("giftWrapFee", 0)),
+                    "total": total,
+                    "payment_id": body["paymentId"],
+                    "hold_id": body.get("holdId"),
+                    "shipping_address": address,
+                    "store_id": store_id,
+                    "coupon_code": body["couponCode"].upper() if "couponCode" in body else None,
+                    "points_redeemed": body.get("pointsRedeemed", 0),
+                    "delivery_slot": body.get("deliverySlot"),
+                    "estimated_delivery": estimated,
+                    "delivered_at": None,
+                    "carrier": None,
+                    "tracking_number": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            storage.add_history(conn, order_id, status, now, note)
+            storage.drop_discount_intent(conn, order_id)  # with the order: the coupon and points are its now
+    except (ApiError, sa.exc.SQLAlchemyError) as exc:
+        if checked.loyalty_committed:
+            undone = claims.undo_loyalty(owners.loyalty, body["userId"], order_id, "order not created")
+            _forget_intent_if_undone(db, owners, order_id, body["userId"], undone=undone)
+        if isinstance(exc, sa.exc.IntegrityError):
+            with db.read() as conn:
+                _check_not_used(conn, body)
+        raise
     log(logger, logging.INFO, "order created", orderId=order_id, status=status)
-    return _order_view(row), 201
+    return _order_view(_load_order(db, order_id)), 201
 
 
 # --- reading orders --------------------------------------------------------------------------------
@@ -431,16 +518,17 @@ def _move(conn: sa.Connection, row: dict[str, Any], target: str, note: str | Non
     return storage.add_history(conn, row["order_id"], target, now, note)
 
 
-def _return_stock(inventory: AgentClient, row: dict[str, Any]) -> str | None:
+def _return_stock(owners: Owners, row: dict[str, Any]) -> tuple[bool, str | None]:
     """Give a cancelled order's stock back: release an active hold, restock a committed one."""
+    inventory = owners.inventory
     hold_id = row["hold_id"]
     if not hold_id:
-        return None
+        return True, None
     try:
         hold = inventory.call("getHold", {"holdId": hold_id})
         if hold["status"] == "active":
             inventory.call("releaseHold", {"holdId": hold_id})
-            return f"Held stock released (hold {hold_id})."
+            return True, f"Held stock released (hold {hold_id})."
         if hold["status"] == "committed" and hold.get("orderId") in (None, row["order_id"]):
             for line in hold["lines"]:
                 inventory.call(
@@ -455,29 +543,102 @@ def _return_stock(inventory: AgentClient, row: dict[str, Any]) -> str | None:
                     },
                 )
             places = sorted({line["locationId"] for line in hold["lines"]})
-            return f"Stock returned to {', '.join(places)} (hold {hold_id})."
-        return None
+            return True, f"Stock returned to {', '.join(places)} (hold {hold_id})."
+        return True, None
     except AgentCallError as exc:
         if exc.status == 404:
-            return f"Hold {hold_id} is unknown to inventory, so there was no stock to return."
-        log(
-            logger,
-            logging.WARNING,
-            "stock not returned for cancelled order",
-            orderId=row["order_id"],
-            holdId=hold_id,
-            operation=exc.operation,
-            status=exc.status,
-            code=exc.code,
+            return True, f"Hold {hold_id} is unknown to inventory, so there was no stock to return."
+        _undo_failed(row, "stock", exc)
+        return False, f"Stock not returned yet (hold {hold_id}): inventory answered {exc.code}."
+
+
+def _refund_payment(owners: Owners, row: dict[str, Any]) -> tuple[bool, str | None]:
+    """Refund what is left of the order's payment, once: read back first, and an Idempotency-Key per order."""
+    payment_id = row["payment_id"]
+    try:
+        payment = owners.payment.call("checkPaymentStatus", {"paymentId": payment_id})
+        if payment["status"] == "failed":
+            return True, f"Payment {payment_id} charged nothing, so there is nothing to refund."
+        left = _money(payment["amount"]) - _money(payment["refundedAmount"])
+        if left <= 0:
+            return True, f"Payment {payment_id} is already refunded."
+        receipt = owners.payment.call(
+            "refundPayment",
+            {"paymentId": payment_id, "reason": f"order {row['order_id']} cancelled"},
+            idempotency_key=f"{row['order_id']}-cancel-refund",
         )
-        return f"Stock not returned yet (hold {hold_id}): inventory answered {exc.code}."
+        return True, f"{_rupees(_money(receipt['amount']))} refunded ({receipt['refundId']})."
+    except AgentCallError as exc:
+        if exc.status == 404:
+            return True, f"Payment {payment_id} is unknown to the payment agent, so there was nothing to refund."
+        _undo_failed(row, "payment", exc)
+        return False, f"Refund not made yet (payment {payment_id}): the payment agent answered {exc.code}."
 
 
-def _after_cancel(db: Database, inventory: AgentClient, row: dict[str, Any], history_id: int, note: str | None) -> None:
-    outcome = _return_stock(inventory, row)
-    if outcome:
+def _reverse_loyalty(owners: Owners, row: dict[str, Any]) -> tuple[bool, str | None]:
+    """Take back the points the order earned, give back the points it redeemed and free its coupon use."""
+    try:
+        reversal = owners.loyalty.call(
+            "reversePoints",
+            {
+                "userId": row["user_id"],
+                "orderId": row["order_id"],
+                "reason": f"order {row['order_id']} cancelled",
+                "restoreRedeemed": True,
+            },
+        )
+    except AgentCallError as exc:
+        if exc.status == 404:
+            return True, None  # not a loyalty member: nothing was earned, redeemed or used
+        _undo_failed(row, "loyalty", exc)
+        return False, f"Points and coupon not given back yet: loyalty answered {exc.code}."
+    parts = []
+    if reversal["pointsReversed"]:
+        parts.append(f"{reversal['pointsReversed']} points earned taken back")
+    if reversal["pointsRestored"]:
+        parts.append(f"{reversal['pointsRestored']} points redeemed given back")
+    if reversal["couponsReleased"]:
+        parts.append(f"coupon {', '.join(reversal['couponsReleased'])} freed")
+    return True, ("Loyalty: " + ", ".join(parts) + ".") if parts else None
+
+
+def _undo_failed(row: dict[str, Any], step: str, exc: AgentCallError) -> None:
+    log(
+        logger,
+        logging.WARNING,
+        "cancelled order not fully undone",
+        orderId=row["order_id"],
+        step=step,
+        operation=exc.operation,
+        status=exc.status,
+        code=exc.code,
+    )
+
+
+UNDO_STEPS = (("stock", _return_stock), ("payment", _refund_payment), ("loyalty", _reverse_loyalty))
+
+
+def _after_cancel(db: Database, owners: Owners, row: dict[str, Any], note: str | None) -> None:
+    """Undo a cancelled order with each owner: stock, payment, loyalty. Every step is tried even if another failed,
+    and each is recorded once done, so cancelling again finishes what is left and never repeats what is done."""
+    with db.read() as conn:
+        done = storage.undo_steps_done(conn, row["order_id"])
+    outcomes = []
+    for step, action in UNDO_STEPS:
+        if step in done:
+            continue
+        ok, outcome = action(owners, row)
+        if ok:
+            with db.write() as conn:
+                storage.record_undo_step(conn, row["order_id"], step, outcome, clock.now_iso())
+        if outcome:
+            outcomes.append(outcome)
+    if outcomes:
         with db.write() as conn:
-            storage.set_history_note(conn, history_id, f"{note} {outcome}" if note else outcome)
+            history_id = storage.last_history_id(conn, row["order_id"], "cancelled")
+            if history_id is not None:
+                previous = storage.history_note(conn, history_id) or note
+                storage.set_history_note(conn, history_id, " ".join(([previous] if previous else []) + outcomes))
 
 
 def _invalid_transition(row: dict[str, Any], target: str) -> Conflict:
@@ -498,7 +659,7 @@ def _invalid_transition(row: dict[str, Any], target: str) -> Conflict:
     )
 
 
-def update_order_status(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
+def update_order_status(db: Database, body: dict[str, Any], *, owners: Owners) -> dict[str, Any]:
     target, note = body["status"], body.get("note")
     with db.write() as conn:
         row = storage.order(conn, body["orderId"])
@@ -506,13 +667,13 @@ def update_order_status(db: Database, body: dict[str, Any], *, inventory: AgentC
             raise NotFound.of("order", body["orderId"], "orderId")
         if target not in TRANSITIONS[row["status"]]:
             raise _invalid_transition(row, target)
-        history_id = _move(conn, row, target, note)
+        _move(conn, row, target, note)
     if target == "cancelled":
-        _after_cancel(db, inventory, row, history_id, note)
+        _after_cancel(db, owners, row, note)
     return _order_view(_load_order(db, body["orderId"]))
 
 
-def approve_order(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
+def approve_order(db: Database, body: dict[str, Any], *, owners: Owners) -> dict[str, Any]:
     approve = body["approve"]
     target = "confirmed" if approve else "cancelled"
     note = f"{'Approved' if approve else 'Rejected'} by {body['approver']}" + (
@@ -522,28 +683,29 @@ def approve_order(db: Database, body: dict[str, Any], *, inventory: AgentClient)
         row = storage.order(conn, body["orderId"])
         if row is None:
             raise NotFound.of("order", body["orderId"], "orderId")
-        if row["status"] != "pending_approval":
+        already = row["status"] == "cancelled" and not approve  # rejecting again finishes the undo, once
+        if row["status"] != "pending_approval" and not already:
             raise Conflict(
                 f"Order {row['order_id']} is {row['status']}, not waiting for approval.",
                 code="not_pending_approval",
                 details=[{"field": "orderId", "message": f"status is {row['status']}"}],
             )
-        history_id = _move(conn, row, target, note)
+        if not already:
+            _move(conn, row, target, note)
     if not approve:
-        _after_cancel(db, inventory, row, history_id, note)
+        _after_cancel(db, owners, row, note)
     return _order_view(_load_order(db, body["orderId"]))
 
 
-def cancel_order(db: Database, body: dict[str, Any], *, inventory: AgentClient) -> dict[str, Any]:
+def cancel_order(db: Database, body: dict[str, Any], *, owners: Owners) -> dict[str, Any]:
     order_id = body["orderId"]
     note = f"Cancelled by the shopper: {body['reason']}"
     with db.write() as conn:
         row = storage.order(conn, order_id)
         if row is None or row["user_id"] != body["userId"]:
             raise NotFound.of("order", order_id, "orderId")
-        if row["status"] == "cancelled":
-            return _order_view(row)
-        if "cancelled" not in TRANSITIONS[row["status"]]:
+        already = row["status"] == "cancelled"
+        if not already and "cancelled" not in TRANSITIONS[row["status"]]:
             if row["status"] == "delivered":
                 message = (
                     f"Order {order_id} was delivered on {row['delivered_at'][:10]}, so it cannot be cancelled. "
@@ -557,8 +719,9 @@ def cancel_order(db: Database, body: dict[str, Any], *, inventory: AgentClient) 
             raise Conflict(
                 message, code="cannot_cancel", details=[{"field": "orderId", "message": f"status is {row['status']}"}]
             )
-        history_id = _move(conn, row, "cancelled", note)
-    _after_cancel(db, inventory, row, history_id, note)
+        if not already:
+            _move(conn, row, "cancelled", note)
+    _after_cancel(db, owners, row, note)  # cancelling again finishes an undo that could not complete
     return _order_view(_load_order(db, order_id))
 
 
@@ -675,7 +838,7 @@ def reserve_in_store(db: Database, body: dict[str, Any], *, inventory: AgentClie
     if store is None:
         raise NotFound.of("store", body["storeId"], "storeId")
     with db.write() as conn:
-        reservation_id = f"RSV-{storage.next_number(conn, 'reservation'):06d}"
+        reservation_id = issue_id(conn, "reservation", "reservationId", "RSV-", 6)
     quantity = body.get("quantity", 1)
     try:
         hold = inventory.call(

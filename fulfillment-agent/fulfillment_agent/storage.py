@@ -27,7 +27,10 @@ stores = sa.Table(
     sa.Column("opening_hours", sa.String(20), nullable=False),
 )
 
-# Sequential ids (ORD-100012, RSV-100001) handed out by one guarded UPDATE ... RETURNING.
+# Sequential ids (ORD-100012, RSV-100001) handed out by one guarded UPDATE ... RETURNING. Ids have no fixed
+# width (ORD-1000000 follows ORD-999999); a counter stops at COUNTER_LIMIT, the most a 32-bit integer column
+# holds on every database (over 2 x 10^9 ids), and an id past it is refused cleanly (domain.issue_id).
+COUNTER_LIMIT = 2**31 - 1
 counters = sa.Table(
     "counters",
     metadata,
@@ -38,8 +41,8 @@ counters = sa.Table(
 orders = sa.Table(
     "orders",
     metadata,
-    sa.Column("order_id", sa.String(16), primary_key=True),
-    sa.Column("user_id", sa.String(8), nullable=False),
+    sa.Column("order_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(24), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("fulfillment_type", sa.String(20), nullable=False),
     sa.Column("items", sa.JSON, nullable=False),
@@ -68,19 +71,41 @@ status_history = sa.Table(
     "order_status_history",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.order_id"), nullable=False, index=True),
+    sa.Column("order_id", sa.String(24), sa.ForeignKey("orders.order_id"), nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("at", sa.String(24), nullable=False),
     sa.Column("note", sa.String(1000)),
+)
+
+# What has been undone for a cancelled order, one row per step (stock, payment, loyalty): a repeated cancel
+# finishes the steps that could not be done and never repeats one that was.
+order_undo = sa.Table(
+    "order_undo",
+    metadata,
+    sa.Column("order_id", sa.String(24), sa.ForeignKey("orders.order_id"), primary_key=True),
+    sa.Column("step", sa.String(16), primary_key=True),
+    sa.Column("detail", sa.String(300)),
+    sa.Column("done_at", sa.String(24), nullable=False),
+)
+
+# An order id whose coupon use or points redemption is being recorded with loyalty. Written before loyalty
+# records anything and deleted in the transaction that writes the order: one left behind (with no order) means
+# loyalty holds a discount for an order that does not exist, and it is given back (domain.create_order).
+discount_intents = sa.Table(
+    "discount_intents",
+    metadata,
+    sa.Column("order_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False, index=True),
 )
 
 reservations = sa.Table(
     "reservations",
     metadata,
     sa.Column("reservation_id", sa.String(16), primary_key=True),
-    sa.Column("user_id", sa.String(8), nullable=False, index=True),
-    sa.Column("product_id", sa.String(8), nullable=False),
-    sa.Column("sku", sa.String(40), nullable=False),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("product_id", sa.String(24), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
     sa.Column("size", sa.String(12), nullable=False),
     sa.Column("color", sa.String(30), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
@@ -276,10 +301,14 @@ def any_due_reservation(conn: Connection, now_iso: str) -> bool:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def next_number(conn: Connection, name: str) -> int:
+def next_number(conn: Connection, name: str) -> int | None:
+    """The counter's next value, or None when it is at COUNTER_LIMIT (nothing changes then)."""
     return conn.execute(
-        counters.update().where(counters.c.name == name).values(value=counters.c.value + 1).returning(counters.c.value)
-    ).scalar_one()
+        counters.update()
+        .where(counters.c.name == name, counters.c.value < COUNTER_LIMIT)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).scalar()
 
 
 def insert_order(conn: Connection, row: dict[str, Any]) -> None:
@@ -306,6 +335,50 @@ def move_order(conn: Connection, order_id: str, from_status: str, to_status: str
         .values(status=to_status, **values)
     )
     return result.rowcount == 1
+
+
+def undo_steps_done(conn: Connection, order_id: str) -> set[str]:
+    return set(conn.execute(sa.select(order_undo.c.step).where(order_undo.c.order_id == order_id)).scalars())
+
+
+def record_undo_step(conn: Connection, order_id: str, step: str, detail: str | None, at: str) -> None:
+    exists = conn.execute(
+        sa.select(order_undo.c.step).where(order_undo.c.order_id == order_id, order_undo.c.step == step)
+    ).first()
+    if exists is None:
+        conn.execute(order_undo.insert().values(order_id=order_id, step=step, detail=(detail or "")[:300], done_at=at))
+
+
+def last_history_id(conn: Connection, order_id: str, status: str) -> int | None:
+    return conn.execute(
+        sa.select(sa.func.max(status_history.c.id)).where(
+            status_history.c.order_id == order_id, status_history.c.status == status
+        )
+    ).scalar()
+
+
+def history_note(conn: Connection, history_id: int) -> str | None:
+    return conn.execute(sa.select(status_history.c.note).where(status_history.c.id == history_id)).scalar()
+
+
+def add_discount_intent(conn: Connection, order_id: str, user_id: str, at: str) -> None:
+    conn.execute(discount_intents.insert().values(order_id=order_id, user_id=user_id, created_at=at))
+
+
+def drop_discount_intent(conn: Connection, order_id: str) -> None:
+    conn.execute(discount_intents.delete().where(discount_intents.c.order_id == order_id))
+
+
+def abandoned_discount_intents(conn: Connection, before: str) -> list[dict[str, Any]]:
+    """Intents older than ``before`` whose order was never written."""
+    query = (
+        sa.select(discount_intents)
+        .where(discount_intents.c.created_at < before)
+        .where(~sa.exists().where(orders.c.order_id == discount_intents.c.order_id))
+        .order_by(discount_intents.c.created_at)
+        .limit(20)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def insert_reservation(conn: Connection, row: dict[str, Any]) -> None:

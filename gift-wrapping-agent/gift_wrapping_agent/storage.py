@@ -53,7 +53,7 @@ category_options = sa.Table(
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("product_id", sa.String(8), primary_key=True),
+    sa.Column("product_id", sa.String(24), primary_key=True),
     sa.Column("name", sa.String(120), nullable=False),
     sa.Column("category", sa.String(40), nullable=False),
 )
@@ -61,7 +61,7 @@ products = sa.Table(
 product_exclusions = sa.Table(
     "product_exclusions",
     metadata,
-    sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
+    sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("reason", sa.String(300), nullable=False),
 )
 
@@ -71,8 +71,8 @@ gift_wraps = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("wrap_id", sa.String(24), nullable=False, unique=True),
     sa.Column("order_reference", sa.String(40), nullable=False, index=True),
-    sa.Column("product_id", sa.String(8), nullable=False),
-    sa.Column("sku", sa.String(40)),
+    sa.Column("product_id", sa.String(24), nullable=False),
+    sa.Column("sku", sa.String(64)),
     sa.Column("option_id", sa.String(20), sa.ForeignKey("wrap_options.option_id"), nullable=False),
     sa.Column("option_name", sa.String(60), nullable=False),  # as sold, even if the option is renamed later
     sa.Column("price", MONEY, nullable=False),  # as sold, even if the price changes later

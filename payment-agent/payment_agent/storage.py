@@ -27,7 +27,7 @@ checkout_sessions = sa.Table(
     "checkout_sessions",
     metadata,
     sa.Column("checkout_session_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # open | paid ("expired" is computed on read)
@@ -43,7 +43,7 @@ payments = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # insertion order, for stable listings
     sa.Column("payment_id", sa.String(24), nullable=False, unique=True),
-    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("method", sa.String(4), nullable=False),  # card | upi

@@ -19,7 +19,7 @@ metadata = sa.MetaData()
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("product_id", sa.String(8), primary_key=True),
+    sa.Column("product_id", sa.String(24), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("name", sa.String(120), nullable=False, unique=True),
     sa.Column("brand", sa.String(60), nullable=False),
@@ -37,7 +37,7 @@ products = sa.Table(
 product_tags = sa.Table(
     "product_tags",
     metadata,
-    sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
+    sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("tag", sa.String(40), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
@@ -45,8 +45,8 @@ product_tags = sa.Table(
 variants = sa.Table(
     "variants",
     metadata,
-    sa.Column("sku", sa.String(40), primary_key=True),
-    sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), nullable=False, index=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), nullable=False, index=True),
     sa.Column("size", sa.String(12), nullable=False),
     sa.Column("color", sa.String(30), nullable=False),
     sa.Column("size_position", sa.Integer, nullable=False),
@@ -56,15 +56,15 @@ variants = sa.Table(
 complements = sa.Table(
     "complements",
     metadata,
-    sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
-    sa.Column("complement_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
+    sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
+    sa.Column("complement_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
 
 shoppers = sa.Table(
     "shoppers",
     metadata,
-    sa.Column("user_id", sa.String(8), primary_key=True),
+    sa.Column("user_id", sa.String(24), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("email", sa.String(200), nullable=False),
     sa.Column("phone", sa.String(20)),
@@ -77,8 +77,8 @@ shoppers = sa.Table(
 purchases = sa.Table(
     "purchases",
     metadata,
-    sa.Column("user_id", sa.String(8), sa.ForeignKey("shoppers.user_id"), primary_key=True),
-    sa.Column("product_id", sa.String(8), sa.ForeignKey("products.product_id"), primary_key=True),
+    sa.Column("user_id", sa.String(24), sa.ForeignKey("shoppers.user_id"), primary_key=True),
+    sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
 

@@ -16,13 +16,14 @@ was processed (even if some orders failed), 2 when the file cannot be read.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from agentkit.contracts import id_pattern
 
 from .cards import CardVault
 from .cart import SalesStore
@@ -55,7 +56,7 @@ def order_problem(order: Any) -> str | None:
     """Why an order cannot even be tried (checked before anything is held or charged)."""
     if not isinstance(order, dict):
         return "not a JSON object"
-    if not re.fullmatch(r"U[0-9]{4}", str(order.get("userId", ""))):
+    if not id_pattern("userId").fullmatch(str(order.get("userId", ""))):
         return "userId must look like U1001"
     items = order.get("items")
     if not isinstance(items, list) or not items:

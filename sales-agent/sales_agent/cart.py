@@ -24,7 +24,7 @@ metadata = sa.MetaData()
 carts = sa.Table(
     "sales_carts",
     metadata,
-    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(24), primary_key=True),
     sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("coupon_code", sa.String(40)),
     sa.Column("redeem_points", sa.Integer, nullable=False, server_default="0"),
@@ -35,7 +35,7 @@ checkouts = sa.Table(
     "sales_checkouts",
     metadata,
     sa.Column("checkout_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("status", sa.String(12), nullable=False),  # quoted|placing|placed|failed|cancelled|recovering
     sa.Column("source", sa.String(12), nullable=False),  # chat | batch
     sa.Column("hold_id", sa.String(24)),
@@ -52,8 +52,8 @@ checkouts = sa.Table(
 last_orders = sa.Table(
     "sales_last_orders",
     metadata,
-    sa.Column("user_id", sa.String(16), primary_key=True),
-    sa.Column("order_id", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("order_id", sa.String(24), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("placed_at", sa.String(24), nullable=False),
 )
@@ -63,14 +63,14 @@ identities = sa.Table(
     metadata,
     sa.Column("channel", sa.String(16), primary_key=True),
     sa.Column("external_id", sa.String(64), primary_key=True),
-    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("created_at", sa.String(24), nullable=False),
 )
 
 guests = sa.Table(
     "sales_guests",
     metadata,
-    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(24), primary_key=True),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False),
 )

@@ -44,6 +44,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from agentkit import AgentCallError, clock
+from agentkit.contracts import id_pattern
 
 from . import idempotency
 from .cards import CardVault
@@ -231,7 +232,7 @@ class CheckoutWorkflow:
         for item in items:
             pid = str(item.get("productId", "")).strip().upper()
             quantity = int(item.get("quantity") or 1)
-            if not re.fullmatch(r"P[0-9]{4}", pid):
+            if not id_pattern("productId").fullmatch(pid):
                 raise ToolFailure("invalid_argument", f"{pid!r} is not a product id like P1001.")
             if not 1 <= quantity <= 20:
                 raise ToolFailure("invalid_argument", f"quantity for {pid} must be between 1 and 20.")

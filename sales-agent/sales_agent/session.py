@@ -24,6 +24,7 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from agentkit import AgentCallError
+from agentkit.contracts import id_pattern
 from agentkit.logs import log as log_fields
 
 from . import llm, memory
@@ -39,7 +40,7 @@ from .turnlock import TurnLock
 
 log = logging.getLogger("agents.sales.session")
 
-USER_ID_RE = re.compile(r"^U[0-9]{4}$")
+USER_ID_RE = id_pattern("userId")  # the contracts' rule (common.json)
 CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 YES = {
     "y",

@@ -25,8 +25,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from agentkit.contracts import id_pattern
+
 DEFAULT_USER = "U1001"
-USER_RE = re.compile(r"^[uU]\d{4}$")
+USER_RE = re.compile(id_pattern("userId").pattern.replace("^U", "^[uU]", 1))  # the contracts' rule, any case
 PROMPT = "you> "
 HELP = """Commands:
   /cart              show your cart

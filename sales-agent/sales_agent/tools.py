@@ -61,6 +61,7 @@ from langchain.tools import ToolRuntime, tool
 from langchain_core.tools import BaseTool
 
 from agentkit import AgentCallError
+from agentkit.contracts import id_pattern
 
 from . import idempotency
 from .cards import CardVault
@@ -71,9 +72,8 @@ from .errors import ToolFailure, error_from_call, is_down
 
 log = logging.getLogger("agents.sales.tools")
 
-USER_ID_RE = re.compile(r"^U[0-9]{4}$")
-PRODUCT_ID_RE = re.compile(r"^P[0-9]{4}$")
-ORDER_ID_RE = re.compile(r"^ORD-[0-9]{6}$")
+# The id rules the contracts hold (common.json), not copies of them: ids have no fixed width.
+USER_ID_RE, PRODUCT_ID_RE, ORDER_ID_RE = id_pattern("userId"), id_pattern("productId"), id_pattern("orderId")
 RETURN_REASONS = ("wrong_size", "damaged", "not_as_described", "changed_mind", "late_delivery", "other")
 REC_CONTEXTS = ("general", "browse", "product_view", "cart", "checkout", "gift", "occasion")
 SEASONS = ("winter", "summer", "monsoon", "festive", "all-season")
