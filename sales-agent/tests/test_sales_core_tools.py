@@ -41,6 +41,11 @@ class Rig:
         hold = FakeAgents.example(self.fake.contracts["inventory"].operation("createHold"))[1]
         self.fake.answer("inventory", "commitHold", 200, {**hold, "status": "committed", "orderId": "ORD-100012"})
         self.fake.answer("inventory", "releaseHold", 200, {**hold, "status": "released"})
+        # createOrder's contract examples are refusals (a success needs a real payment to check); the fake
+        # answers with the order getOrder's example shows, which is the same schema.
+        order = FakeAgents.example(self.fake.contracts["fulfillment"].operation("getOrder"))[1]
+        assert not self.fake.contracts["fulfillment"].operation("createOrder").response_problems(201, order)
+        self.fake.answer("fulfillment", "createOrder", 201, order)
         self.store = SalesStore(fresh_database_url("sales", tmp_path, "tools"))
         self.vault = CardVault()
         self.clients = Clients(base_urls=base_urls, retries=1)
