@@ -75,7 +75,7 @@ payment_methods = sa.Table(
     "payment_methods",
     metadata,
     sa.Column("token", sa.String(40), primary_key=True),  # pm_ + 24 random hex digits
-    sa.Column("user_id", sa.String(8), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("card_brand", sa.String(12), nullable=False),
     sa.Column("card_last4", sa.String(4), nullable=False),
     sa.Column("exp_month", sa.Integer, nullable=False),

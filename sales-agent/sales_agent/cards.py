@@ -58,7 +58,7 @@ card_tokens = sa.Table(
     "sales_card_tokens",
     metadata,
     sa.Column("token", sa.String(40), primary_key=True),
-    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("brand", sa.String(12), nullable=False),
     sa.Column("last4", sa.String(4), nullable=False),
     sa.Column("exp_month", sa.Integer, nullable=False),

@@ -81,7 +81,7 @@ action_plans = sa.Table(
     "sales_action_plans",
     metadata,
     sa.Column("key", sa.String(80), primary_key=True),
-    sa.Column("user_id", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.String(24), nullable=False),
     sa.Column("plan", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False, index=True),
 )

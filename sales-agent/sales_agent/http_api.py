@@ -29,7 +29,7 @@ from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from agentkit.app import install_http_basics, read_json_body
-from agentkit.contracts import CompiledSchema, id_pattern
+from agentkit.contracts import CompiledSchema, id_max_length, id_pattern
 from agentkit.errors import Unauthorized, ValidationFailed
 from agentkit.guards import check_bearer_token, limiter_from_env
 from agentkit.logs import get_logger
@@ -39,7 +39,12 @@ from .reconciler import Reconciler, every_from_env
 from .session import SalesSession
 
 DEFAULT_MAX_BODY = 64 * 1024
-USER_ID = {"type": "string", "pattern": id_pattern("userId").pattern, "description": "Shopper id, e.g. U1001."}
+USER_ID = {
+    "type": "string",
+    "pattern": id_pattern("userId").pattern,
+    "maxLength": id_max_length("userId") or 24,
+    "description": "Shopper id, e.g. U1001.",
+}
 CHANNEL = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,15}$", "description": "terminal, web, whatsapp, ..."}
 CHAT_SCHEMA = CompiledSchema(
     {

@@ -183,7 +183,7 @@ turn_stamps = sa.Table(
     "sales_turn_stamps",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("user_id", sa.String(24), nullable=False, index=True),
     sa.Column("at", sa.String(32), nullable=False),
 )
 
@@ -191,7 +191,7 @@ turn_stamps = sa.Table(
 awaiting = sa.Table(
     "sales_awaiting_confirmation",
     metadata,
-    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(24), primary_key=True),
     sa.Column("checkout_id", sa.String(24), nullable=False),
 )
 

@@ -24,7 +24,7 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from agentkit import AgentCallError
-from agentkit.contracts import id_pattern
+from agentkit.contracts import is_valid_id
 from agentkit.logs import log as log_fields
 
 from . import llm, memory
@@ -40,7 +40,6 @@ from .turnlock import TurnLock
 
 log = logging.getLogger("agents.sales.session")
 
-USER_ID_RE = id_pattern("userId")  # the contracts' rule (common.json)
 CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 YES = {
     "y",
@@ -493,7 +492,7 @@ class SalesSession:
 
     def _check(self, user_id: str, channel: str) -> tuple[str, str]:
         user_id = str(user_id or "").strip().upper()
-        if not USER_ID_RE.match(user_id):
+        if not is_valid_id("userId", user_id):
             raise ValueError(f"userId must look like U1001, not {user_id!r}")
         channel = str(channel or "terminal").strip().lower()
         if not CHANNEL_RE.match(channel):

@@ -91,6 +91,7 @@ def test_checkout_over_http_needs_a_confirm(client):
     [
         ({"message": "hi"}, "userId"),
         ({"userId": "u1001", "message": "hi"}, "userId"),
+        ({"userId": "U" + "1" * 30, "message": "hi"}, "userId"),  # longer than any id the shop issues
         ({"userId": "U1001"}, "message"),
         ({"userId": "U1001", "message": ""}, "message"),
         ({"userId": "U1001", "message": "x" * 2001}, "message"),
