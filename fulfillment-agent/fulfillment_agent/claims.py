@@ -96,6 +96,20 @@ def _refused(exc: AgentCallError, doing: str, field_name: str, code: str) -> Api
 # --- the catalog -----------------------------------------------------------------------------------
 
 
+def _read_from_owner(
+    owner: AgentClient, operation: str, request: dict[str, Any], *, doing: str, missing: str, code: str, field: str
+) -> dict[str, Any]:
+    """Read a fact from the agent that owns it: unknown to it is a refusal naming ``field``, unreachable a 503."""
+    try:
+        return owner.call(operation, request)
+    except AgentCallError as exc:
+        if exc.status == 404:
+            raise BusinessRuleViolation(
+                missing, code=code, details=[{"field": field, "message": f"unknown to the {owner.contract.name} agent"}]
+            ) from None
+        raise unavailable(exc, doing) from None
+
+
 def _norm(text: str) -> str:
     return "".join(ch for ch in str(text).lower() if ch.isalnum())
 
@@ -165,16 +179,15 @@ def delivery_fee(fulfillment_type: str, subtotal: Decimal) -> Decimal:
 def check_payment(payments: AgentClient, body: dict[str, Any], total: Decimal) -> dict[str, Any]:
     """The payment exists, succeeded, is the shopper's, is exactly the total and pays for no other order."""
     payment_id = body["paymentId"]
-    try:
-        payment = payments.call("checkPaymentStatus", {"paymentId": payment_id})
-    except AgentCallError as exc:
-        if exc.status == 404:
-            raise BusinessRuleViolation(
-                f"There is no payment {payment_id}.",
-                code="payment_not_found",
-                details=[{"field": "paymentId", "message": "unknown to the payment agent"}],
-            ) from None
-        raise unavailable(exc, "check the payment") from None
+    payment = _read_from_owner(
+        payments,
+        "checkPaymentStatus",
+        {"paymentId": payment_id},
+        doing="check the payment",
+        missing=f"There is no payment {payment_id}.",
+        code="payment_not_found",
+        field="paymentId",
+    )
     if payment["userId"] != body["userId"]:
         raise BusinessRuleViolation(
             f"Payment {payment_id} was not made by {body['userId']}.",
@@ -210,16 +223,15 @@ def check_payment(payments: AgentClient, body: dict[str, Any], total: Decimal) -
 
 def check_hold(inventory: AgentClient, hold_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """The hold exists, is active and holds exactly the order's SKUs and quantities."""
-    try:
-        hold = inventory.call("getHold", {"holdId": hold_id})
-    except AgentCallError as exc:
-        if exc.status == 404:
-            raise BusinessRuleViolation(
-                f"There is no stock hold {hold_id}.",
-                code="hold_not_found",
-                details=[{"field": "holdId", "message": "unknown to inventory"}],
-            ) from None
-        raise unavailable(exc, "check the stock hold") from None
+    hold = _read_from_owner(
+        inventory,
+        "getHold",
+        {"holdId": hold_id},
+        doing="check the stock hold",
+        missing=f"There is no stock hold {hold_id}.",
+        code="hold_not_found",
+        field="holdId",
+    )
     if hold["status"] != "active":
         raise Conflict(
             f"Stock hold {hold_id} is {hold['status']}, so it holds nothing for this order.",
