@@ -1,82 +1,90 @@
-"""Settings for the sales agent, read from the environment once.
+"""Every environment variable the sales agent reads, read once (pydantic-settings).
+
+``Settings()`` reads the environment when it is made; bootstrap.py makes one and hands it to everything it
+builds, so nothing else in the sales agent reads ``os.environ``. docs/configuration.md documents each
+variable (the alias of its field here); the kit's own variables are in ``agentkit.settings``.
 
 SALES_AGENT_MODEL     "offline" (the built-in model; the default when there is no OPENAI_API_KEY) or a LangChain
                       init_chat_model string "<provider>:<model>": "openai:gpt-4o-mini" (the default when a key is
                       set; langchain-openai is installed), "anthropic:...", "ollama:..." (pip install the
                       provider's package, e.g. langchain-anthropic)
-OPENAI_API_KEY        key for the OpenAI-compatible server
-OPENAI_BASE_URL       any OpenAI-compatible server (Ollama, vLLM, LM Studio, a test double)
 SALES_DATABASE_URL    the sales agent's own database (carts, pending checkouts, last orders, channel
-                      identities); default sqlite file var/sales.db
+                      identities); default sqlite file var/sales.db (read through agentkit.db.database_url)
 SALES_MEMORY_URL      conversation memory (LangGraph checkpointer): a postgres URL, or a SQLite file path /
                       sqlite:/// URL; default var/sales-memory.db
-SALES_HOLD_TTL        seconds a checkout holds the stock (default 900)
-SALES_MODEL_TIMEOUT   seconds of model time one turn may use in all, retries included (default 60)
-SALES_CONTEXT_TOKENS  every model call stays under this many prompt tokens (default 8000): older history is
-                      summarised, then trimmed if one turn still goes over
-SALES_MAX_MESSAGE_CHARS  longest shopper message accepted (default 2000 characters)
-SALES_TURNS_PER_MINUTE   turns per shopper in any 60 seconds (default 20; 0 = no limit)
-SALES_WEBHOOK_MAX_MESSAGES  messages one WhatsApp webhook call may carry (default 20)
-SALES_TURN_LOCK_URL   redis://... for the per-shopper turn lock; unset: the sales database (PostgreSQL advisory
-                      lock, or BEGIN IMMEDIATE on a per-shopper SQLite lock file)
-SALES_TURN_LOCK_SECONDS  how long a shopper's message waits for their previous turn (default 120)
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentkit.db import database_url, var_dir
 
 OFFLINE = "offline"
+DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini"
 
 
-def default_model(env: dict[str, str] | os._Environ = os.environ) -> str:
-    return "openai:gpt-4o-mini" if env.get("OPENAI_API_KEY") else OFFLINE
+class Settings(BaseSettings):
+    """The sales agent's configuration. ``Settings(model="offline", database_url=...)`` overrides a value."""
 
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, extra="ignore", populate_by_name=True, protected_namespaces=()
+    )
 
-@dataclass(frozen=True)
-class Settings:
-    model: str = OFFLINE
-    openai_api_key: str | None = None
-    openai_base_url: str | None = None
-    database_url: str = ""
-    memory_url: str = ""
-    hold_ttl: int = 900
-    model_timeout: float = 60.0
+    # Unset: offline, or openai:gpt-4o-mini when there is an OPENAI_API_KEY.
+    model: str = Field(default="", validation_alias="SALES_AGENT_MODEL")
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model_timeout: float = Field(default=60.0, validation_alias="SALES_MODEL_TIMEOUT")
     # 8000: the fixed part of every call (system prompt and ~23 tool definitions) is ~2,700 tokens, so this
     # leaves ~4,300 tokens of history (a dozen turns verbatim, the rest summarised) and 1,000 for the reply,
     # and it fits the smallest context window a model one would point this at has (8k), at a fifth of the
     # 18,000-token calls an unbounded history reached by turn 48.
-    context_tokens: int = 8000
-    max_message_chars: int = 2000
-    turns_per_minute: int = 20
-    webhook_max_messages: int = 20
-    turn_lock_url: str | None = None
-    turn_lock_seconds: float = 120.0
-    extra: dict = field(default_factory=dict)
+    context_tokens: int = Field(default=8000, validation_alias="SALES_CONTEXT_TOKENS")
 
+    database_url: str = Field(default="", validation_alias="SALES_DATABASE_URL")
+    memory_url: str = Field(default="", validation_alias="SALES_MEMORY_URL")
+
+    hold_ttl: int = Field(default=900, validation_alias="SALES_HOLD_TTL")
+    client_retries: int = Field(default=1, ge=0, validation_alias="SALES_CLIENT_RETRIES")
+    reconcile_seconds: float = Field(default=60.0, validation_alias="SALES_RECONCILE_SECONDS")
+    reconcile_stale_seconds: float | None = Field(default=None, validation_alias="SALES_RECONCILE_STALE_SECONDS")
+
+    max_message_chars: int = Field(default=2000, validation_alias="SALES_MAX_MESSAGE_CHARS")
+    turns_per_minute: int = Field(default=20, validation_alias="SALES_TURNS_PER_MINUTE")
+    webhook_max_messages: int = Field(default=20, validation_alias="SALES_WEBHOOK_MAX_MESSAGES")
+    turn_lock_url: str | None = Field(default=None, validation_alias="SALES_TURN_LOCK_URL")
+    turn_lock_seconds: float = Field(default=120.0, validation_alias="SALES_TURN_LOCK_SECONDS")
+
+    # The kit reads MAX_BODY_BYTES too; the chat's default is smaller than the agents'.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1, validation_alias="MAX_BODY_BYTES")
+    api_token: SecretStr | None = Field(default=None, validation_alias="SALES_API_TOKEN")
+    whatsapp_verify_token: SecretStr | None = Field(default=None, validation_alias="WHATSAPP_VERIFY_TOKEN")
+    whatsapp_app_secret: SecretStr | None = Field(default=None, validation_alias="WHATSAPP_APP_SECRET")
+    telegram_secret_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_SECRET_TOKEN")
+
+    chat_no_start: bool = Field(default=False, validation_alias="SALES_CHAT_NO_START")
+
+    @field_validator("reconcile_seconds")
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        env = os.environ
-        settings = cls(
-            model=(env.get("SALES_AGENT_MODEL") or default_model(env)).strip(),
-            openai_api_key=env.get("OPENAI_API_KEY") or None,
-            openai_base_url=env.get("OPENAI_BASE_URL") or None,
-            database_url=database_url("sales"),
-            memory_url=env.get("SALES_MEMORY_URL") or str(var_dir() / "sales-memory.db"),
-            hold_ttl=int(env.get("SALES_HOLD_TTL", 900)),
-            model_timeout=float(env.get("SALES_MODEL_TIMEOUT", 60)),
-            context_tokens=int(env.get("SALES_CONTEXT_TOKENS", 8000)),
-            max_message_chars=int(env.get("SALES_MAX_MESSAGE_CHARS", 2000)),
-            turns_per_minute=int(env.get("SALES_TURNS_PER_MINUTE", 20)),
-            webhook_max_messages=int(env.get("SALES_WEBHOOK_MAX_MESSAGES", 20)),
-            turn_lock_url=env.get("SALES_TURN_LOCK_URL") or None,
-            turn_lock_seconds=float(env.get("SALES_TURN_LOCK_SECONDS", 120)),
-        )
-        return replace(settings, **overrides) if overrides else settings
+    def _reconcile_not_negative(cls, every: float) -> float:
+        if every < 0:
+            raise ValueError("SALES_RECONCILE_SECONDS must be 0 (off) or more")
+        return every
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        self.model = (self.model or (DEFAULT_OPENAI_MODEL if self.openai_api_key else OFFLINE)).strip()
+        # Unset, agentkit.db's rule for every agent (var/sales.db); postgresql:// means the psycopg 3 driver.
+        url = self.database_url or database_url("sales")
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        self.database_url = url
+        self.memory_url = self.memory_url or str(var_dir() / "sales-memory.db")
+        return self
 
     @property
     def is_offline(self) -> bool:
@@ -105,7 +113,7 @@ class Settings:
         """``openai`` of ``openai:gpt-4o-mini``: a LangChain ``init_chat_model`` provider."""
         return self.model.split(":", 1)[0] if ":" in self.model else ""
 
-    def validate(self) -> None:
+    def validate_model(self) -> None:
         if self.model == OFFLINE:
             return
         provider, _, name = self.model.partition(":")
@@ -114,3 +122,8 @@ class Settings:
                 f"SALES_AGENT_MODEL must be 'offline' or '<provider>:<model>' (openai:gpt-4o-mini, "
                 f"anthropic:claude-sonnet-4-5, ollama:llama3.1, ...), not {self.model!r}"
             )
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """The text of a secret setting, None when unset."""
+    return value.get_secret_value() if value is not None else None
