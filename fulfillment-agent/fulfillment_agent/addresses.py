@@ -49,13 +49,21 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 def save_address(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Add an address to the shopper's book (201), or answer the entry already holding the same address (200)."""
     address = _clean(body["address"])
+    for field in ("name", "line1", "city"):
+        if field not in address:
+            raise BusinessRuleViolation(
+                f"The address needs a {field}; it was only spaces.",
+                code="blank_field",
+                details=[{"field": f"address.{field}", "message": "blank"}],
+            )
     delivered_city(address["city"], "address.city")
     label = " ".join(body["label"].split()) if body.get("label") else None
     with db.write() as conn:
+        held = storage.lock_address_book(conn, body["userId"])
         for row in storage.user_addresses(conn, body["userId"], MAX_ADDRESSES + 1):
             if row["address"] == address:
                 return _view(row), 200
-        if not storage.take_address_place(conn, body["userId"], MAX_ADDRESSES):
+        if held >= MAX_ADDRESSES:
             raise Conflict(
                 f"{body['userId']} already has {MAX_ADDRESSES} saved addresses, the most a book holds; "
                 f"delete one (deleteAddress) before saving another.",

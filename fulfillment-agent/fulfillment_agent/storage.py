@@ -133,8 +133,8 @@ addresses = sa.Table(
     sa.Index("addresses_user_created", "user_id", "created_at"),
 )
 
-# How many addresses each shopper has: the bound is one guarded UPDATE on this row, so two saves racing for the
-# last place cannot both take it (on PostgreSQL the second waits for the first's row lock and sees its count).
+# How many addresses each shopper has. Saving locks this row first, so two saves racing for the last place (or
+# with the same address) run one after the other (on SQLite, write transactions are IMMEDIATE anyway).
 address_books = sa.Table(
     "address_books",
     metadata,
@@ -458,20 +458,23 @@ def expire_due_reservations(conn: Connection, now_iso: str) -> int:
     return result.rowcount
 
 
-def take_address_place(conn: Connection, user_id: str, most: int) -> bool:
-    """Count one more address for the shopper if they have fewer than ``most``; False when the book is full."""
+def lock_address_book(conn: Connection, user_id: str) -> int:
+    """Lock the shopper's book for this transaction (making it on first use) and answer how many addresses it
+    holds: a second save for the same shopper waits here until the first commits, then sees its count."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(insert(address_books).values(user_id=user_id, entries=0).on_conflict_do_nothing())
-    taken = conn.execute(
-        address_books.update()
-        .where(address_books.c.user_id == user_id, address_books.c.entries < most)
-        .values(entries=address_books.c.entries + 1)
-    )
-    return taken.rowcount == 1
+    query = sa.select(address_books.c.entries).where(address_books.c.user_id == user_id).with_for_update()
+    return conn.execute(query).scalar_one()
 
 
 def insert_address(conn: Connection, row: dict[str, Any]) -> None:
+    """Add the address and count it in the shopper's book (locked first with lock_address_book)."""
     conn.execute(addresses.insert().values(**row))
+    conn.execute(
+        address_books.update()
+        .where(address_books.c.user_id == row["user_id"])
+        .values(entries=address_books.c.entries + 1)
+    )
 
 
 def delete_address(conn: Connection, address_id: str, user_id: str) -> bool:

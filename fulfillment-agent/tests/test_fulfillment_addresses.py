@@ -162,6 +162,13 @@ def test_name_line1_city_and_pin_code_are_required(client):
         assert any(f.startswith("address") for f in fields(error)) and field in error["message"], error
 
 
+@pytest.mark.parametrize("field", ["name", "line1", "city"])
+def test_a_required_field_of_only_spaces_is_a_422_naming_it(client, field):
+    reply = client.post("/save-address", json={"userId": "U1001", "address": {**HOME, field: "   "}})
+    assert fields(error_of(reply, 422, "blank_field")) == [f"address.{field}"]
+    assert client.post("/list-addresses", json={"userId": "U1001"}).get_json()["addresses"] == []
+
+
 def test_a_city_the_shop_does_not_deliver_to_is_refused_everywhere(client):
     reply = client.post("/save-address", json={"userId": "U1001", "address": {**HOME, "city": "Shillong"}})
     error = error_of(reply, 422, "city_not_delivered")
@@ -223,6 +230,24 @@ def test_racing_saves_never_pass_the_bound(app):
     assert len(listed["addresses"]) == addresses.MAX_ADDRESSES and listed["nextCursor"] is None
 
 
+def test_racing_saves_of_the_same_address_make_one_entry(app):
+    statuses: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def one() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/save-address", json={"userId": "U1003", "address": HOME}).status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [201]
+    assert len(app.test_client().post("/list-addresses", json={"userId": "U1003"}).get_json()["addresses"]) == 1
+
+
 def test_user_id_columns_hold_64_characters(app):
     """Shopper ids become opaque strings of up to 64 characters: every user-id column takes one (on PostgreSQL
     a narrower column would refuse it)."""
@@ -231,7 +256,7 @@ def test_user_id_columns_hold_64_characters(app):
     assert all(width >= 64 for width in widths.values()), widths
     long_id = "web-" + "x" * 60
     with app.db.write() as conn:
-        assert storage.take_address_place(conn, long_id, addresses.MAX_ADDRESSES)
+        assert storage.lock_address_book(conn, long_id) == 0
         storage.insert_address(
             conn,
             {"address_id": "ADR-LONG000001", "user_id": long_id, "label": None, "address": HOME, "created_at": "x"},
