@@ -47,6 +47,7 @@ from agentkit import AgentCallError, clock
 from agentkit.contracts import id_pattern
 
 from . import idempotency
+from .addresses import one_line
 from .cards import CardVault
 from .cart import SalesStore, new_checkout_id
 from .clients import Clients
@@ -519,6 +520,7 @@ class CheckoutWorkflow:
                     "type": destination["type"],
                     "storeId": destination.get("storeId"),
                     "city": destination["city"],
+                    "address": one_line(destination.get("address")) or None,  # where it goes, shown when confirming
                     "estimatedDate": estimated,
                 }
             ),

@@ -504,7 +504,16 @@ class SalesTools:
         upi_id: str | None = None,
         fulfillment: str = "ship_to_home",
         store_id: str | None = None,
+        address: str | None = None,
+        address_id: str | None = None,
     ) -> dict:
+        from .agent_tools.shopper_asks import address_from_book, written_address
+
+        where = None
+        if fulfillment == "ship_to_home" and address_id:
+            where = address_from_book(self, user_id, address_id)
+        elif fulfillment == "ship_to_home" and address:
+            where = written_address(self, user_id, address, None, None)
         return self.workflow.prepare(
             user_id,
             payment_method=payment_method,
@@ -512,6 +521,7 @@ class SalesTools:
             upi_id=upi_id,
             fulfillment=fulfillment,
             store_id=store_id,
+            address=where,
         )
 
     def place_order(self, user_id: str) -> dict:
@@ -947,13 +957,17 @@ def _build_tools() -> list[BaseTool]:
         upi_id: str | None = None,
         fulfillment: Literal["ship_to_home", "click_and_collect"] = "ship_to_home",
         store_id: str | None = None,
+        address: str | None = None,
+        address_id: str | None = None,
     ):
         """Start checkout for the cart: holds the stock and prices it with offers, coupon and points.
-        card_ref is like card_ending_4242 (the card the shopper typed). Returns the quote; then call place_order."""
+        card_ref is like card_ending_4242 (the card the shopper typed). To ship somewhere other than the address
+        on file, pass address as the shopper wrote it with its 6-digit PIN code ("Flat 3, 14 Park Street, Kolkata
+        700016") or address_id of a saved one. Returns the quote (with where it goes); then call place_order."""
         return run_tool(
             "prepare_checkout",
             lambda: _service(runtime).prepare_checkout(
-                _uid(runtime), payment_method, card_ref, upi_id, fulfillment, store_id
+                _uid(runtime), payment_method, card_ref, upi_id, fulfillment, store_id, address, address_id
             ),
         )
 
@@ -1125,6 +1139,7 @@ _BASE_TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {
         ("loyalty", "getApplicableOffers"),
         ("loyalty", "applyCoupon"),
         ("fulfillment", "getDeliveryOptions"),
+        ("fulfillment", "listAddresses"),
         ("payment", "initiateCheckout"),
         ("gift-wrapping", "checkGiftWrapping"),
     ],
