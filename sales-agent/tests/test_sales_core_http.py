@@ -90,8 +90,8 @@ def test_checkout_over_http_needs_a_confirm(client):
     "body,field",
     [
         ({"message": "hi"}, "userId"),
-        ({"userId": "u1001", "message": "hi"}, "userId"),
-        ({"userId": "U" + "1" * 30, "message": "hi"}, "userId"),  # longer than any id the shop issues
+        ({"userId": "u 1001", "message": "hi"}, "userId"),  # a space is no part of any id
+        ({"userId": "U" + "1" * 64, "message": "hi"}, "userId"),  # longer than the contracts allow (64)
         ({"userId": "U1001"}, "message"),
         ({"userId": "U1001", "message": ""}, "message"),
         ({"userId": "U1001", "message": "x" * 2001}, "message"),
@@ -126,7 +126,7 @@ def test_http_level_errors_are_json(client):
         ),
         client.get("/chat"),
         client.post("/nowhere", json={}),
-        client.get("/chat/state?userId=nobody"),
+        client.get("/chat/state?userId=no%20body"),
     ]
     assert [r.status_code for r in cases] == [415, 400, 400, 400, 413, 405, 404, 400]
     for response in cases:

@@ -25,10 +25,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agentkit.contracts import id_pattern
-
 DEFAULT_USER = "U1001"
-USER_RE = re.compile(id_pattern("userId").pattern.replace("^U", "^[uU]", 1))  # the contracts' rule, any case
+SEED_STYLE_ID = re.compile(r"[uU][0-9]{4,}")  # U1001, typed in any case
 PROMPT = "you> "
 HELP = """Commands:
   /cart              show your cart
@@ -207,7 +205,7 @@ class Chat:
     def resolve_user(self, value: str) -> str | None:
         """U1001 or a first/full name ("priya", "Arjun Mehta") -> a user id."""
         value = value.strip()
-        if USER_RE.match(value):
+        if SEED_STYLE_ID.fullmatch(value):
             return value.upper()
         wanted = value.lower()
         if not wanted:
