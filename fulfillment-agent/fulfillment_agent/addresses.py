@@ -36,16 +36,17 @@ def _clean(address: dict[str, Any]) -> dict[str, Any]:
     return {**{name: value for name, value in kept.items() if value}, "country": "IN"}
 
 
-def tidy(address: dict[str, Any], field: str) -> dict[str, Any]:
-    """An address as it is kept (spaces tidied, country IN), with a name, line1 and city that are not only spaces
-    (else a 422 blank_field naming it) in a city the shop delivers to (else a 422 city_not_delivered)."""
+def tidy(address: dict[str, Any], field: str, *, name_required: bool = True) -> dict[str, Any]:
+    """An address as it is kept (spaces tidied, country IN), whose name (when given or required), line1 and city
+    are not only spaces (else a 422 blank_field naming it), in a city the shop delivers to (else a 422
+    city_not_delivered)."""
     kept = _clean(address)
-    for name in ("name", "line1", "city"):
-        if name not in kept:
+    for part in ("name", "line1", "city"):
+        if part not in kept and (part != "name" or name_required or part in address):
             raise BusinessRuleViolation(
-                f"The address needs a {name}; it was only spaces.",
+                f"The address needs a {part}; it was only spaces.",
                 code="blank_field",
-                details=[{"field": f"{field}.{name}", "message": "blank"}],
+                details=[{"field": f"{field}.{part}", "message": "blank"}],
             )
     delivered_city(kept["city"], f"{field}.city")
     return kept

@@ -774,7 +774,7 @@ def update_order_address(db: Database, body: dict[str, Any]) -> dict[str, Any]:
         address = addresses.shipping_address(db, body["userId"], body["addressId"])
         addresses.delivered_city(address["city"], "addressId")
     else:
-        address = addresses.tidy(body["shippingAddress"], "shippingAddress")
+        address = addresses.tidy(body["shippingAddress"], "shippingAddress", name_required=False)
     with db.write() as conn:
         row = storage.order(conn, order_id)
         if row is None:  # pragma: no cover - orders are never deleted
