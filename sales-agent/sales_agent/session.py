@@ -496,7 +496,7 @@ class SalesSession:
         return False
 
     def _check(self, user_id: str, channel: str) -> tuple[str, str]:
-        user_id = str(user_id or "").strip().upper()
+        user_id = str(user_id or "").strip()  # opaque: web-7f3a2c is not WEB-7F3A2C
         if not is_valid_id("userId", user_id):
             raise ValueError(f"userId must look like U1001, not {user_id!r}")
         channel = str(channel or "terminal").strip().lower()

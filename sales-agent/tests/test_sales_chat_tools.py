@@ -33,13 +33,13 @@ def run(session, tool: str, user: str = "U1001", **args):
 
 
 def buy(session, user: str, address: str | None = KOLKATA, product: str = "P1001") -> dict:
-    """A real order through the checkout workflow: the cart, a typed card, prepare and place."""
-    service = session.service
-    service.add_to_cart(user, product, "M", "Black")
-    service.vault.redact(user, "card 4242 4242 4242 4242 exp 12/30 cvc 123")
-    quote = service.prepare_checkout(user, "card", "card_ending_4242", address=address)
+    """A real order through the tools and the checkout workflow: the cart, a typed card, prepare and place."""
+    added, _ = run(session, "add_to_cart", user, product_id=product, size="M", color="Black")
+    assert "error" not in added, added
+    session.service.vault.redact(user, "card 4242 4242 4242 4242 exp 12/30 cvc 123")
+    quote, _ = run(session, "prepare_checkout", user, card_ref="card_ending_4242", address=address)
     assert "error" not in quote, quote
-    placed = service.place_order(user)
+    placed = session.service.workflow.place(user, quote["checkoutId"])
     assert placed.get("orderId"), placed
     return placed
 
@@ -231,7 +231,7 @@ def test_address_book_and_checkout_by_address_or_address_id_for_a_new_shopper(sh
     listed, _ = run(session, "list_addresses", NEW)
     assert [a["addressId"] for a in listed["addresses"]] == [saved["addressId"]]
 
-    session.service.add_to_cart(NEW, "P1001", "M", "Black")
+    run(session, "add_to_cart", NEW, product_id="P1001", size="M", color="Black")
     session.service.vault.redact(NEW, "card 4242 4242 4242 4242 exp 12/30 cvc 123")
     quote, _ = run(session, "prepare_checkout", NEW, card_ref="card_ending_4242", address_id=saved["addressId"])
     assert quote["fulfillment"]["address"] == "Flat 3, 14 Park Street, Kolkata 700016", quote

@@ -22,7 +22,7 @@ def plan(planner: Any, s: dict, memory: Any) -> Any:
 
 
 def read(fixed: str, raw: str, slots: dict, memory: Any, note: str | None) -> None:
-    from ...agent_tools.gift_wrapping import read_gift_wrap
+    from ...tools.gift_wrapping import read_gift_wrap
 
     read_gift_wrap(fixed, raw, slots, memory, note)
     if slots.get("product_ref") == "pronoun":
