@@ -1813,10 +1813,10 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
     if (
         prev_name == "checkout"
         and previous.get("awaiting")
-        and intent.name in ("general_chat", "search", "affirm")
+        and intent.name in ("general_chat", "search", "affirm", "checkout")
         and any(k in intent.slots for k in ("card_ref", "upi_id", "payment_method"))
     ):
-        return Intent("checkout", {**prev_slots, **intent.slots})
+        return Intent("checkout", {**prev_slots, **intent.slots})  # the address given before still stands
     if intent.name not in ("general_chat", "search", "browse", "affirm") or prev_name not in REFINABLE:
         return intent
     own = {k for k in intent.slots if k in refiners}

@@ -732,6 +732,8 @@ class Planner:
                 step.reply = "Your cart is empty — add something first, then say “checkout”."
             else:
                 step.reply = (rp.cart_summary(cart, memory) + "\n\n" if cart is not None else "") + self._ask_payment()
+                if s.get("address"):
+                    step.reply += f"\nIt will be delivered to {s['address']}."
                 step.awaiting = ["payment"]
         elif name in ("add_to_cart", "reserve_in_store") and not (
             {"add_to_cart", "reserve_in_store"} & {r.tool for r in results}
