@@ -1087,26 +1087,16 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     if address:
         slots["address"] = one_line(address)
         slots.pop("city", None)
+        previous = (memory.previous or {}).get("intent")
         if name == "change_address" and not has(fixed, "order", "change", "update", "edit", "correct", "wrong"):
             name = "checkout"  # "deliver it to …" with no order named: where this cart goes
-        if name not in ("change_address", "saved_addresses") and (
-            has(fixed, "ship", "deliver", "send", "checkout", "courier", "post it", "order")
-            or (memory.previous or {}).get("intent") in ("checkout", "change_address", "saved_addresses")
-        ):
-            previous = (memory.previous or {}).get("intent")
-            name = previous if previous in ("change_address", "saved_addresses") else "checkout"
-            if name == "checkout":
-                slots["fulfillment"] = "ship_to_home"
+        if name != "change_address" and previous in ("change_address", "checkout") and not has(fixed, "save"):
+            name = previous  # the address the last question asked for
         elif name not in ("change_address", "saved_addresses"):
-            name = "saved_addresses"  # an address on its own: keep it in the book
-    if (
-        note
-        and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")
-        and (memory.previous or {}).get("intent") == "gift_wrap"
-    ):
-        name = "gift_wrap"
-    if note and name != "gift_wrap" and has(fixed, "gift", "wrap", "wrapped", "wrapping"):
-        name = "gift_wrap"
+            ships = has(fixed, "ship", "deliver", "send", "checkout", "courier", "post it", "order")
+            name = "checkout" if ships else "saved_addresses"  # an address on its own: keep it in the book
+        if name == "checkout":
+            slots["fulfillment"] = "ship_to_home"
 
     # exchange: the size/colour after "for/to/into" is the new one
     if name == "exchange_item":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .base import Skill
@@ -21,6 +22,14 @@ def follow(planner: Any, intent: Any, results: list, memory: Any) -> Any:
 
 
 def read(fixed: str, raw: str, slots: dict, memory: Any, note: str | None) -> None:
+    if not slots.get("city"):  # a city the shop does not know: asked all the same, so the agent says so
+        m = re.search(
+            r"\b(?:deliver(?:y)?|ship(?:ping)?|send|courier)\s+(?:to|in)\s+([a-z][a-z .]{2,30}?)"
+            r"(?:\s+(?:and|how|what|too|also|please)\b|[?.!,]|$)",
+            fixed,
+        )
+        if m and m.group(1).strip() not in ("my city", "me", "my home", "home", "my place", "my address", "you"):
+            slots["city"] = m.group(1).strip().title()
     for key in ("category", "term", "noun", "product_name", "query", "product_id", "product_ref", "size"):
         slots.pop(key, None)
 

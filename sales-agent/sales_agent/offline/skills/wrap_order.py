@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .base import Skill
@@ -19,6 +20,26 @@ def plan(planner: Any, s: dict, memory: Any) -> Any:
             recipient_name=s.get("recipient_name"),
         )
     )
+
+
+def follow(planner: Any, intent: Any, results: list, memory: Any) -> Any:
+    """The order has several items: the one the shopper named ("the sneakers"), else the default reply asks."""
+    from ..intents import match_product, normalise
+
+    if any(r.tool == "wrap_placed_order" and r.ok for r in results) or len(results) > 1:
+        return None
+    asked = next((r for r in results if r.tool == "wrap_placed_order" and "which_item" in str(r.data)), None)
+    if asked is None:
+        return None
+    items = {}
+    for choice in (asked.data.get("error") or {}).get("suggestions") or []:
+        m = re.fullmatch(r"(.+) \((P\d+)\)", str(choice))
+        if m:
+            items[m.group(2)] = {"name": m.group(1)}
+    pid, _ = match_product(normalise(str(intent.slots.get("text") or "")), items, list(items), generic_ok=True)
+    if not pid:
+        return None
+    return planner.calls(planner.call("wrap_placed_order", **{**asked.args, "product_id": pid}))
 
 
 def read(fixed: str, raw: str, slots: dict, memory: Any, note: str | None) -> None:
@@ -56,6 +77,7 @@ SKILL = Skill(
     ),
     plan=plan,
     read=read,
+    follow=follow,
     reply=reply,
     tools=("wrap_placed_order",),
     keywords=(
