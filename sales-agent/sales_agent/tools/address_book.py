@@ -101,8 +101,7 @@ def save_address(
     label: str | None = None,
     phone: str | None = None,
 ):
-    """Save an address in the shopper's address book, written as they gave it with its 6-digit PIN code
-    ("Flat 3, 14 Park Street, Kolkata 700016"); name: who receives parcels there (default: the shopper's)."""
+    """Save an address as the shopper wrote it, with its PIN code; name: who receives it (default: theirs)."""
     parts, uid = service(runtime), user_id(runtime)
     written = written_address(parts, uid, address, name, phone)
     if "name" not in written:
@@ -119,6 +118,5 @@ def save_address(
 
 @declare(("fulfillment", "listAddresses"))
 def list_addresses(runtime: ToolRuntime[SalesContext], cursor: str | None = None):
-    """The shopper's saved addresses (their address ids serve prepare_checkout and change_order_address); when
-    "more" is true, pass nextCursor back as cursor for the rest."""
+    """The shopper's saved addresses and their ids; "more": pass nextCursor as cursor."""
     return book_page(service(runtime), user_id(runtime), cursor)

@@ -46,10 +46,9 @@ def prepare_checkout(
     address_id: str | None = None,
 ):
     """Start checkout for the cart: holds the stock and prices it with offers, coupon and points.
-    card_ref is like card_ending_4242 (the card the shopper typed). To ship somewhere other than the address on
-    file (a new shopper has none), pass address as the shopper wrote it with its 6-digit PIN code ("Flat 3, 14 Park
-    Street, Kolkata 700016") or address_id of a saved one. Returns the quote, with where it goes; then call
-    place_order."""
+    card_ref is like card_ending_4242 (the card the shopper typed). address: where to ship, as the shopper wrote it
+    with its PIN code ("Flat 3, 14 Park Street, Kolkata 700016"), or address_id of a saved one; default: the one on
+    file. Returns the quote (and where it goes); then call place_order."""
     parts, uid = service(runtime), user_id(runtime)
     where = None
     if fulfillment == "ship_to_home" and address_id:

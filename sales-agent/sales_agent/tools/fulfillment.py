@@ -163,9 +163,7 @@ def _items(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 @declare(("fulfillment", "listOrders"))
 def list_orders(runtime: ToolRuntime[SalesContext], cursor: str | None = None, status: str | None = None):
-    """The shopper's orders, newest first, 5 at a time: id, status, date, total, items. When "more" is true there
-    are older orders: pass nextCursor back as cursor for the next page ("show more"). status filters, e.g.
-    in_transit or delivered."""
+    """The shopper's orders, newest first, 5 a page. "more": pass nextCursor as cursor for the next page."""
     parts, uid = service(runtime), user_id(runtime)
     body: dict[str, Any] = {"userId": uid, "limit": ORDER_PAGE}
     if cursor:
@@ -199,10 +197,8 @@ def shown_and_answered(runtime: ToolRuntime[SalesContext], order_id: str | None)
 def cancel_order(
     runtime: ToolRuntime[SalesContext], order_id: str | None = None, reason: str | None = None, confirm: bool = False
 ):
-    """Cancel an order that has not shipped (default: the latest). First call it without confirm: it changes
-    nothing and says what cancelling does (full refund to the original payment, items back on sale, points and
-    coupon reversed). Tell the shopper, ask them to confirm, and only after they say yes call it again with
-    confirm=true. A shipped order cannot be cancelled; once delivered it can be returned."""
+    """Cancel an order not yet shipped (default: the latest), refunded in full. Without confirm it only says what
+    cancelling does: tell the shopper, and after their yes call again with confirm=true."""
     parts, uid = service(runtime), user_id(runtime)
     confirmed = bool(confirm) and shown_and_answered(runtime, order_id)  # else: show what will happen first
     return cancel(parts, uid, order_id, reason, confirmed)
@@ -266,9 +262,8 @@ def change_order_address(
     address_id: str | None = None,
     name: str | None = None,
 ):
-    """Deliver an order that has not shipped yet (default: the latest) to another address: address as the
-    shopper wrote it, with a 6-digit PIN code ("Flat 3, 14 Park Street, Kolkata 700016"), or address_id of a
-    saved address (ADR-...). Only cities the shop delivers to; once shipped it cannot change."""
+    """Send an order not yet shipped (default: the latest) to another address: address as written, with its
+    PIN code, or address_id of a saved one."""
     parts, uid = service(runtime), user_id(runtime)
     oid = resolve_order(parts, uid, order_id)
     body: dict[str, Any] = {"orderId": oid, "userId": uid}
@@ -296,8 +291,7 @@ def change_order_address(
 
 @declare(("fulfillment", "listReservations"), ("fulfillment", "cancelReservation"))
 def cancel_reservation(runtime: ToolRuntime[SalesContext], reservation_id: str | None = None):
-    """Cancel a store reservation (id like RSV-100001; leave it out when the shopper has only one open): the
-    item goes back on sale. Free, nothing to refund."""
+    """Cancel a store reservation (RSV-100001; leave it out when only one is open)."""
     parts, uid = service(runtime), user_id(runtime)
     if reservation_id:
         rid = reservation_id.strip().upper()
@@ -331,8 +325,7 @@ def cancel_reservation(runtime: ToolRuntime[SalesContext], reservation_id: str |
 
 @declare(("fulfillment", "getDeliveryOptions"), ("recommendation", "getShopperProfile"))
 def delivery_options(runtime: ToolRuntime[SalesContext], city: str | None = None, cart_value: float | None = None):
-    """How an order reaches a city and what it costs: home delivery (days, fee, the free-delivery threshold) and
-    click and collect where there are stores. city: the shopper's city by default; cart_value: the cart's."""
+    """Delivery to a city (default: the shopper's): days, fee, free-delivery threshold, click and collect."""
     parts, uid = service(runtime), user_id(runtime)
     where = " ".join(city.split())[:60] if city and city.strip() else None
     if not where:
@@ -357,8 +350,7 @@ def delivery_options(runtime: ToolRuntime[SalesContext], city: str | None = None
 
 @declare(("fulfillment", "listStores"))
 def find_stores(runtime: ToolRuntime[SalesContext], city: str | None = None):
-    """The shop's stores in a city (any name of it: Bangalore, Bombay), with address, PIN code and opening
-    hours; every store when city is left out."""
+    """The shop's stores in a city (Bangalore, Bombay too) with address and hours; all when city is left out."""
     body = {"city": " ".join(city.split())[:60]} if city and city.strip() else {}
     r = service(runtime).clients.call("fulfillment", "listStores", body)
     return {"city": r["city"], "stores": r["stores"][:20], "count": len(r["stores"])}

@@ -207,9 +207,8 @@ def wrap_placed_order(
     message: str | None = None,
     recipient_name: str | None = None,
 ):
-    """Gift-wrap an item of an order already placed and not yet packed (default: the latest order; product_id
-    can be left out when the order has one product): option standard, premium or festive, an optional message
-    card (max 200 characters) and recipient name. For items still in the cart use add_gift_wrap instead."""
+    """Gift-wrap an item of a placed order not yet packed (default: the latest; product_id may be left out for a
+    one-product order). Cart items: add_gift_wrap instead."""
     parts, uid = service(runtime), user_id(runtime)
     oid = resolve_order(parts, uid, order_id)
     order = parts.clients.call("fulfillment", "getOrder", {"orderId": oid, "userId": uid})

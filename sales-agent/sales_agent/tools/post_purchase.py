@@ -133,8 +133,7 @@ def exchange_item(
 def get_policy(
     runtime: ToolRuntime[SalesContext], topic: Literal["returns", "exchanges", "delivery", "payment", "all"] = "all"
 ):
-    """The shop's policy, in the words the shop publishes: returns (window, refunds), exchanges, delivery (fees,
-    times) or payment (the methods taken). Answer policy questions only from this."""
+    """The shop's published policy on returns, exchanges, delivery or payment methods. Answer policy only from it."""
     value = (topic or "all").strip().lower()
     r = service(runtime).clients.call(
         "post-purchase", "getPolicy", {"topic": value if value in POLICY_TOPICS else "all"}
@@ -156,8 +155,8 @@ def conversation_summary(runtime: ToolRuntime[SalesContext], details: str | None
 def contact_human(
     runtime: ToolRuntime[SalesContext], subject: str, details: str | None = None, order_id: str | None = None
 ):
-    """Hand the conversation to a person in customer care: records a support ticket with the conversation's
-    summary (and the order it is about) and returns its ticket id for the shopper. subject: one line."""
+    """Hand over to a person in customer care: a support ticket with the conversation's summary; give the
+    shopper its id. subject: one line."""
     parts, uid = service(runtime), user_id(runtime)
     body: dict[str, Any] = {
         "userId": uid,
