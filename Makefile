@@ -80,6 +80,9 @@ contracts-check: install  ## fail on a breaking change against contracts/release
 
 new-agent: install  ## scaffold a new agent: make new-agent NAME=gift-cards PORT=5008
 	$(BIN)/retail-new-agent $(NAME) $(PORT)
+	@# the scaffold added the agent's package to pyproject.toml: install it in place now, not on the next target
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(VENV)/.installed
 
 clean:  ## remove local databases and logs
 	rm -rf var/

@@ -16,12 +16,12 @@ from langchain_core.language_models import BaseChatModel
 
 from . import memory
 from .cards import CardTokens
-from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
 from .graph import Checkpointer, build_graph, build_model
 from .session import SalesSession
 from .settings import Settings
+from .store import SalesStore
 from .tools import SalesTools, build_tools
 from .turnlock import TurnLock
 

@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from .cart import SalesStore
+from .store import SalesStore
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "identities.json"
 

@@ -29,12 +29,12 @@ from agentkit.logs import log as log_fields
 
 from . import llm, memory
 from .cards import CardTokens
-from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
 from .context import SalesContext
 from .graph import Checkpointer, describe_quote
 from .settings import Settings
+from .store import SalesStore
 from .tools import SalesTools, cart_view
 from .turnlock import TurnLock
 

@@ -7,9 +7,9 @@ import pytest
 
 from agentkit import AgentCallError
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore, checkouts
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore, checkouts
 from support import WiredSystem, fresh_database_url
 
 USER = "U1001"  # Priya, gold, Mumbai, 6120 points

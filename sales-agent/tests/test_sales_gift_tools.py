@@ -11,9 +11,9 @@ import responses
 
 from agentkit.registry import agents
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore
 from sales_agent.testing import FakeAgents, invoke_tool
 from sales_agent.tools import SalesTools, build_tools
 from support import fresh_database_url

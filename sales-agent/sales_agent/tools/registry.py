@@ -35,10 +35,10 @@ from agentkit import AgentCallError
 
 from .. import idempotency
 from ..cards import CardTokens
-from ..cart import SalesStore
 from ..clients import Clients, recording
 from ..context import SalesContext
 from ..errors import ToolFailure, error_from_call
+from ..store import SalesStore
 
 log = logging.getLogger("agents.sales.tools")
 
