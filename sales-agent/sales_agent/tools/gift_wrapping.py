@@ -237,8 +237,14 @@ def wrap_placed_order(
         body["message"] = text
     if recipient:
         body["recipientName"] = recipient
-    key = action_key(runtime, "wrap_placed_order", order_id=oid, product_id=pid, option=body["optionId"], message=text)
-    wrap = parts.clients.call("gift-wrapping", "addGiftWrap", body, idempotency_key=key)
+    wrap = parts.clients.call(
+        "gift-wrapping",
+        "addGiftWrap",
+        body,
+        idempotency_key=action_key(
+            runtime, "wrap_placed_order", order_id=oid, product_id=pid, option=body["optionId"], message=text
+        ),
+    )
     return {
         "orderId": oid,
         "giftWrap": {
