@@ -138,3 +138,28 @@ def test_cancel_the_one_open_reservation(shop, say):
     assert "is cancelled" in cancelled.reply and "Alpine Puffer Jacket" in cancelled.reply
     listed = wired.client("fulfillment").post("/list-reservations", json={"userId": "U1001", "status": "active"})
     assert listed.get_json()["reservations"] == []
+
+
+def test_show_more_asks_for_the_next_page_with_the_cursor_the_last_page_gave():
+    import json
+
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from sales_agent.tools import build_tools
+
+    model = OfflineChatModel().bind_tools(build_tools())
+    page = {"orders": [], "more": True, "nextCursor": "c2VlIHRoZSBuZXh0", "first": True}
+    messages = [
+        HumanMessage("list all my orders"),
+        AIMessage("", tool_calls=[{"name": "list_orders", "args": {}, "id": "c1", "type": "tool_call"}]),
+        ToolMessage(json.dumps(page), tool_call_id="c1", name="list_orders"),
+        AIMessage("Your orders…", additional_kwargs={"offline": {"intent": "order_history", "slots": {}}}),
+        HumanMessage("show more"),
+    ]
+    step, state = model.respond(messages)
+    assert state["intent"] == "order_history"
+    assert [(c["name"], c["args"]) for c in step.calls] == [("list_orders", {"cursor": "c2VlIHRoZSBuZXh0"})]
+    page["nextCursor"], page["more"] = None, False
+    messages[2] = ToolMessage(json.dumps(page), tool_call_id="c1", name="list_orders")
+    last, _ = model.respond(messages)
+    assert not last.calls and "no older" in last.reply

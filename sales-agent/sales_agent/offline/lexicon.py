@@ -2,7 +2,8 @@
 
 The lists are kept in code on purpose. They were built from the seed catalog's categories, sizes and
 colours (seed-draft/catalog.json) plus the everyday words shoppers use for them, but the model never
-reads catalog data at runtime: every product fact it states comes from a tool result.
+reads catalog data at runtime: every product fact it states comes from a tool result. The cities are the
+exception: they are the fulfillment agent's delivered cities (sales_agent.addresses), so there is one list.
 """
 
 from __future__ import annotations
