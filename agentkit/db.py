@@ -96,9 +96,16 @@ class Database:
 
     def initialise(self, attempts: int = 5) -> None:
         """Create the tables and seed them once; safe when several processes start together."""
+        self._retrying(self._create_and_seed, attempts)
+
+    def add_tables(self, metadata: sa.MetaData, attempts: int = 5) -> None:
+        """Create the tables of another module of the same agent (with their additive columns), as safely."""
+        self._retrying(lambda: self._create(metadata), attempts)
+
+    def _retrying(self, step: Callable[[], None], attempts: int) -> None:
         for attempt in range(attempts):
             try:
-                self._create_and_seed()
+                step()
                 return
             except OperationalError:
                 # Another process is creating the same tables; its work is ours after a moment.
@@ -106,13 +113,20 @@ class Database:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
+    def _create(self, metadata: sa.MetaData) -> None:
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
+            metadata.create_all(conn)
+            self._add_missing_columns(conn, metadata)
+
     def _create_and_seed(self) -> None:
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
             _seed_marker.create(conn, checkfirst=True)
             self.metadata.create_all(conn)
-            self._add_missing_columns(conn)
+            self._add_missing_columns(conn, self.metadata)
             if self.seed is None:
                 return
             try:
@@ -122,11 +136,11 @@ class Database:
                 return
             self.seed(conn)
 
-    def _add_missing_columns(self, conn: Connection) -> None:
+    def _add_missing_columns(self, conn: Connection, metadata: sa.MetaData) -> None:
         """Additive schema changes migrate themselves: a column added to a table in code (nullable, or with a
         server default) is added to an existing database at start-up. Anything else needs a real migration."""
         inspector = sa.inspect(conn)
-        for table in self.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             existing = {column["name"] for column in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in existing:
