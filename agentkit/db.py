@@ -96,16 +96,9 @@ class Database:
 
     def initialise(self, attempts: int = 5) -> None:
         """Create the tables and seed them once; safe when several processes start together."""
-        self._retrying(self._create_and_seed, attempts)
-
-    def add_tables(self, metadata: sa.MetaData, attempts: int = 5) -> None:
-        """Create the tables of another module of the same agent (with their additive columns), as safely."""
-        self._retrying(lambda: self._create(metadata), attempts)
-
-    def _retrying(self, step: Callable[[], None], attempts: int) -> None:
         for attempt in range(attempts):
             try:
-                step()
+                self._create_and_seed()
                 return
             except OperationalError:
                 # Another process is creating the same tables; its work is ours after a moment.
@@ -113,12 +106,13 @@ class Database:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
-    def _create(self, metadata: sa.MetaData) -> None:
-        with self.engine.begin() as conn:
-            if self.engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
-            metadata.create_all(conn)
-            self._add_missing_columns(conn, metadata)
+    def add_tables(self, metadata: sa.MetaData) -> None:
+        """Another module of the same agent brings tables of its own: they join this database's metadata (a
+        table of the same name already there is kept) and are created as ``initialise`` creates the rest."""
+        for table in metadata.sorted_tables:
+            if table.name not in self.metadata.tables:
+                table.to_metadata(self.metadata)
+        self.initialise()
 
     def _create_and_seed(self) -> None:
         with self.engine.begin() as conn:
@@ -126,7 +120,7 @@ class Database:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:agent))"), {"agent": self.agent})
             _seed_marker.create(conn, checkfirst=True)
             self.metadata.create_all(conn)
-            self._add_missing_columns(conn, self.metadata)
+            self._add_missing_columns(conn)
             if self.seed is None:
                 return
             try:
@@ -136,11 +130,11 @@ class Database:
                 return
             self.seed(conn)
 
-    def _add_missing_columns(self, conn: Connection, metadata: sa.MetaData) -> None:
+    def _add_missing_columns(self, conn: Connection) -> None:
         """Additive schema changes migrate themselves: a column added to a table in code (nullable, or with a
         server default) is added to an existing database at start-up. Anything else needs a real migration."""
         inspector = sa.inspect(conn)
-        for table in metadata.sorted_tables:
+        for table in self.metadata.sorted_tables:
             existing = {column["name"] for column in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in existing:
