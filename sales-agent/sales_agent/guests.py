@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
+from agentkit.contracts import id_max_length
 from agentkit.errors import ValidationFailed
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "identities.json"
-USER_ID_WIDTH = 64
+USER_ID_WIDTH = id_max_length("userId") or 64  # the contracts' rule (common.json)
 GUEST_PREFIX = {"whatsapp": "wa", "telegram": "tg", "web": "guest"}
 SENDER_SHAPE = {
     "whatsapp": (re.compile(r"^\+?([1-9][0-9]{5,14})$"), "the sender's phone number in digits (E.164, no +)"),
