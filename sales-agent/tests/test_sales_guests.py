@@ -115,3 +115,24 @@ def test_deliveries_older_than_the_retention_are_deleted(url, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: later)
     assert deliveries.claim("telegram", "99") and deliveries.count() == 1
     deliveries.db.dispose()
+
+
+def test_only_ids_somebody_has_are_shoppers(tmp_path, url):
+    from sales_agent.clients import Clients
+    from sales_agent.shoppers import ShopperUnknown, check_exists
+    from support import WiredSystem
+
+    wired = WiredSystem(tmp_path, tag="shoppers")
+    identities = Identities(open_db(url))
+    clients = Clients()
+    try:
+        assert check_exists(clients, identities, "U1001") == "U1001"  # a profile at the recommendation agent
+        guest = identities.resolve("telegram", "123456")
+        assert check_exists(clients, identities, guest) == guest  # the sales agent's own guest
+        for nobody in ("U9999", "Alex", "not an id!"):
+            with pytest.raises(ShopperUnknown):
+                check_exists(clients, identities, nobody)
+    finally:
+        clients.close()
+        identities.db.dispose()
+        wired.close()
