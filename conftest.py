@@ -1,10 +1,15 @@
-"""Fixtures every test in the repository can use; the helpers behind them are in tests/support.py."""
+"""Fixtures every test in the repository can use; the helpers behind them are in tests/support.py.
+
+Browser tests take pytest-playwright's ``page`` (on Debian's chromium, see ``browser_type_launch_args``) and
+``screenshot`` to keep what the page showed under var/screenshots/."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +59,35 @@ def agent_names():
 
 def load_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, browser_name):
+    """pytest-playwright's ``page`` (and ``browser``, ``context``) on Debian's chromium, headless unless
+    ``--headed``: Playwright never downloads a browser here. Without chromium a browser test is skipped on a
+    laptop and fails in CI (``CI`` set), where .ci/run installs it."""
+    if browser_name != "chromium":
+        raise pytest.UsageError(f"the browser tests run on Debian's chromium, not {browser_name}")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        missing = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI runs the browser tests, and .ci/run should have installed it", pytrace=False)
+        pytest.skip(missing)
+    return {"headless": True, **browser_type_launch_args, "executable_path": chromium}
+
+
+SCREENSHOTS = Path(__file__).resolve().parent / "var" / "screenshots"
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """``screenshot("cart")`` saves the page as var/screenshots/<test>/cart.png and returns the path."""
+    folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    def take(name: str, **kwargs) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), **kwargs)
+        return path
+
+    return take

@@ -6,7 +6,8 @@ handler, response validation after it, the error envelope, auth, rate limits, re
 and the health, readiness, OpenAPI and agent-card routes.
 
 Every operation needs a caller's token (``agentkit.auth``), and only the callers its contract lists may call
-it; the health, readiness, OpenAPI and agent-card routes stay open.
+it; the health, readiness, OpenAPI and agent-card routes stay open, and so do an agent's public files
+(``AgentApp.serve_files``: the catalog's pictures).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import json
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterable, cast
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
@@ -44,6 +46,8 @@ class AgentApp(Flask):
     auth: ServiceAuth
     rate_limiter: RateLimiter | None
     idempotency: idempotency.IdempotencyStore
+    # Routes anyone may call, like OPEN_PATHS: the public files of serve_files, by endpoint (not by path prefix).
+    open_endpoints: set[str]
 
     def serve(self, handlers: dict[str, Handler]) -> None:
         """Route every contract operation to ``handler(db, body) -> dict | (dict, status)``."""
@@ -61,6 +65,21 @@ class AgentApp(Flask):
                 methods=[op.method],
                 view_func=functools.partial(self._run_operation, op, handler),
             )
+
+    def serve_files(self, url_prefix: str, directory: Path, max_age: int) -> None:
+        """``GET <url_prefix>/<name>``: the files in ``directory`` (the catalog's pictures), open without a token
+        like /health, cached ``max_age`` seconds with an ETag. A name that leaves the directory is a 404."""
+        endpoint = f"files{url_prefix.replace('/', '.')}"
+
+        def send(name: str):
+            response = send_from_directory(directory, name, max_age=max_age)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            # An SVG opened on its own is a document; these are pictures, so nothing in one may run or load.
+            response.headers["Content-Security-Policy"] = "default-src 'none'"
+            return response
+
+        self.add_url_rule(f"{url_prefix}/<path:name>", endpoint=endpoint, methods=["GET"], view_func=send)
+        self.open_endpoints.add(endpoint)
 
     def _run_operation(self, op: Operation, handler: Handler):
         g.operation = op.op_id
@@ -270,6 +289,7 @@ def create_agent_app(
     app = AgentApp(contract.name)
     app.contract = contract
     app.db = database
+    app.open_endpoints = set()
     app.settings = settings
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -304,7 +324,9 @@ def create_agent_app(
 
     def guard() -> None:
         """Every route but the open ones: who is calling (401), how often (429), may it call this (403)."""
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or (
+            request.url_rule is not None and request.url_rule.endpoint in app.open_endpoints
+        ):
             return
         g.caller = app.auth.caller_of(request.headers.get("Authorization"))
         if app.rate_limiter is not None:

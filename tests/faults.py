@@ -33,11 +33,12 @@ from support import Runner, free_port, runner_env, start_runner, wait_for_line
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Rule:
-    mode: str  # "503" | "delay"
+    mode: str  # "503" | "delay" | "kill"
     path: str | None = None  # None: any operation of the agent
     skip: int = 0  # let this many matching requests through first
     times: int = 1  # then fault this many
     fired: int = 0
+    on_kill: Any = None  # mode "kill": what to kill once the request has been forwarded
 
     def matches(self, path: str) -> bool:
         return self.path is None or self.path == path
@@ -59,7 +60,6 @@ class FaultProxy:
         self.exchanges: list[Exchange] = []
         self.fired: list[tuple[str, str]] = []  # (mode, path) per injected fault
         self.seen = 0  # how many of ``fired`` the test has counted
-        self.on_kill = None  # mode "kill": forward, then kill the agent (the answer is lost), answer 502
         self._lock = threading.Lock()
         self._local = threading.local()
         proxy = self
@@ -69,6 +69,12 @@ class FaultProxy:
 
             def log_message(self, *args):  # the proxy's own access log would only be noise
                 return
+
+            def handle(self):
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):  # the caller died: a killed sales process
+                    self.close_connection = True
 
             def do_GET(self):
                 proxy._handle(self)
@@ -83,16 +89,26 @@ class FaultProxy:
         self.thread.start()
 
     # -- arming ------------------------------------------------------------------------------
-    def arm(self, mode: str, path: str | None = None, skip: int = 0, times: int = 1) -> None:
+    def arm(self, mode: str, path: str | None = None, skip: int = 0, times: int = 1, on_kill: Any = None) -> Rule:
+        """Fault the matching requests. "kill" forwards the request, then calls ``on_kill`` (the answer is lost)
+        and answers 502."""
+        if mode == "kill" and on_kill is None:
+            raise ValueError("a kill rule needs on_kill")
+        rule = Rule(mode, path, skip, times, on_kill=on_kill)
         with self._lock:
-            self.rules.append(Rule(mode, path, skip, times))
+            self.rules.append(rule)
+        return rule
 
     def disarm(self) -> None:
         """Drop every rule, except a kill that has not fired yet: it waits for the next checkout."""
         with self._lock:
             self.rules = [r for r in self.rules if r.mode == "kill" and r.fired < r.times]
 
-    def _pick(self, path: str) -> str | None:
+    def drop(self, rule: Rule) -> None:
+        with self._lock:
+            self.rules = [r for r in self.rules if r is not rule]
+
+    def _pick(self, path: str) -> Rule | None:
         with self._lock:
             for rule in self.rules:
                 if not rule.matches(path):
@@ -103,7 +119,7 @@ class FaultProxy:
                 if rule.fired < rule.times:
                     rule.fired += 1
                     self.fired.append((rule.mode, path))
-                    return rule.mode
+                    return rule
         return None
 
     # -- serving -----------------------------------------------------------------------------
@@ -117,7 +133,8 @@ class FaultProxy:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         path = handler.path
-        mode = self._pick(path) if handler.command == "POST" else None
+        rule = self._pick(path) if handler.command == "POST" else None
+        mode = rule.mode if rule else None
         try:
             request_json = json.loads(raw) if raw else None
         except ValueError:
@@ -168,8 +185,8 @@ class FaultProxy:
         except ValueError:
             response_json = None
         self._record(Exchange(path, request_json, status, response_json, mode))
-        if mode == "kill":
-            self.on_kill()
+        if rule is not None and mode == "kill":
+            rule.on_kill()
             status, body = (
                 502,
                 json.dumps({"error": {"code": "bad_gateway", "message": f"{self.name} died", "details": []}}).encode(),

@@ -5,18 +5,26 @@ N checkouts (``CHECKOUT_FAULT_RUNS``, default 300; ``make soak`` runs 2000) go t
 agents under gunicorn on loopback, each behind a ``FaultProxy``. Every checkout gets random faults:
 declined cards (…1111, …2222), the network-error card (…3333), an agent answering 503, a read timeout
 (the proxy forwards, then holds the answer), and twice per run the fulfillment agent is killed with
-SIGKILL mid-request and restarted on the same database. ``CHECKOUT_FAULT_SEED`` replays a run.
+SIGKILL mid-request and restarted on the same database. Twice per run the sales service itself dies: that
+checkout runs in its own sales process (``python -m sales_agent orders process``), SIGKILLed once an agent
+has done one of its steps. ``CHECKOUT_FAULT_SEED`` replays a run.
 
-Afterwards the invariants are read back from the agents' own APIs, and every database, WAL, log and
-the sales memory store is scanned for a full card number or CVC.
+Afterwards nobody acts: the sales service's reconciler (``sales_agent.reconciler``) runs every
+``RECONCILE_EVERY`` seconds and must bring the integrity audit to 0 findings within three intervals. Then
+the invariants are read back from the agents' own APIs, and every database, WAL, log and the sales memory
+store is scanned for a full card number or CVC.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -27,6 +35,7 @@ import pytest
 from agentkit import AgentClient, audit, clock
 from agentkit.client import CircuitBreaker
 from faults import AgentGroup, FaultProxy, card_ending, files_to_scan, scan_for_secrets
+from support import ROOT
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TEST_DATABASE", "sqlite") == "postgres",
@@ -61,6 +70,16 @@ FULFILLMENT_OWNERS = ("inventory", "recommendation", "payment", "loyalty")
 STORES = ["ST-MUM-01", "ST-DEL-01", "ST-BLR-01", "ST-CHE-01", "ST-KOL-01"]
 MAIN = ["recommendation", "inventory", "payment", "loyalty"]
 KILLABLE = "fulfillment"
+# Where a checkout's own sales process is killed: right after the agent has done this step (in checkout order).
+SALES_KILL_POINTS = [
+    ("inventory", "/create-hold"),
+    ("payment", "/process-payment"),
+    ("fulfillment", "/create-order"),
+    ("inventory", "/commit-hold"),
+    ("loyalty", "/earn-points"),
+]
+NAMES_OF = {"503": "http_503", "delay": "read_timeout", "kill": "agent_killed"}  # proxy mode -> fault name
+RECONCILE_EVERY = 6.0  # past the client's circuit-breaker cooldown, as the production default (60 s) is
 
 
 def _plan(rng: random.Random, kill: bool) -> tuple[list[str], str, list[tuple]]:
@@ -90,6 +109,7 @@ def _plan(rng: random.Random, kill: bool) -> tuple[list[str], str, list[tuple]]:
     if kill:
         names.append("agent_killed")
         rules.append((KILLABLE, "kill", rng.choice(["/create-order", "/create-order", "/create-order", None]), 0, 1))
+    # A kill that did not fire (the checkout stopped earlier) waits for the next checkout.
     return names, last4, rules
 
 
@@ -136,7 +156,9 @@ class Soak:
         self.clients = Clients(
             base_urls={n: p.url for n, p in self.proxies.items()}, read_timeout=READ_TIMEOUT, connect_timeout=1.0
         )
-        self.store = SalesStore(f"sqlite:///{tmp_path / 'sales' / 'sales.db'}")
+        self.store_url = f"sqlite:///{tmp_path / 'sales' / 'sales.db'}"
+        self.store = SalesStore(self.store_url)
+        self.fulfillment_killed = threading.Event()
         self.vault = CardVault()
         self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, hold_ttl=HOLD_TTL)
         self.payments: dict[str, dict] = {}
@@ -174,12 +196,60 @@ class Soak:
         rng.shuffle(variants)
         return variants
 
-    def arm(self, rules: list[tuple], on_kill) -> None:
+    def arm(self, rules: list[tuple]) -> None:
         for agent, mode, path, skip, times in rules:
-            proxy = self.proxies[agent]
-            if mode == "kill":
-                proxy.on_kill = on_kill
-            proxy.arm(mode, path, skip, times)
+            self.proxies[agent].arm(mode, path, skip, times, on_kill=self.kill_fulfillment if mode == "kill" else None)
+
+    def kill_fulfillment(self) -> None:
+        self.killable.kill()
+        self.fulfillment_killed.set()
+
+    def restart_what_died(self) -> None:
+        if self.fulfillment_killed.is_set():
+            self.killable.restart()
+            self.fulfillment_killed.clear()
+
+    def checkout_in_a_process_that_dies(self, order: dict, agent: str, path: str, index: int) -> dict:
+        """One checkout in its own sales process, SIGKILLed as soon as ``agent`` has done ``path``.
+
+        Returns what the process reported when it lived to the end (the step was never reached)."""
+        orders = self.tmp / f"orders-{index}.json"
+        orders.write_text(json.dumps([order]))
+        env = {
+            **self.main.env,
+            **{f"{n.upper().replace('-', '_')}_AGENT_URL": p.url for n, p in self.proxies.items()},
+            "SALES_DATABASE_URL": self.store_url,
+            "SALES_HOLD_TTL": str(HOLD_TTL),
+            "SALES_RECONCILE_SECONDS": "0",
+            "AGENT_CALLER": "sales",
+            "VAR_DIR": str(self.tmp / "var-sales"),
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "sales_agent", "orders", "process", str(orders), "--json"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        killed = threading.Event()
+
+        def kill_sales() -> None:
+            os.kill(child.pid, signal.SIGKILL)
+            killed.set()
+
+        rule = self.proxies[agent].arm("kill", path, on_kill=kill_sales)
+        try:
+            out, _ = child.communicate(timeout=180)
+        finally:
+            self.proxies[agent].drop(rule)  # never fires in a later checkout, at a process long gone
+            if child.poll() is None:
+                child.kill()
+        if killed.is_set():
+            return {"salesKilled": f"{agent}{path}"}
+        assert child.returncode == 0, f"the sales process exited {child.returncode} before being killed"
+        row = json.loads(out)[0]
+        return {"orderId": row["orderId"]} if row.get("ok") else {"error": {"message": row.get("reason")}}
 
     def close(self) -> None:
         try:
@@ -208,13 +278,26 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
     try:
         catalog = soak.catalog(rng)
         kill_at = set(rng.sample(range(runs), k=min(runs, max(1, 2 * runs // 300))))
+        spare = sorted(set(range(runs)) - kill_at)
+        sales_kill_at = set(rng.sample(spare, k=min(len(spare), max(1, 2 * runs // 300))))
         faults, outcomes = Counter(), Counter()
         cards: dict[str, str] = {}  # number -> cvc
         results = []
         for index in range(runs):
+            if index in sales_kill_at:
+                outcome = _checkout_killed(soak, rng, catalog, cards, index)
+                soak.restart_what_died()  # a fulfillment kill still pending may have fired in that checkout
+                soak.last_checkout_at = time.monotonic()
+                fired = Counter(NAMES_OF[mode] for p in soak.proxies.values() for mode in p.new_faults())
+                if outcome.get("salesKilled"):  # its kill rule fired through a proxy: not an agent killed
+                    fired.update({"agent_killed": -1, "sales_killed": 1})
+                faults.update({name: 1 for name, n in fired.items() if n > 0})
+                kind = "sales_killed" if "salesKilled" in outcome else "orders" if "error" not in outcome else "undone"
+                outcomes[kind] += 1
+                results.append({"index": index, "user": None, "faults": sorted(+fired), "outcome": outcome})
+                continue
             names, last4, rules = _plan(rng, index in kill_at)
-            killed = threading.Event()
-            soak.arm(rules, lambda: (soak.killable.kill(), killed.set()))
+            soak.arm(rules)
             user = rng.choice(USERS)
             number, cvc = card_ending(rng, last4), f"{rng.randrange(100, 10000):03d}"
             cards[number] = cvc
@@ -236,12 +319,10 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
             )
             for proxy in soak.proxies.values():
                 proxy.disarm()
-            if killed.is_set():
-                soak.killable.restart()
+            soak.restart_what_died()
             soak.last_checkout_at = time.monotonic()
             fired = {n for n in names if n.startswith(("decline", "network"))}
-            names_of = {"503": "http_503", "delay": "read_timeout", "kill": "agent_killed"}
-            fired |= {names_of[mode] for p in soak.proxies.values() for mode in p.new_faults()}
+            fired |= {NAMES_OF[mode] for p in soak.proxies.values() for mode in p.new_faults()}
             faults.update(fired)
             if outcome.get("unresolved"):
                 outcomes["unresolved"] += 1
@@ -254,15 +335,14 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
             results.append({"index": index, "user": user, "faults": sorted(fired), "outcome": outcome})
             if (index + 1) % SNAPSHOT_EVERY == 0:
                 soak.snapshot()
-        # What a crashed or cut-off placement left open is settled the way production does it
-        # (`python -m sales_agent checkouts recover`): unresolved orders, points still pending.
-        time.sleep(CircuitBreaker().cooldown + 1)  # as a later run would: the fault-tripped breakers have closed
-        recovered = soak.workflow.recover_stale(None, older_than=0)
-        outcomes["recovered"] = len(recovered)
+        # Nobody acts now. What a killed sales process or a cut-off placement left open (unresolved orders,
+        # charges without an order, points still pending) is settled by the sales service's reconciler.
+        passes, findings = reconcile_until_the_audit_is_clean(soak, max_passes=3)
+        outcomes["reconciler_passes"] = passes
         soak.snapshot()
         violations = check_invariants(soak, results)
-        # And the integrity audit anyone can run agrees: every owner's records match at rest.
-        violations += [f"audit: {finding}" for finding in audit.audit(audit.collect(soak.direct))]
+        # The integrity audit anyone can run agrees: every owner's records match at rest.
+        violations += [f"audit after {passes} reconciler passes: {finding}" for finding in findings]
         secrets = scan(soak, tmp_path, cards)
         elapsed = time.monotonic() - started
         line = (
@@ -278,8 +358,10 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
                     "agent_killed",
                 )
             )
+            + f" sales_killed={faults['sales_killed']}"
             + f"; checkouts={runs} orders={outcomes['orders']} declined={outcomes['declined']} "
             f"undone={outcomes['undone']} unresolved_then_recovered={outcomes['unresolved']}; "
+            f"audit clean after {outcomes['reconciler_passes']} reconciler passes of {RECONCILE_EVERY:.0f}s; "
             f"invariant violations: {len(violations)}; secrets found: {len(secrets)}; {elapsed:.0f}s"
         )
         print(line)
@@ -300,6 +382,43 @@ def run_soak(tmp_path: Path, runs: int, seed: int) -> dict:
         root.removeHandler(log_handler)
         root.setLevel(old_level)
         log_handler.close()
+
+
+def _checkout_killed(soak: Soak, rng: random.Random, catalog: list[dict], cards: dict[str, str], index: int) -> dict:
+    user = rng.choice(USERS)
+    number, cvc = card_ending(rng, rng.choice(SUCCESS_CARDS)), f"{rng.randrange(100, 10000):03d}"
+    cards[number] = cvc
+    fulfil = rng.random() < 0.15
+    order = {
+        "userId": user,
+        "items": _items(rng, catalog),
+        "card": {"number": number, "expMonth": 12, "expYear": 2030, "cvc": cvc},
+        "fulfillment": "click_and_collect" if fulfil else "ship_to_home",
+        **({"storeId": rng.choice(STORES)} if fulfil else {}),
+        **({"coupon": c} if (c := rng.choice(COUPONS)) else {}),
+    }
+    agent, path = rng.choice(SALES_KILL_POINTS)
+    return soak.checkout_in_a_process_that_dies(order, agent, path, index)
+
+
+def reconcile_until_the_audit_is_clean(soak: Soak, max_passes: int) -> tuple[int, list]:
+    """Run the reconciler as the sales service does, every RECONCILE_EVERY s; audit after each pass.
+
+    Returns (passes run, the findings of the last audit); stops at the first clean audit."""
+    from sales_agent.reconciler import Reconciler
+
+    reconciler = Reconciler(lambda: soak.workflow, every=RECONCILE_EVERY, stale=RECONCILE_EVERY)
+    findings: list = []
+    for done in range(1, max_passes + 1):
+        time.sleep(RECONCILE_EVERY)  # the reconciler's own interval: nobody calls it early
+        try:
+            reconciler.run_once()
+        except Exception as exc:  # as the service's loop does: logged, tried again next interval
+            logging.getLogger("soak").warning("reconciler pass %d failed: %s", done, exc)
+        findings = audit.audit(audit.collect(soak.direct))
+        if not findings:
+            return done, []
+    return max_passes, findings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +442,12 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
         stored = soak.store.checkout(r["outcome"]["checkoutId"]) if r["outcome"].get("checkoutId") else None
         if stored:
             by_session[stored["payment"].get("checkoutSessionId")] = r
+    reported = {r["outcome"].get("checkoutId") for r in results}
+    for stored in _checkouts(soak):  # the checkouts of sales processes that were killed: only the store knows them
+        if stored["checkoutId"] not in reported and stored["payment"].get("checkoutSessionId") not in by_session:
+            outcome = {"salesKilled": True, "checkoutId": stored["checkoutId"], "status": stored["status"]}
+            killed = {"index": "?", "faults": ["sales_killed"], "outcome": outcome}
+            by_session[stored["payment"].get("checkoutSessionId")] = killed
 
     # 1. every order: exactly one successful charge for its total, and its hold committed
     for oid, order in live.items():
@@ -333,6 +458,9 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
         placed = result is not None and "error" not in result["outcome"]
         if result is None:  # the checkout never heard of its order: which one made it?
             result = by_session.get(pay.get("checkoutSessionId"))
+            # Its sales process died: the order may stand only if the reconciler finished that checkout.
+            if result and result["outcome"].get("salesKilled"):
+                placed = (soak.store.checkout(result["outcome"]["checkoutId"]) or {}).get("status") == "placed"
         if pay["status"] != "succeeded" or abs(pay["amount"] - order["total"]) > 0.005 or pay["refundedAmount"]:
             what = (
                 f"order {oid} ({order['status']}, total {order['total']}) has payment {pay['paymentId']} "
@@ -477,6 +605,36 @@ def test_checkout_survives_random_faults(tmp_path):
     assert report["outcomes"]["orders"] > 0 and report["outcomes"]["undone"] > 0
     assert not report["secrets"], report["secrets"][:10]
     assert not report["violations"], f"seed {SEED}: " + "\n".join(report["violations"][:20])
+
+
+def test_a_sales_process_killed_after_each_step_is_settled_by_the_reconciler(tmp_path):
+    """Issue 8, reproduction 15, at every step: the shopper's sales process dies right after an agent did it."""
+    soak = Soak(tmp_path)
+    try:
+        rng = random.Random(5)
+        catalog = soak.catalog(rng)
+        results = []
+        for index, (agent, path) in enumerate(SALES_KILL_POINTS):
+            order = {
+                "userId": USERS[index],
+                "items": [{**catalog[index], "quantity": 1}],
+                "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"},
+                "coupon": "WELCOME10",
+            }
+            outcome = soak.checkout_in_a_process_that_dies(order, agent, path, index)
+            assert outcome == {"salesKilled": f"{agent}{path}"}, outcome  # it died at that step
+            results.append({"index": index, "user": USERS[index], "faults": ["sales_killed"], "outcome": outcome})
+        soak.last_checkout_at = time.monotonic()
+        passes, findings = reconcile_until_the_audit_is_clean(soak, max_passes=3)
+        assert findings == [], [str(f) for f in findings]
+        soak.snapshot()
+        assert check_invariants(soak, results) == []
+        statuses = Counter(c["status"] for c in _checkouts(soak))
+        # Died before paying: never placed. Died after paying: undone, or finished if the order was committed.
+        assert statuses["placing"] == statuses["recovering"] == 0, statuses
+        assert statuses["failed"] + statuses["placed"] >= len(SALES_KILL_POINTS) - 1, statuses
+    finally:
+        soak.close()
 
 
 def test_order_created_but_answer_lost_is_not_left_paid_for_nothing(tmp_path):

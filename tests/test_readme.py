@@ -14,6 +14,7 @@ from pathlib import Path
 from agentkit.contracts import contract_names, load_contract
 from agentkit.registry import agents
 from agentkit.settings import KitSettings
+from sales_agent.settings import Settings as SalesSettings
 from support import served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +133,7 @@ def test_every_environment_variable_is_documented():
         names |= set(re.findall(r"environ\[\s*[\"']([A-Z][A-Z0-9_]+)[\"']\s*\]", text))
         names |= set(re.findall(r"getenv\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
     names |= {field.upper() for field in KitSettings.model_fields}  # the kit's, read through its settings
+    names |= {str(f.validation_alias) for f in SalesSettings.model_fields.values() if f.validation_alias}
     table = CONFIGURATION
     per_agent = re.compile(
         r"^(FULFILLMENT|RECOMMENDATION|INVENTORY|POST_PURCHASE|PAYMENT|LOYALTY|SALES|GIFT_WRAPPING)_"

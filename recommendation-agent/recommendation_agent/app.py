@@ -1,10 +1,10 @@
-"""Recommendation agent: the contract's operations mapped to the rules in domain.py."""
+"""Recommendation agent: the contract's operations mapped to the rules in domain.py, and the catalog's pictures."""
 
 import functools
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
 
-from . import domain, storage
+from . import domain, images, storage
 
 HANDLERS = {
     "getRecommendations": domain.get_recommendations,
@@ -24,4 +24,6 @@ def create_app(database_url: str | None = None, config: dict | None = None, clie
         **{op_id: functools.partial(HANDLERS[op_id], inventory=clients["inventory"]) for op_id in NEEDS_INVENTORY},
     }
     db = Database("recommendation", storage.metadata, storage.load_seed, url=database_url)
-    return create_agent_app("recommendation", db, handlers, config)
+    app = create_agent_app("recommendation", db, handlers, config)
+    app.serve_files(images.URL_PREFIX, images.IMAGES_DIR, images.CACHE_SECONDS)
+    return app

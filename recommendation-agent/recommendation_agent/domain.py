@@ -15,6 +15,7 @@ from agentkit.logs import get_logger, log
 from agentkit.money import format_inr as inr
 
 from . import semantic, storage
+from .images import image_fields
 
 logger = get_logger("recommendation")
 
@@ -341,6 +342,7 @@ def summary(p: dict[str, Any]) -> dict[str, Any]:
         "gender": p["gender"],
         "sizes": list(p["sizes"]),
         "colors": list(p["colors"]),
+        **image_fields(p["product_id"], p["colors"]),
         "rating": p["rating"],
         "giftable": p["giftable"],
     }

@@ -28,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "orders":
-        from . import batch
+        from .entrypoints import batch
 
         return batch.main(args.file, as_json=args.json)
     if args.command == "checkouts":
         return _recover(args.older_than)
     if args.command == "serve":
-        from .http_api import create_app
+        from .entrypoints.app import create_app
 
         create_app().run(host=args.host, port=args.port, threaded=True)
         return 0
@@ -44,18 +44,13 @@ def main(argv: list[str] | None = None) -> int:
 def _recover(older_than: int) -> int:
     import json
 
-    from .cards import CardVault
-    from .cart import SalesStore
-    from .checkout import CheckoutWorkflow
-    from .clients import Clients
-    from .config import Settings
+    from .bootstrap import build_checkout
 
-    settings = Settings.from_env()
-    store = SalesStore(settings.database_url)
+    checkout = build_checkout()
     try:
-        recovered = CheckoutWorkflow(Clients(), store, CardVault(), settings.hold_ttl).recover_stale(None, older_than)
+        recovered = checkout.workflow.recover_stale(None, older_than)
     finally:
-        store.dispose()
+        checkout.close()
     print(json.dumps({"recovered": recovered}, ensure_ascii=False, indent=1))
     return 0
 
@@ -71,7 +66,7 @@ def orders() -> int:
 
 
 def _chat(args: list[str]) -> int:
-    from . import terminal
+    from .entrypoints import terminal
 
     return terminal.main(args) or 0
 

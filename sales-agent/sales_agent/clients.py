@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import threading
 import time
 from typing import Any, Iterator
@@ -45,7 +44,7 @@ class Clients:
         base_urls: dict[str, str] | None = None,
         overrides: dict[str, AgentClient] | None = None,
     ):
-        self.retries = retries if retries is not None else int(os.environ.get("SALES_CLIENT_RETRIES", 1))
+        self.retries = 1 if retries is None else retries  # bootstrap passes SALES_CLIENT_RETRIES
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.base_urls = base_urls or {}

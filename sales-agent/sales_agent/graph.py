@@ -23,8 +23,8 @@ from pydantic import SecretStr
 
 from . import idempotency, llm, memory, prompts
 from .cart import SalesStore
-from .config import Settings
 from .context import SalesContext
+from .settings import Settings
 
 MODEL_CALLS_PER_TURN = 12  # a model that loops is stopped (ModelCallLimitMiddleware) and the shopper told
 TOOL_CALLS_PER_TURN = 24
@@ -35,7 +35,7 @@ def build_model(settings: Settings) -> BaseChatModel:
 
     Retries and the timeout are the turn's (llm.TurnGuard): the whole turn's model time is bounded by
     SALES_MODEL_TIMEOUT, so the client itself does not retry."""
-    settings.validate()
+    settings.validate_model()
     if settings.is_offline:
         from .offline.model import OfflineChatModel  # imported lazily: the offline package is optional here
 

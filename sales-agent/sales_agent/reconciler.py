@@ -3,13 +3,12 @@
 A placement that stopped moving (no step for ``stale_after`` seconds) is read back from the agents and
 undone by ``CheckoutWorkflow.recover_stale``: the order cancelled, the charge refunded, the hold released,
 the points given back. Placed orders whose points could not be earned are credited. It runs every
-``SALES_RECONCILE_SECONDS`` (default 60; 0 turns it off) in each sales worker: recovery claims a checkout
+``SALES_RECONCILE_SECONDS`` (settings.py; default 60, 0 turns it off) in each sales worker: recovery claims a checkout
 with a guarded UPDATE, so two workers never undo the same one.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,33 +19,17 @@ from .checkout import CheckoutWorkflow
 
 log = get_logger("sales.reconciler")
 
-DEFAULT_EVERY = 60.0
 # A step waits at most a read timeout and its retries (well under 30 s), and every step is a heartbeat,
 # so a placement silent for this long belongs to a process that died.
 MIN_STALE_AFTER = 30.0
 
 
-def every_from_env() -> float:
-    raw = os.environ.get("SALES_RECONCILE_SECONDS", "")
-    try:
-        every = float(raw) if raw.strip() else DEFAULT_EVERY
-    except ValueError:
-        raise ValueError(f"SALES_RECONCILE_SECONDS must be a number of seconds, not {raw!r}") from None
-    if every < 0:
-        raise ValueError("SALES_RECONCILE_SECONDS must be 0 (off) or more")
-    return every
-
-
-def stale_after(every: float) -> float:
+def stale_after(every: float, override: float | None = None) -> float:
     """A charge is left without an order for at most two intervals: stale within one, found within the next.
 
-    ``SALES_RECONCILE_STALE_SECONDS`` overrides it (tests use a couple of seconds)."""
-    raw = os.environ.get("SALES_RECONCILE_STALE_SECONDS", "").strip()
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            raise ValueError(f"SALES_RECONCILE_STALE_SECONDS must be a number of seconds, not {raw!r}") from None
+    ``override`` (SALES_RECONCILE_STALE_SECONDS; tests use a couple of seconds) replaces it."""
+    if override is not None:
+        return max(0.0, override)
     return max(MIN_STALE_AFTER, min(every, 300.0))
 
 

@@ -1,6 +1,6 @@
 """SalesSession: the one object the terminal, the HTTP API, the messaging webhooks and the tests talk to.
 
-    session = SalesSession()                       # model, tools, graph and checkpointer, built once
+    session = bootstrap.build_session()            # model, tools, graph and checkpointer, built once
     result = session.send("U1001", "show me winter jackets under 6000", channel="terminal")
     result = session.confirm("U1001", approve=True)    # answers a pending place_order confirmation
 
@@ -32,10 +32,10 @@ from .cards import CardTokens
 from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
-from .config import Settings
 from .context import SalesContext
-from .graph import Checkpointer, build_graph, build_model, describe_quote
-from .tools import SalesTools, build_tools, cart_view
+from .graph import Checkpointer, describe_quote
+from .settings import Settings
+from .tools import SalesTools, cart_view
 from .turnlock import TurnLock
 
 log = logging.getLogger("agents.sales.session")
@@ -135,35 +135,40 @@ def classify_answer(text: str) -> bool | None:
 
 
 class SalesSession:
+    """One shopper conversation service over the parts bootstrap.build_session makes (it is never built here)."""
+
     def __init__(
         self,
-        settings: Settings | None = None,
         *,
-        model=None,
-        clients: Clients | None = None,
-        store: SalesStore | None = None,
-        vault: CardTokens | None = None,
-        checkpointer=None,
+        settings: Settings,
+        clients: Clients,
+        store: SalesStore,
+        vault: CardTokens,
+        workflow: CheckoutWorkflow,
+        service: SalesTools,
+        tools: list,
+        model: Any,
+        checkpointer: Any,
+        owned_memory: Checkpointer | None,
+        graph: Any,
+        turns: memory.TurnLimiter,
+        turn_lock: TurnLock,
+        awaiting: memory.Awaiting,
     ):
-        self.settings = settings or Settings.from_env()
-        self.store = store or SalesStore(self.settings.database_url)
-        self.vault = vault or CardTokens()
-        self.clients = clients or Clients()
-        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault, self.settings.hold_ttl)
-        self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
-        self.tools = build_tools()
-        self.model = model if model is not None else build_model(self.settings)
-        self._memory: Checkpointer | None = None
-        if checkpointer is None:
-            self._memory = Checkpointer(self.settings)
-            checkpointer = self._memory.saver
+        self.settings = settings
+        self.clients = clients
+        self.store = store
+        self.vault = vault
+        self.workflow = workflow
+        self.service = service
+        self.tools = tools
+        self.model = model
         self.checkpointer = checkpointer
-        self.graph = build_graph(self.model, self.tools, self.store, checkpointer, self.settings.context_tokens)
-        self.turns = memory.TurnLimiter(self.store.db, self.settings.turns_per_minute)
-        # One turn at a time per shopper across workers and replicas (turnlock.py), and the checkout shown
-        # for confirmation kept in the database: a shopper's turns may reach any worker.
-        self.turn_lock = TurnLock(self.store.db, self.settings.turn_lock_url, self.settings.turn_lock_seconds)
-        self._awaiting = memory.Awaiting(self.store.db)  # user id -> checkout id shown in the confirmation
+        self._memory = owned_memory  # the checkpointer's owner when the session made it (closed with the session)
+        self.graph = graph
+        self.turns = turns
+        self.turn_lock = turn_lock
+        self._awaiting = awaiting  # user id -> checkout id shown in the confirmation
 
     # -- public API ----------------------------------------------------------------------------
     def send(self, user_id: str, text: str, channel: str = "terminal") -> TurnResult:

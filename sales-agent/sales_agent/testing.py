@@ -209,16 +209,16 @@ def session_for_tests(
     settings_overrides: dict | None = None,
 ):
     """A SalesSession on fresh databases under ``tmp_path`` (or the given URLs), with ``model``."""
+    from .bootstrap import build_session
     from .cards import CardVault
-    from .config import Settings
-    from .session import SalesSession
+    from .settings import Settings
 
-    settings = Settings.from_env(
+    settings = Settings(
         database_url=database_url or f"sqlite:///{tmp_path / 'sales.db'}",
         memory_url=memory_url or str(tmp_path / "sales-memory.db"),
         **(settings_overrides or {}),
     )
-    return SalesSession(settings, model=model, vault=vault or CardVault(), clients=clients)
+    return build_session(settings, model=model, vault=vault or CardVault(), clients=clients)
 
 
 def invoke_tool(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from agentkit.logs import JsonFormatter
 from sales_agent.cards import CardVault
-from sales_agent.http_api import create_app
+from sales_agent.entrypoints.app import create_app
 from sales_agent.offline.model import OfflineChatModel
 from sales_agent.testing import session_for_tests
 from support import USE_POSTGRES, WiredSystem, fresh_database_url

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from sales_agent import batch
 from sales_agent.cards import CardVault
 from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.entrypoints import batch
 from support import WiredSystem, fresh_database_url
 
 SALES_DIR = Path(__file__).resolve().parents[1]

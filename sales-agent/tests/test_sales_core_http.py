@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sales_agent.cards import CardVault
-from sales_agent.http_api import create_app
+from sales_agent.entrypoints.app import create_app
 from sales_agent.testing import ScriptedChatModel, call, session_for_tests
 from support import WiredSystem, fresh_database_url
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from sales_agent.bootstrap import build_session
 from sales_agent.cards import CardVault
-from sales_agent.config import Settings
-from sales_agent.session import SalesSession
+from sales_agent.settings import Settings
 from sales_agent.testing import FakeOpenAIServer
 from sales_agent.tools import TOOL_NAMES
 from support import WiredSystem, fresh_database_url
@@ -26,11 +26,11 @@ def openai_session(tmp_path, server, monkeypatch):
     monkeypatch.setenv("SALES_AGENT_MODEL", "openai:test-model")
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    settings = Settings.from_env(
+    settings = Settings(
         database_url=fresh_database_url("sales", tmp_path, "oa"), memory_url=str(tmp_path / "memory.db")
     )
     assert settings.model == "openai:test-model" and settings.openai_model == "test-model"
-    return SalesSession(settings, vault=CardVault())
+    return build_session(settings, vault=CardVault())
 
 
 def test_a_turn_goes_through_langchain_openai_and_runs_the_tool(tmp_path, wired, monkeypatch):
@@ -96,11 +96,13 @@ def test_an_unreachable_model_server_is_a_polite_reply(tmp_path, wired, monkeypa
         session.close()
 
 
-def test_model_setting_defaults():
+def test_model_setting_defaults(monkeypatch):
     assert Settings(model="offline").is_offline
-    Settings(model="anthropic:claude-sonnet-4-5").validate()  # any init_chat_model provider string
+    Settings(model="anthropic:claude-sonnet-4-5").validate_model()  # any init_chat_model provider string
     with pytest.raises(ValueError):
-        Settings(model="claude").validate()
-    from sales_agent.config import default_model
-
-    assert default_model({}) == "offline" and default_model({"OPENAI_API_KEY": "k"}) == "openai:gpt-4o-mini"
+        Settings(model="claude").validate_model()
+    monkeypatch.delenv("SALES_AGENT_MODEL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert Settings().model == "offline"
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    assert Settings().model == "openai:gpt-4o-mini"

@@ -7,7 +7,8 @@ import pytest
 
 from agentkit import clock
 from sales_agent.cart import SalesStore, checkouts
-from sales_agent.reconciler import MIN_STALE_AFTER, every_from_env, stale_after
+from sales_agent.reconciler import MIN_STALE_AFTER, stale_after
+from sales_agent.settings import Settings
 from support import fresh_database_url
 
 
@@ -65,13 +66,15 @@ def test_placed_and_quoted_checkouts_are_never_claimed(store):
 def test_settings(monkeypatch):
     monkeypatch.delenv("SALES_RECONCILE_SECONDS", raising=False)
     monkeypatch.delenv("SALES_RECONCILE_STALE_SECONDS", raising=False)
-    assert every_from_env() == 60
+    settings = Settings()
+    assert settings.reconcile_seconds == 60 and settings.reconcile_stale_seconds is None
     assert stale_after(60) == 60 and stale_after(5) == MIN_STALE_AFTER and stale_after(3600) == 300
     monkeypatch.setenv("SALES_RECONCILE_SECONDS", "soon")
     with pytest.raises(ValueError, match="SALES_RECONCILE_SECONDS"):
-        every_from_env()
+        Settings()
     monkeypatch.setenv("SALES_RECONCILE_SECONDS", "-1")
     with pytest.raises(ValueError, match="0 \\(off\\)"):
-        every_from_env()
+        Settings()
+    monkeypatch.setenv("SALES_RECONCILE_SECONDS", "60")
     monkeypatch.setenv("SALES_RECONCILE_STALE_SECONDS", "2")
-    assert stale_after(60) == 2
+    assert stale_after(60, Settings().reconcile_stale_seconds) == 2

@@ -16,12 +16,13 @@ from langchain.tools import ToolRuntime
 from langchain_core.messages import AIMessage, ToolMessage
 
 from sales_agent import idempotency
+from sales_agent.bootstrap import build_session
 from sales_agent.cards import CardVault
 from sales_agent.clients import Clients
-from sales_agent.config import Settings
 from sales_agent.context import SalesContext
 from sales_agent.offline.model import OfflineChatModel
 from sales_agent.session import SalesSession
+from sales_agent.settings import Settings
 from sales_agent.testing import FakeOpenAIServer, session_for_tests
 from support import WiredSystem, fresh_database_url
 
@@ -288,10 +289,10 @@ def test_through_an_openai_server_every_action_of_every_shopper_takes_effect_onc
         monkeypatch.setenv("SALES_AGENT_MODEL", "openai:test-model")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        settings = Settings.from_env(
+        settings = Settings(
             database_url=fresh_database_url("sales", tmp_path, "ikoa"), memory_url=str(tmp_path / "memory.db")
         )
-        session = SalesSession(settings, vault=CardVault())
+        session = build_session(settings, vault=CardVault())
         try:
             first = openai_conversation(session, shop, "U1002")
             other = openai_conversation(session, shop, "U1003")

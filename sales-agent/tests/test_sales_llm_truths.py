@@ -12,10 +12,11 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agentkit.logs import JsonFormatter
+from sales_agent.bootstrap import build_session
 from sales_agent.cards import CardVault
-from sales_agent.config import Settings
 from sales_agent.graph import MODEL_CALLS_PER_TURN, build_model
-from sales_agent.session import LOOPING_REPLY, SalesSession
+from sales_agent.session import LOOPING_REPLY
+from sales_agent.settings import Settings
 from sales_agent.testing import FakeOpenAIServer
 from support import WiredSystem, fresh_database_url
 
@@ -37,10 +38,10 @@ def openai_session(tmp_path, server, monkeypatch, **env):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    settings = Settings.from_env(
+    settings = Settings(
         database_url=fresh_database_url("sales", tmp_path, "llm"), memory_url=str(tmp_path / "memory.db")
     )
-    return SalesSession(settings, vault=CardVault())
+    return build_session(settings, vault=CardVault())
 
 
 def consistent(session, user) -> None:
@@ -203,7 +204,7 @@ def test_a_summary_message_is_not_a_shopper_message():
 
 
 def test_ready_names_the_agents_that_are_down(tmp_path):
-    from sales_agent.http_api import create_app
+    from sales_agent.entrypoints.app import create_app
     from sales_agent.testing import ScriptedChatModel, session_for_tests
     from support import free_port
 

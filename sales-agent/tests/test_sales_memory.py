@@ -8,7 +8,7 @@ from langchain_core.messages import HumanMessage
 
 from sales_agent import memory
 from sales_agent.cards import CardVault
-from sales_agent.http_api import create_app
+from sales_agent.entrypoints.app import create_app
 from sales_agent.testing import ScriptedChatModel, call, session_for_tests
 from support import USE_POSTGRES, fresh_database_url
 

@@ -252,8 +252,8 @@ def test_ctrl_c_during_a_turn_quits_at_once_and_the_next_start_is_consistent(sys
 
 HISTORY = """
 import json
-from sales_agent.session import SalesSession
-session = SalesSession()
+from sales_agent.bootstrap import build_session
+session = build_session()
 print(json.dumps(session.history("{user}")))
 session.close()
 """

@@ -25,11 +25,9 @@ from rich.table import Table
 
 from agentkit.contracts import id_pattern
 
-from .cards import CardVault
-from .cart import SalesStore
-from .checkout import CheckoutWorkflow
-from .clients import Clients
-from .config import Settings
+from ..bootstrap import build_checkout
+from ..checkout import CheckoutWorkflow
+from ..settings import Settings
 
 EXIT_OK, EXIT_UNREADABLE = 0, 2
 
@@ -186,16 +184,15 @@ def main(
     except UnreadableFile as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
         return EXIT_UNREADABLE
-    store = None
+    checkout = None
     if workflow is None:
-        settings = settings or Settings.from_env()
-        store = SalesStore(settings.database_url)
-        workflow = CheckoutWorkflow(Clients(), store, CardVault(), settings.hold_ttl)
+        checkout = build_checkout(settings)
+        workflow = checkout.workflow
     try:
         results = process_orders(orders, workflow)
     finally:
-        if store is not None:
-            store.dispose()
+        if checkout is not None:
+            checkout.close()
     if as_json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
     else:

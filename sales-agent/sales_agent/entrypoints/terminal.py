@@ -42,7 +42,7 @@ Try: "show me winter jackets under 6000", "is the first one in stock in M in Mum
 
 
 def rupees(value: Any) -> str:
-    from .offline.replies import rupees as fmt
+    from ..offline.replies import rupees as fmt
 
     return fmt(value)
 
@@ -452,11 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     console = make_console()
     try:
         quiet_logs()
-        if not args.no_start and os.environ.get("SALES_CHAT_NO_START") != "1":
-            ensure_agents(console)
-        from .session import SalesSession
+        from ..bootstrap import build_session
+        from ..settings import Settings
 
-        session = SalesSession()
+        settings = Settings()
+        if not args.no_start and not settings.chat_no_start:
+            ensure_agents(console)
+        session = build_session(settings)
     except KeyboardInterrupt:
         console.print("\nBye!")
         return 0
