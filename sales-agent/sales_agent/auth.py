@@ -24,32 +24,18 @@ from pathlib import Path
 
 import jwt
 from jwt.types import Options
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentkit.auth import ensure_secret_file
 from agentkit.contracts import is_valid_id
 from agentkit.errors import DependencyUnavailable, Unauthorized
 from agentkit.settings import KitSettings
 
+from .settings import Settings
+
 SECRET_FILE = "sales-session.secret"
 ISSUER = "retail-sales"  # the iss and aud of the tokens the sales agent mints itself
 AUDIENCE = "retail-sales-chat"
 DAY = 24 * 3600
-
-
-class SessionSettings(BaseSettings):
-    """``SALES_SESSION_*``: docs/configuration.md documents each."""
-
-    model_config = SettingsConfigDict(env_prefix="SALES_SESSION_", env_ignore_empty=True, extra="ignore", frozen=True)
-
-    secret: SecretStr | None = None
-    jwks_url: str | None = None
-    issuer: str | None = None  # the identity provider's iss (required with jwks_url)
-    audience: str | None = None  # its aud for this shop (required with jwks_url)
-    guest_days: float = Field(default=7.0, gt=0)  # a guest session's lifetime
-    days: float = Field(default=30.0, gt=0)  # a minted shopper session's lifetime
-    leeway_seconds: float = Field(default=30.0, ge=0)  # clock skew allowed on exp and iat
 
 
 @dataclass(frozen=True)
@@ -62,10 +48,10 @@ class Shopper:
     issuer: str
 
 
-def session_secret(settings: SessionSettings, kit: KitSettings | None = None) -> str:
+def session_secret(settings: Settings, kit: KitSettings | None = None) -> str:
     """SALES_SESSION_SECRET, or the one under VAR_DIR (made if missing)."""
-    if settings.secret is not None:
-        value = settings.secret.get_secret_value().strip()
+    if settings.session_secret is not None:
+        value = settings.session_secret.get_secret_value().strip()
         if len(value) < 32:
             raise ValueError("SALES_SESSION_SECRET must be at least 32 characters of random text")
         return value
@@ -83,15 +69,15 @@ def _refused(problem: str) -> Unauthorized:
 class SessionAuth:
     """Mints the sales agent's own session tokens and checks any session token."""
 
-    def __init__(self, settings: SessionSettings | None = None, secret: str | None = None):
-        self.settings = settings or SessionSettings()
-        self._key = secret or session_secret(self.settings)
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self._key = session_secret(self.settings)
         self._jwks: jwt.PyJWKClient | None = None
-        if self.settings.jwks_url:
-            if not (self.settings.issuer and self.settings.audience):
+        if self.settings.session_jwks_url:
+            if not (self.settings.session_issuer and self.settings.session_audience):
                 raise ValueError("SALES_SESSION_JWKS_URL needs SALES_SESSION_ISSUER and SALES_SESSION_AUDIENCE")
             self._jwks = jwt.PyJWKClient(
-                self.settings.jwks_url, cache_keys=True, max_cached_keys=16, lifespan=300, timeout=5
+                self.settings.session_jwks_url, cache_keys=True, max_cached_keys=16, lifespan=300, timeout=5
             )
 
     def mint(self, user_id: str, *, guest: bool = False, lifetime: float | None = None) -> str:
@@ -99,7 +85,7 @@ class SessionAuth:
         if not is_valid_id("userId", user_id):
             raise ValueError(f"not a shopper id: {user_id!r}")
         if lifetime is None:
-            lifetime = (self.settings.guest_days if guest else self.settings.days) * DAY
+            lifetime = (self.settings.session_guest_days if guest else self.settings.session_days) * DAY
         now = int(time.time())
         claims = {
             "sub": user_id,
@@ -119,7 +105,7 @@ class SessionAuth:
             raise _refused("not a session token (a JWT)") from None
         algorithm = header.get("alg")
         options: Options = {"require": ["sub", "exp", "iat"]}
-        leeway = self.settings.leeway_seconds
+        leeway = self.settings.session_leeway_seconds
         try:
             if algorithm == "HS256":
                 claims = jwt.decode(
@@ -129,8 +115,8 @@ class SessionAuth:
             elif algorithm == "RS256" and self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token)
                 claims = jwt.decode(
-                    token, key, algorithms=["RS256"], audience=self.settings.audience, issuer=self.settings.issuer,
-                    options=options, leeway=leeway,
+                    token, key, algorithms=["RS256"], audience=self.settings.session_audience,
+                    issuer=self.settings.session_issuer, options=options, leeway=leeway,
                 )  # fmt: skip
             else:
                 raise _refused(f"tokens signed with {algorithm!r} are not accepted here")

@@ -6,7 +6,8 @@
   and conversation after a restart and on every worker.
 - A guest id is ``wa-``, ``tg-`` or ``guest-`` (web) and 16 random hex digits, recorded in ``sales_guests``:
   no pool to run out of, and no collision with the shop's account ids (``U1001``), another channel's guests
-  or the web's. Ids follow the contracts' ``userId`` rule (``common.json``).
+  or the web's. Ids follow the contracts' ``userId`` rule (``common.json``); while that rule still takes only
+  U-numbers, a guest is ``U`` and 19 random digits instead.
 - A sender id that is not the channel's shape (WhatsApp: the phone number's digits; Telegram: a positive
   integer) is a 400 naming the field, never a 500.
 - ``Deliveries`` records each webhook delivery (WhatsApp message id, Telegram ``update_id``) so a platform's
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
-from agentkit.contracts import id_max_length
+from agentkit.contracts import id_max_length, is_valid_id
 from agentkit.errors import ValidationFailed
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "identities.json"
@@ -87,7 +88,11 @@ def sender_id(channel: str, raw: object, field: str) -> str:
 
 
 def new_guest_id(channel: str) -> str:
-    return f"{GUEST_PREFIX.get(channel, 'guest')}-{secrets.token_hex(8)}"
+    candidate = f"{GUEST_PREFIX.get(channel, 'guest')}-{secrets.token_hex(8)}"
+    if is_valid_id("userId", candidate):
+        return candidate
+    # Contracts that still take only U-numbers: a random 19-digit one, far above any the shop issues in order.
+    return f"U{10**18 + secrets.randbelow(9 * 10**18)}"
 
 
 class Identities:

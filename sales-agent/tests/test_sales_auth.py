@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agentkit.errors import DependencyUnavailable, Unauthorized
-from sales_agent.auth import SECRET_FILE, SessionAuth, SessionSettings
+from sales_agent.auth import SECRET_FILE, SessionAuth
+from sales_agent.settings import Settings
 
 SECRET = "s" * 40
 IDP_SHOPPER = "U1005"
@@ -33,7 +34,7 @@ def problem(excinfo) -> str:
 
 @pytest.fixture
 def auth():
-    return SessionAuth(SessionSettings(secret=SECRET))
+    return SessionAuth(Settings(session_secret=SECRET))
 
 
 def test_a_minted_token_names_its_shopper_and_expires(auth):
@@ -71,7 +72,7 @@ def test_a_tampered_token_is_401(auth):
 
 
 def test_tokens_of_another_secret_or_unsigned_are_401(auth):
-    other = SessionAuth(SessionSettings(secret="o" * 40)).mint("U1002")
+    other = SessionAuth(Settings(session_secret="o" * 40)).mint("U1002")
     with pytest.raises(Unauthorized):
         auth.verify(other)
     unsigned = jwt.encode({"sub": "U1002", "iat": 1, "exp": 2**40}, key=None, algorithm="none")
@@ -104,7 +105,7 @@ def test_without_a_secret_one_is_made_under_var_once(tmp_path, monkeypatch):
 
 def test_a_short_secret_is_refused():
     with pytest.raises(ValueError, match="at least 32"):
-        SessionAuth(SessionSettings(secret="short"))
+        SessionAuth(Settings(session_secret="short"))
 
 
 # -- an identity provider's RS256 tokens through JWKS --------------------------------------------
@@ -136,11 +137,11 @@ def provider():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = SessionSettings(
-        secret=SECRET,
-        jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
-        issuer="https://id.shop.example",
-        audience="shop-chat",
+    settings = Settings(
+        session_secret=SECRET,
+        session_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
+        session_issuer="https://id.shop.example",
+        session_audience="shop-chat",
     )
     yield key, SessionAuth(settings), fetches, server
     server.shutdown()
@@ -197,4 +198,4 @@ def test_an_unreachable_identity_provider_is_503(provider):
 
 def test_jwks_needs_issuer_and_audience():
     with pytest.raises(ValueError, match="ISSUER"):
-        SessionAuth(SessionSettings(secret=SECRET, jwks_url="http://127.0.0.1:1/jwks.json"))
+        SessionAuth(Settings(session_secret=SECRET, session_jwks_url="http://127.0.0.1:1/jwks.json"))

@@ -3,19 +3,16 @@ deliveries are seen once (sales_agent/guests.py)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from agentkit import Database, clock
+from agentkit.contracts import is_valid_id
 from agentkit.errors import ValidationFailed
 from sales_agent.guests import Deliveries, Identities, sender_id
 from support import fresh_database_url
-
-# The userId rule the shopper helper puts in common.json (1-64 of [A-Za-z0-9._:@-]).
-OPAQUE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
 
 
 @pytest.fixture
@@ -34,8 +31,7 @@ def test_two_thousand_new_senders_get_two_thousand_durable_ids(url):
     ids = {("whatsapp", s): identities.resolve("whatsapp", s) for s in senders}
     ids |= {("telegram", str(5_000_000 + n)): identities.resolve("telegram", str(5_000_000 + n)) for n in range(1000)}
     assert len(set(ids.values())) == 2000
-    assert all(OPAQUE_ID.match(u) for u in ids.values())
-    assert {u.split("-")[0] for u in ids.values()} == {"wa", "tg"}
+    assert all(is_valid_id("userId", u) for u in ids.values())
     assert identities.resolve("whatsapp", senders[7]) == ids[("whatsapp", senders[7])]  # the same sender again
     db.dispose()
     # after a restart (a new engine, tables already there) every sender keeps their id
@@ -55,7 +51,7 @@ def test_seed_shoppers_keep_their_ids_and_channels_do_not_share_guests(url):
     on_telegram = identities.resolve("telegram", "447700900123")
     web = identities.new_guest("web")
     assert len({on_whatsapp, on_telegram, web}) == 3
-    assert on_whatsapp.startswith("wa-") and on_telegram.startswith("tg-") and web.startswith("guest-")
+    assert all(identities.is_guest(u) and is_valid_id("userId", u) for u in (on_whatsapp, on_telegram, web))
     assert not identities.known("guest-0000000000000000")
     identities.db.dispose()
 
