@@ -152,3 +152,14 @@ def test_a_guest_who_signs_in_keeps_their_cart(client, system, shopper_headers):
     )
     assert not_a_guest.status_code == 400 and not_a_guest.get_json()["error"]["details"][0]["field"] == "guestToken"
     session.store.clear_cart("U1006")
+
+
+def test_the_operator_mints_tokens_for_existing_shoppers_only(client, capsys):
+    from sales_agent.__main__ import main
+
+    assert main(["token", "U1002"]) == 0
+    token = capsys.readouterr().out.strip()
+    status, answer = request(client, "GET", "/chat/state", None, _bearer(token))
+    assert status == 200 and answer["userId"] == "U1002"
+    assert main(["token", "U9999"]) == 2 and "no shopper has the id 'U9999'" in capsys.readouterr().err
+    assert main(["token", "not an id"]) == 2 and capsys.readouterr().out == ""
