@@ -221,8 +221,9 @@ class Chat:
             except ShopperUnknown:
                 continue
             except AgentCallError:
+                # The profiles cannot be read now: an exact id is taken as typed (it names nobody else).
                 log.warning("could not check whether %r is a shopper", candidate, exc_info=True)
-                return None
+                return candidate if is_valid_id("userId", candidate) else None
         wanted = value.lower()
         if not self._names:
             misses = 0
