@@ -22,7 +22,7 @@ from sales_agent.auth import SECRET_FILE, SessionAuth
 from sales_agent.settings import Settings
 
 SECRET = "s" * 40
-IDP_SHOPPER = "U1005"
+IDP_SHOPPER = "alice@example.com"  # an identity provider's opaque id
 
 
 def problem(excinfo) -> str:

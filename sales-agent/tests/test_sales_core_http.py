@@ -73,7 +73,8 @@ def signed(client, path, body) -> dict[str, str]:
     that could be one), WhatsApp's signature of the body, Telegram's secret header."""
     if path.startswith("/chat"):
         named = body.get("userId") if isinstance(body, dict) else None
-        return app_session_headers(client.application, named if is_valid_id("userId", str(named)) else "U1001")
+        valid = isinstance(named, str) and is_valid_id("userId", named)
+        return app_session_headers(client.application, named if valid else "U1001")
     if path == "/webhooks/whatsapp":
         return whatsapp_headers(json.dumps(body).encode(), WHATSAPP_SECRET)
     if path == "/webhooks/telegram":

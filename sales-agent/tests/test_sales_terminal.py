@@ -281,7 +281,7 @@ def test_the_shopper_is_asked_for_when_not_given(system):
 
 
 def test_an_unknown_shopper_is_refused_never_logged_in_as_somebody_else(system):
-    child = spawn(system, "--user", "alice@example")  # nobody, and (with U-number ids) not an id either
+    child = spawn(system, "--user", "alice@example")  # an id nobody has
     try:
         child.expect("I don't know a shopper called 'alice@example'")
         child.expect(r"Choose \[(n/)?g/c\] ")

@@ -26,13 +26,13 @@ from rich.table import Table
 from rich.text import Text
 
 from agentkit import AgentCallError
-from agentkit.contracts import id_pattern, is_valid_id
+from agentkit.contracts import is_valid_id
 
 from ..shoppers import ShopperUnknown, check_exists
 
 log = logging.getLogger("agents.sales.terminal")
 DEFAULT_USER = "U1001"
-USER_RE = re.compile(id_pattern("userId").pattern.replace("^U", "^[uU]", 1))  # the contracts' rule, any case
+SEED_STYLE_ID = re.compile(r"[uU][0-9]{4,}")  # U1001, typed in any case
 PROMPT = "you> "
 HELP = """Commands:
   /cart              show your cart
@@ -214,7 +214,7 @@ class Chat:
         value = value.strip()
         if not value:
             return None
-        candidates = [value] + ([value.upper()] if USER_RE.match(value) and value != value.upper() else [])
+        candidates = [value] + ([value.upper()] if SEED_STYLE_ID.fullmatch(value) and value != value.upper() else [])
         for candidate in candidates:
             try:
                 return check_exists(self.session.clients, self.session.identities, candidate)
