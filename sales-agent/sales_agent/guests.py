@@ -112,9 +112,13 @@ class Identities:
 
     def resolve(self, channel: str, external_id: str) -> str:
         """The shopper behind a sender (already checked by ``sender_id``): linked, seeded, or a new guest."""
+        return self.link(channel, external_id)[0]
+
+    def link(self, channel: str, external_id: str) -> tuple[str, bool]:
+        """``resolve``, and whether this was the sender's first contact (a link made now)."""
         found = self.identity(channel, external_id)
         if found:
-            return found
+            return found, False
         seeded = seed_identities().get(channel, {}).get(external_id)
         try:
             with self.db.write() as conn:
@@ -124,13 +128,13 @@ class Identities:
                         channel=channel, external_id=external_id, user_id=user_id, created_at=clock.now_iso()
                     )
                 )
-            return user_id
+            return user_id, True
         except IntegrityError:
             # Another worker linked the same sender first (its guest row went with our rolled-back insert).
             winner = self.identity(channel, external_id)
             if winner is None:
                 raise
-            return winner
+            return winner, False
 
     def new_guest(self, channel: str = "web") -> str:
         """A fresh guest id, recorded (the web's ``POST /sessions/guest``)."""

@@ -285,6 +285,18 @@ class SalesSession:
         # A new shopper's profile may have no name or city yet.
         return {k: profile.get(k) for k in ("userId", "name", "city", "tier")}
 
+    def first_contact(self, user_id: str, name: str | None = None) -> None:
+        """A shopper the shop has not seen: their profile is made at the recommendation agent (upserted, so a
+        second first contact changes nothing). A failure is logged, never the shopper's problem: the chat
+        serves a shopper with no profile too, and the next first contact tries again."""
+        body: dict[str, Any] = {"userId": user_id}
+        if name and name.strip():
+            body["name"] = name.strip()[:100]
+        try:
+            self.clients.call("recommendation", "upsertShopperProfile", body)
+        except AgentCallError as exc:
+            log.warning("no profile made for the new shopper %s: %s", user_id, exc)
+
     def reset(self, user_id: str) -> None:
         """Forget the conversation, the cart, the remembered cards and any pending checkout (releasing its hold)."""
         user_id, _ = self._check(user_id, "terminal")

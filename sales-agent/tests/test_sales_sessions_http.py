@@ -163,3 +163,8 @@ def test_the_operator_mints_tokens_for_existing_shoppers_only(client, capsys):
     assert status == 200 and answer["userId"] == "U1002"
     assert main(["token", "U9999"]) == 2 and "no shopper has the id 'U9999'" in capsys.readouterr().err
     assert main(["token", "not an id"]) == 2 and capsys.readouterr().out == ""
+
+
+def test_a_guest_gets_a_profile_on_first_contact(client, system):
+    guest = client.post("/sessions/guest").get_json()
+    assert system[1].shopper(guest["userId"])["userId"] == guest["userId"]

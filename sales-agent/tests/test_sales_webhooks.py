@@ -167,3 +167,26 @@ def test_replies_use_the_channels_formatting(client):
 def test_seed_senders_are_their_shoppers(client):
     _, body = post_whatsapp(client, whatsapp(("wamid.E", "919822015005", "hello")))
     assert body["replies"][0]["userId"] == "U1005"
+
+
+def test_a_new_sender_gets_a_profile_on_first_contact(client, system):
+    _, session = system
+    body = whatsapp(("wamid.F", "447700900401", "hello"))
+    body["entry"][0]["changes"][0]["value"]["contacts"] = [{"profile": {"name": "Meg Rao"}, "wa_id": "447700900401"}]
+    _, answer = post_whatsapp(client, body)
+    user = answer["replies"][0]["userId"]
+    assert session.shopper(user) == {"userId": user, "name": "Meg Rao", "city": "", "tier": "bronze"}
+    post_telegram(
+        client,
+        {
+            **telegram(8001, 900000004, "hello"),
+            "message": {
+                "message_id": 1,
+                "text": "hello",
+                "from": {"id": 900000004, "first_name": "Tara"},
+                "chat": {"id": 900000004},
+            },
+        },
+    )
+    tg_user = session.identities.identity("telegram", "900000004")
+    assert session.shopper(tg_user)["name"] == "Tara"

@@ -40,7 +40,9 @@ def session_auth() -> SessionAuth:
 
 @sessions.post("/sessions/guest")
 def guest():
-    user_id = session().identities.new_guest("web")
+    s = session()
+    user_id = s.identities.new_guest("web")
+    s.first_contact(user_id)
     token = session_auth().mint(user_id, guest=True)
     expires = datetime.fromtimestamp(session_auth().verify(token).expires_at, timezone.utc)
     return jsonify({"userId": user_id, "token": token, "expiresAt": clock.iso(expires)}), 201

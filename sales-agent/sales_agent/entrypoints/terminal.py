@@ -255,9 +255,12 @@ class Chat:
         while True:
             answer = self.read(f"Choose [{choices}] ").strip().lower()
             if answer in ("n", "new") and new:
+                self.session.first_contact(value)
                 return value
             if answer in ("g", "guest"):
-                return self.session.identities.new_guest("terminal")
+                guest = self.session.identities.new_guest("terminal")
+                self.session.first_contact(guest)
+                return guest
             if answer in ("c", "cancel", "q", "quit"):
                 return None
             self.console.print(f"Please answer {' or '.join(choices.split('/'))}.")
@@ -270,13 +273,13 @@ class Chat:
         shopper = self.session.shopper(self.user_id)
         self.name = str(shopper["name"]).split()[0] if shopper and shopper.get("name") else None
         lines = []
-        if shopper:
+        if shopper and shopper.get("name"):
             tier = f"{str(shopper.get('tier', '')).capitalize()} member" if shopper.get("tier") else ""
             where = shopper.get("city") or ""
             extra = " · ".join(x for x in (tier, where) if x)
             lines.append(f"Welcome back, **{self.name}**!" + (f" ({extra})" if extra else ""))
         else:
-            lines.append(f"Hi! Shopping as **{self.user_id}** (no shopper profile found — you can still browse).")
+            lines.append(f"Hi! Shopping as **{self.user_id}** (new here: browse, keep a cart and buy).")
         lines.append("I'm the shop assistant. Ask me for products, stock, your cart, checkout or your orders.")
         cart = self.session.cart(self.user_id) or {}
         cart_lines = cart.get("lines") or []

@@ -134,6 +134,20 @@ def whatsapp_messages(body: dict[str, Any], settings: Any) -> list[tuple[dict[st
     return found
 
 
+def contact_names(body: dict[str, Any]) -> dict[str, str]:
+    """wa_id -> the profile name WhatsApp sends beside the messages (for a new shopper's profile)."""
+    names = {}
+    for entry in body["entry"]:
+        for change in entry["changes"]:
+            for contact in change["value"].get("contacts") or []:
+                if not isinstance(contact, dict):
+                    continue
+                name = (contact.get("profile") or {}).get("name") if isinstance(contact.get("profile"), dict) else None
+                if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
+                    names[contact["wa_id"]] = name
+    return names
+
+
 def enabled(channel: str) -> str:
     """The channel's secret; a 404 when it is not set (the channel is off)."""
     secret = current_app.config.get(SECRETS[channel])
@@ -206,7 +220,9 @@ def whatsapp():
             if not first:
                 duplicates.append(message["id"])
                 continue
-            user_id = s.identities.resolve("whatsapp", sender)
+            user_id, new = s.identities.link("whatsapp", sender)
+            if new:
+                s.first_contact(user_id, contact_names(body).get(sender))
             text = (message.get("text") or {}).get("body") if message.get("type", "text") == "text" else None
             if not text:
                 reply = TEXT_ONLY
@@ -240,7 +256,10 @@ def telegram():
     with once("telegram", str(body["update_id"])) as first:
         if not first:
             return jsonify({})  # a redelivery: answered the first time
-        user_id = s.identities.resolve("telegram", sender)
+        user_id, new = s.identities.link("telegram", sender)
+        if new:
+            first_name = (message.get("from") or {}).get("first_name")
+            s.first_contact(user_id, first_name if isinstance(first_name, str) else None)
         if not text:
             reply = TEXT_ONLY
         elif text.strip() == "/start":
