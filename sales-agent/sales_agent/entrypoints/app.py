@@ -72,7 +72,7 @@ def create_app(
     app.extensions["sales_reconciler"] = reconciler
     app.extensions["worker_started"] = reconciler.start
 
-    auth = app.config.get("SESSION_AUTH") or SessionAuth(settings)
+    auth = SessionAuth(settings)
     app.extensions["sales_auth"] = auth
     log_disabled_channels(app.config)
 

@@ -140,10 +140,9 @@ def contact_names(body: dict[str, Any]) -> dict[str, str]:
     for entry in body["entry"]:
         for change in entry["changes"]:
             for contact in change["value"].get("contacts") or []:
-                if not isinstance(contact, dict):
-                    continue
-                name = (contact.get("profile") or {}).get("name") if isinstance(contact.get("profile"), dict) else None
-                if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
+                profile = contact.get("profile") if isinstance(contact, dict) else None
+                name = profile.get("name") if isinstance(profile, dict) else None
+                if isinstance(name, str) and isinstance(contact.get("wa_id"), str):
                     names[contact["wa_id"]] = name
     return names
 
