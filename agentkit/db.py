@@ -106,6 +106,14 @@ class Database:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
+    def add_tables(self, metadata: sa.MetaData) -> None:
+        """Another module of the same agent brings tables of its own: they join this database's metadata (a
+        table of the same name already there is kept) and are created as ``initialise`` creates the rest."""
+        for table in metadata.sorted_tables:
+            if table.name not in self.metadata.tables:
+                table.to_metadata(self.metadata)
+        self.initialise()
+
     def _create_and_seed(self) -> None:
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
