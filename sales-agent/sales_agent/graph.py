@@ -120,7 +120,7 @@ def describe_quote(quote: dict[str, Any]) -> str:
     deliver = (
         f"collect at {where.get('storeId')}"
         if where.get("type") == "click_and_collect"
-        else f"deliver to {where.get('city')}"
+        else f"deliver to {where.get('address') or where.get('city')}"
     )
     extra = []
     if quote.get("discount"):

@@ -14,6 +14,7 @@ from typing import Any
 from agentkit import AgentCallError
 from agentkit.contracts import id_pattern
 
+from ..addresses import one_line
 from ..errors import ToolFailure, is_down
 
 CENT = Decimal("0.01")
@@ -167,6 +168,7 @@ def quote(
                 "type": destination["type"],
                 "storeId": destination.get("storeId"),
                 "city": destination["city"],
+                "address": one_line(destination.get("address")) or None,  # where it goes, shown when confirming
                 "estimatedDate": estimated,
             }
         ),

@@ -610,6 +610,9 @@ def quote_reply(data: Any, memory: Memory) -> str:
             lines.append(
                 f"Gift wrap ({wrap.get('optionName')}) for the {wrap.get('name')}: {rupees(wrap.get('price'))}{card}"
             )
+    where = data.get("fulfillment") if isinstance(data, dict) else None
+    if isinstance(where, dict) and where.get("address"):
+        lines.append(f"Delivering to: {where['address']}")
     if total is not None:
         lines.append(f"Total: **{rupees(total)}**")
     lines.append("Reply “yes” to confirm and pay.")
