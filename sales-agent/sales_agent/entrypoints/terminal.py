@@ -25,10 +25,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agentkit.contracts import id_pattern
+from agentkit.contracts import is_valid_id
+
+from ..answers import is_no, is_yes
 
 DEFAULT_USER = "U1001"
-USER_RE = re.compile(id_pattern("userId").pattern.replace("^U", "^[uU]", 1))  # the contracts' rule, any case
 PROMPT = "you> "
 HELP = """Commands:
   /cart              show your cart
@@ -191,11 +192,11 @@ class Chat:
             self.console.print(Text(f"Payment: {method}", style="dim"))
         question = f"Confirm payment of {rupees(total)}? [y/n] " if total is not None else "Place the order? [y/n] "
         while True:
-            answer = self.read(question).strip().lower()
-            if answer in ("y", "yes"):
+            answer = self.read(question)
+            if is_yes(answer):
                 approve = True
                 break
-            if answer in ("n", "no"):
+            if is_no(answer):
                 approve = False
                 break
             self.console.print("Please answer y or n.")
@@ -207,7 +208,7 @@ class Chat:
     def resolve_user(self, value: str) -> str | None:
         """U1001 or a first/full name ("priya", "Arjun Mehta") -> a user id."""
         value = value.strip()
-        if USER_RE.match(value):
+        if is_valid_id("userId", value.upper()):  # the contracts' rule, in any case
             return value.upper()
         wanted = value.lower()
         if not wanted:

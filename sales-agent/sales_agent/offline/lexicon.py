@@ -192,7 +192,6 @@ GENERIC_NAME_WORDS = set(CATEGORY_WORDS) | {
 }
 
 # --- sizes --------------------------------------------------------------------------------------
-LETTER_SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 SIZE_WORDS = {
     "extra small": "XS",
     "x small": "XS",
@@ -211,8 +210,6 @@ SIZE_WORDS = {
     "xl": "XL",
     "xs": "XS",
 }
-WAIST_SIZES = [str(n) for n in range(28, 39)]
-UK_SIZES = [str(n) for n in range(3, 13)]
 ONE_SIZE = "One Size"
 
 # --- colours ------------------------------------------------------------------------------------
