@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .. import answers
 from ..addresses import address_span, one_line, parse_address
 from . import classifier
 from . import lexicon as lx
@@ -1743,13 +1744,9 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         return "goodbye"
     if has(t, "help", "what can you do", "how does this work", "commands", "options", "how do i"):
         return "help"
-    if re.fullmatch(
-        r"(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|do it|sounds good|alright|y|confirm|"
-        r"yes please|ok sure|sure thing|why not|absolutely)[.! ]*",
-        t,
-    ):
+    if answers.is_yes(t):
         return "affirm"
-    if re.fullmatch(r"(no|nope|nah|no thanks|not now|n|cancel|never mind|nevermind|stop)[.! ]*", t):
+    if answers.is_no(t):
         return "deny"
     if filters and slots.get("product_id"):
         return "inventory_check"

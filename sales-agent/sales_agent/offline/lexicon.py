@@ -195,7 +195,6 @@ GENERIC_NAME_WORDS = set(CATEGORY_WORDS) | {
 }
 
 # --- sizes --------------------------------------------------------------------------------------
-LETTER_SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 SIZE_WORDS = {
     "extra small": "XS",
     "x small": "XS",
@@ -214,8 +213,6 @@ SIZE_WORDS = {
     "xl": "XL",
     "xs": "XS",
 }
-WAIST_SIZES = [str(n) for n in range(28, 39)]
-UK_SIZES = [str(n) for n in range(3, 13)]
 ONE_SIZE = "One Size"
 
 # --- colours ------------------------------------------------------------------------------------

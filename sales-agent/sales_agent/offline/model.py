@@ -624,11 +624,7 @@ class Planner:
         done = {r.tool for r in results}
         for r in latest:
             if not r.ok:
-                if (
-                    r.tool == "add_to_cart"
-                    and _code(r.data) in ("out_of_stock", "insufficient_stock")
-                    and "find_alternatives" not in done
-                ):
+                if r.tool == "add_to_cart" and _code(r.data) == "out_of_stock" and "find_alternatives" not in done:
                     step = self.calls(
                         self.call(
                             "find_alternatives",

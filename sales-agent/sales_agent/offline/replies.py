@@ -584,14 +584,6 @@ def profile_reply(data: Any, memory: Memory) -> str:
 # --- checkout and orders ---------------------------------------------------------------------------
 
 
-def payment_label(method: Any, card_ref: Any = None, upi_id: Any = None) -> str:
-    if card_ref:
-        return "card ending " + str(card_ref)[-4:]
-    if upi_id:
-        return f"UPI ({upi_id})"
-    return str(method or "card").replace("_", " ")
-
-
 def quote_reply(data: Any, memory: Memory) -> str:
     total = dig(data, "total", "amount", "grandTotal")
     items = [i for i in (dig(data, "items", "lines") or []) if isinstance(i, dict)]

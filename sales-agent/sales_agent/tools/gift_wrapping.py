@@ -18,6 +18,8 @@ from typing import Any
 
 from langchain.tools import ToolRuntime
 
+from agentkit.money import format_inr
+
 from ..context import SalesContext
 from ..errors import ToolFailure
 from ..offline.skills.base import Skill
@@ -165,13 +167,13 @@ def _offered_option(check: dict[str, Any], option_id: str) -> dict[str, Any]:
         )
     offered = {o["optionId"]: o for o in check["options"]}
     if option_id not in offered:
-        names = ", ".join(f"{o['name']} ₹{o['price']:,.0f}" for o in check["options"])
+        names = ", ".join(f"{o['name']} {format_inr(o['price'])}" for o in check["options"])
         raise ToolFailure(
             "option_unavailable",
             f"{check['productName']} cannot have the {option_id} wrap. {check['note'] or ''} Offered: {names}.".replace(
                 "  ", " "
             ),
-            suggestions=[f"Use the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]],
+            suggestions=[f"Use the {o['optionId']} wrap ({format_inr(o['price'])})" for o in check["options"]],
             agent="gift-wrapping",
             operation="checkGiftWrapping",
         )
