@@ -337,7 +337,13 @@ class CheckoutWorkflow:
                         f"There is no store to collect from in {city}.",
                         suggestions=["Ship to home instead"],
                     )
-                store = stores[0]["storeId"]
+                return {
+                    "type": "click_and_collect",
+                    "storeId": stores[0]["storeId"],
+                    "storeName": stores[0]["name"],
+                    "storeAddress": stores[0]["address"],
+                    "city": city,
+                }
             return {"type": "click_and_collect", "storeId": store, "city": city}
         if address is None:
             profile = self.clients.shopper_profile(user_id)
@@ -484,6 +490,10 @@ class CheckoutWorkflow:
             option = next((o for o in options["options"] if o["type"] == destination["type"]), None)
             if option is not None:
                 fee, estimated = money(option["fee"]), option["estimatedDate"]
+                # The store's name and address, so the confirmation names it (a shopper never reads its id).
+                for store in option.get("stores") or []:
+                    if store["storeId"] == destination.get("storeId"):
+                        destination.update(storeName=store["name"], storeAddress=store["address"])
         except AgentCallError as exc:
             if not is_down(exc) and exc.status != 400:
                 raise
@@ -518,6 +528,9 @@ class CheckoutWorkflow:
                 {
                     "type": destination["type"],
                     "storeId": destination.get("storeId"),
+                    "storeName": destination.get("storeName"),
+                    "storeAddress": destination.get("storeAddress"),
+                    "addressLine": _address_line(destination.get("address")),
                     "city": destination["city"],
                     "estimatedDate": estimated,
                 }
@@ -1309,6 +1322,14 @@ def _public_payment(payment: dict[str, Any]) -> dict[str, Any]:
     if payment["method"] == "upi":
         return {"method": "upi", "upiId": payment["upiMasked"]}
     return {"method": "card", "cardRef": payment["cardRef"], "brand": payment["brand"], "last4": payment["last4"]}
+
+
+def _address_line(address: dict[str, Any] | None) -> str | None:
+    """Where a delivery goes, in one line the shopper recognises ("12 MG Road, Bengaluru 560001")."""
+    if not address:
+        return None
+    street = ", ".join(str(address[k]) for k in ("line1", "line2") if address.get(k))
+    return f"{street}, {address['city']} {address['postalCode']}"
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from .. import names
 from . import replies as rp
 from . import resolve
 from .intents import Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list, remember
@@ -117,7 +118,7 @@ class OfflineChatModel(BaseChatModel):
             else:
                 step = planner.follow(intent, results, memory)
         if step.reply:
-            step.reply = rp.without_ids(step.reply, memory.products, memory.stores)
+            step.reply = names.without_ids(step.reply, memory.products, memory.stores)
         state = {"intent": intent.name, "slots": _jsonable(intent.slots)}
         if step.awaiting:
             state["awaiting"] = step.awaiting
