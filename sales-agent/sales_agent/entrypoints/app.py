@@ -1,8 +1,9 @@
 """The sales HTTP service: ``create_app`` builds the Flask app and registers the chat and webhook blueprints
 (gunicorn serves ``sales_agent.entrypoints.app:create_app()`` on 8000).
 
-    /chat, /chat/confirm, /chat/state   http_chat.py
+    /chat, /chat/stream, /chat/confirm, /chat/state   http_chat.py (streamed turns: web/stream.py)
     /webhooks/whatsapp, /webhooks/telegram   webhooks.py
+    GET /images/<file> (open: the catalog's pictures, from the recommendation agent)   pictures.py
     GET /health, GET /ready (its database, and which agents it needs are down)
 
 RATE_LIMIT (e.g. 600/minute) limits requests per client address, as for the agents. Every error is the
@@ -27,7 +28,9 @@ from .. import bootstrap
 from ..reconciler import Reconciler, stale_after
 from ..session import SalesSession
 from ..settings import Settings, secret
+from ..web.stream import Turns
 from .http_chat import chat
+from .pictures import pictures
 from .webhooks import webhooks
 
 
@@ -61,6 +64,7 @@ def create_app(
         return holder["session"]
 
     app.extensions["sales_session"] = current
+    app.extensions["sales_turns"] = Turns(current)
     # Under gunicorn the kit's post_worker_init starts it in the worker (threads do not survive the fork).
     every = settings.reconcile_seconds
     reconciler = Reconciler(lambda: current().workflow, every, stale_after(every, settings.reconcile_stale_seconds))
@@ -79,6 +83,7 @@ def create_app(
     install_http_basics(app, get_logger("sales"), guard)
     app.register_blueprint(chat)
     app.register_blueprint(webhooks)
+    app.register_blueprint(pictures)
 
     @app.get("/health")
     def health():
