@@ -185,7 +185,8 @@ def test_a_typed_card_number_never_reaches_the_stream_the_state_or_the_database(
     "body,status,field",
     [
         ({"message": "hi"}, 400, "userId"),
-        ({"userId": "u1001", "message": "hi"}, 400, "userId"),
+        ({"userId": "U 1001", "message": "hi"}, 400, "userId"),
+        ({"userId": "U" + "1" * 64, "message": "hi"}, 400, "userId"),
         ({"userId": "U1001", "message": ""}, 400, "message"),
         ({"userId": "U1001", "message": "x" * 2001}, 400, "message"),
         ({"userId": "U1001", "message": "hi", "extra": 1}, 400, "extra"),

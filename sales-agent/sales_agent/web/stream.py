@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
+from agentkit.contracts import id_max_length
 from agentkit.errors import ApiError
 
 from .. import events, names
@@ -44,7 +45,7 @@ metadata = sa.MetaData()
 last_turns = sa.Table(
     "sales_last_turns",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(id_max_length("userId") or 64), primary_key=True),  # as wide as the contracts
     sa.Column("turn_id", sa.String(24), nullable=False),
     sa.Column("turn", sa.JSON, nullable=False),
     sa.Column("finished_ns", sa.BigInteger, nullable=False),  # a late writer never replaces a later turn
