@@ -10,6 +10,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sales_agent.cards import CardVault
 from sales_agent.entrypoints.app import create_app
@@ -196,6 +198,33 @@ def test_bad_input_is_a_json_error_before_the_stream_starts(client, body, status
     response = client.post("/chat/stream", json=body)
     assert response.status_code == status and response.mimetype == "application/json"
     assert field in [d["field"] for d in response.get_json()["error"]["details"]]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"userId": st.one_of(st.just("U1008"), st.text(max_size=6)), "message": json_values},
+            optional={"channel": json_values},
+        ),
+    )
+)
+def test_fuzzed_bodies_are_a_json_4xx_or_a_whole_stream_never_a_500(client, body):
+    response = client.post("/chat/stream", data=json.dumps(body), content_type="application/json")
+    assert response.status_code < 500
+    if response.status_code == 200:
+        kinds = [k for k, _ in parse(response.get_data(as_text=True))]
+        assert kinds[0] == "start" and kinds[-1] in ("final", "error")
+    else:
+        assert response.get_json()["error"]["details"]
 
 
 def test_the_stream_shares_the_chat_turn_limit(system):
