@@ -120,7 +120,8 @@ def test_cart_stock_badge_confirmation_and_order_card_show_names_and_indian_mone
     added = final_of(stream(client, "U1002", "add 10 of the first one in maroon"))
     (line,) = added["cart"]["items"]
     assert line["name"] == "Varanasi Zari Banarasi Saree" and line["quantity"] == 10
-    assert line["priceText"] == "₹1,24,990" and added["cart"]["totalText"] == "₹1,24,990"
+    assert line["priceText"] == "₹12,499" and line["lineTotalText"] == "₹1,24,990"
+    assert added["cart"]["totalText"] == "₹1,24,990"
     assert line["image"] == "/images/P1059-maroon.svg"
 
     checked = final_of(stream(client, "U1002", "is the varanasi saree in stock in maroon?"))
@@ -181,6 +182,20 @@ def test_a_typed_card_number_never_reaches_the_stream_the_state_or_the_database(
     with system[1].store.db.read() as conn:
         stored = conn.execute(sa.text("SELECT turn FROM sales_last_turns WHERE user_id = 'U1005'")).scalar_one()
     assert "4242424242424242" not in re.sub(r"\D", "", str(stored)) and "card ending 4242" in str(stored)
+
+
+def test_confirming_with_the_button_shows_the_order_and_keeps_it_as_the_last_turn(client):
+    stream(client, "U1003", "show me winter jackets under 6000")
+    stream(client, "U1003", "add the first one in M black")
+    pending = final_of(stream(client, "U1003", f"checkout with card {CARD} exp 12/30 cvc 123"))["pendingConfirmation"]
+    assert pending["checkoutId"] and INDIAN.match(pending["totalText"])
+    answer = client.post("/chat/confirm", json={"userId": "U1003", "approve": True}).get_json()
+    order = answer["order"]
+    assert re.fullmatch(r"ORD-\d{6,}", order["orderId"]) and order["orderId"] in answer["reply"]
+    assert order["status"] == "confirmed" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", order["expectedDelivery"])
+    state = client.get("/chat/state?userId=U1003").get_json()
+    assert state["lastTurn"]["turnId"] == answer["turnId"] and state["lastTurn"]["order"] == order
+    assert state["lastOrder"]["orderId"] == order["orderId"] and state["cart"]["itemCount"] == 0
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
     POST /chat              {userId, channel?, message}  -> {reply, toolCalls, cart, pendingConfirmation?}
     POST /chat/stream       the same body                -> text/event-stream: start, tool, token, final | error
-    POST /chat/confirm      {userId, approve, channel?}  -> the same shape as /chat
+    POST /chat/confirm      {userId, approve, channel?}  -> the same shape as /chat, + turnId and order (if placed)
     GET  /chat/state?userId=U1001                         -> {cart, pendingConfirmation, lastOrder, history, lastTurn}
 
 Every route learns its shopper from ``shopper()``, and /chat and /chat/stream check a message with the same
@@ -101,8 +101,11 @@ def confirm():
     body = json_body(CONFIRM_SCHEMA)
     s, user_id = session(), shopper(body)
     s.turns.hit(user_id)
-    result = s.confirm(user_id, body["approve"], channel=body.get("channel", "web"))
-    return jsonify(result.as_dict())
+    result, view = turns().confirm(user_id, body["approve"], body.get("channel", "web"))
+    answer = {**result.as_dict(), "turnId": view["turnId"]}
+    if view["order"] is not None:  # the order it placed, as the page's order card shows it
+        answer["order"] = view["order"]
+    return jsonify(answer)
 
 
 @chat.get("/chat/state")

@@ -28,7 +28,7 @@ from agentkit.contracts import id_max_length
 from agentkit.errors import ApiError
 
 from .. import events, names
-from ..session import SalesSession
+from ..session import SalesSession, TurnResult
 from .view import Pictures, turn_view
 
 log = logging.getLogger("agents.sales.stream")
@@ -224,6 +224,18 @@ class Turns:
         stream = TurnStream(new_turn_id(), pictures)
         pool.submit(self._run, session, last, stream, user_id, message, channel)
         return stream
+
+    def confirm(self, user_id: str, approve: bool, channel: str) -> tuple[TurnResult, dict[str, Any]]:
+        """POST /chat/confirm's turn (the page's Confirm and Cancel buttons), in the request's thread: its view
+        is stored as the last turn too, so the order it placed is in /chat/state with its expected date."""
+        session, last, pictures, _ = self._parts()
+        watched = TurnStream(new_turn_id(), pictures)  # for the calls and the pictures; nobody reads its events
+        with events.observing(watched):
+            result = session.confirm(user_id, approve, channel=channel)
+        finished = time.time_ns()
+        view = turn_view(watched.turn_id, result, watched.calls, pictures)
+        last.save(user_id, view, finished)
+        return result, view
 
     @staticmethod
     def _run(

@@ -145,6 +145,7 @@ def cart_card(cart: dict[str, Any], pictures: Pictures) -> dict[str, Any]:
     items = []
     for line in cart.get("lines") or []:
         line_total = line.get("lineTotal") or 0
+        unit = line.get("unitPrice") or 0
         items.append(
             {
                 "productId": line.get("productId"),
@@ -152,9 +153,10 @@ def cart_card(cart: dict[str, Any], pictures: Pictures) -> dict[str, Any]:
                 "size": line.get("size"),
                 "color": line.get("color"),
                 "quantity": line.get("quantity"),
-                "unitPrice": line.get("unitPrice"),
+                "unitPrice": unit,
                 "lineTotal": line_total,
-                "priceText": format_inr(line_total),
+                "priceText": format_inr(unit),  # as a product card's: the price of one
+                "lineTotalText": format_inr(line_total),
                 "image": pictures.of(line.get("productId"), line.get("color")),
             }
         )
