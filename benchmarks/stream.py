@@ -2,7 +2,7 @@
 
 Every agent and the sales service run under gunicorn (``agentkit.run up``, the settings `make run` uses) on free
 loopback ports with fresh SQLite databases and the offline model. Each turn is one ``POST /chat/stream`` of
-"show me winter jackets under 6000" (a catalog search, then the reply in chunks) by a shopper of its own, read
+"show me winter jackets under 6000" (a catalog search, then the reply in chunks) by a new guest, read
 as the events arrive; the figures are the time from sending the request to the first complete event (``start``),
 to the first ``token`` and to ``final``, beside the same turn on ``POST /chat``. Warm-up turns first (each
 worker reads the embedding model on its first offline turn), then ``BENCH_STREAM_TURNS`` timed ones (default
@@ -100,12 +100,19 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def one_turn(http: requests.Session, base: str, user_id: str) -> tuple[float, float, float]:
+def guest(http: requests.Session, base: str) -> dict[str, str]:
+    """A new guest's session, as the page starts one (not timed)."""
+    answer = http.post(base + "/sessions/guest", json={}, timeout=30)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def one_turn(http: requests.Session, base: str, headers: dict[str, str]) -> tuple[float, float, float]:
     """Seconds from sending to the first event, the first token and the final event."""
     first = token = None
     sent = time.perf_counter()
     with http.post(
-        base + "/chat/stream", json={"userId": user_id, "message": MESSAGE}, stream=True, timeout=60
+        base + "/chat/stream", json={"message": MESSAGE}, headers=headers, stream=True, timeout=60
     ) as response:
         response.raise_for_status()
         buffer = ""
@@ -132,15 +139,14 @@ def main() -> None:
         proc, base = start(Path(tmp))
         try:
             http = requests.Session()
-            for n in range(WARMUP):
-                one_turn(http, base, f"U{3000 + n}")
+            for _ in range(WARMUP):
+                one_turn(http, base, guest(http, base))
             samples, whole = [], []
-            for n in range(TURNS):  # interleaved with the same turn on POST /chat, so load hits both alike
-                samples.append(one_turn(http, base, f"U{4000 + n}"))
+            for _ in range(TURNS):  # interleaved with the same turn on POST /chat, so load hits both alike
+                samples.append(one_turn(http, base, guest(http, base)))
+                headers = guest(http, base)
                 sent = time.perf_counter()
-                http.post(
-                    base + "/chat", json={"userId": f"U{5000 + n}", "message": MESSAGE}, timeout=60
-                ).raise_for_status()
+                http.post(base + "/chat", json={"message": MESSAGE}, headers=headers, timeout=60).raise_for_status()
                 whole.append(time.perf_counter() - sent)
         finally:
             stop(proc)

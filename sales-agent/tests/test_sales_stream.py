@@ -43,6 +43,12 @@ def client(system):
     return system[0].test_client()
 
 
+@pytest.fixture
+def signed(system, shopper_headers):
+    """``signed("U1002")``: the Authorization header of that shopper's session for this app."""
+    return lambda user_id: shopper_headers(system[0], user_id)
+
+
 def parse(text: str) -> list[tuple[str, dict]]:
     """The events of a text/event-stream body, in order (comment lines left out)."""
     out = []
@@ -54,8 +60,9 @@ def parse(text: str) -> list[tuple[str, dict]]:
     return out
 
 
-def stream(client, user_id: str, message: str) -> list[tuple[str, dict]]:
-    response = client.post("/chat/stream", json={"userId": user_id, "channel": "web", "message": message})
+def stream(client, headers: dict[str, str], message: str) -> list[tuple[str, dict]]:
+    """One turn as the page sends it (the shopper is the session's), parsed."""
+    response = client.post("/chat/stream", json={"channel": "web", "message": message}, headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/event-stream"
     assert response.headers["Cache-Control"] == "no-cache" and response.headers["X-Accel-Buffering"] == "no"
@@ -75,8 +82,8 @@ def reply_of(events: list[tuple[str, dict]]) -> str:
     return text
 
 
-def test_events_arrive_in_order_with_tools_tokens_and_product_cards(client):
-    events = stream(client, "U1001", "show me winter jackets under 6000")
+def test_events_arrive_in_order_with_tools_tokens_and_product_cards(client, signed):
+    events = stream(client, signed("U1001"), "show me winter jackets under 6000")
     kinds = [k for k, _ in events]
     assert kinds[0] == "start" and kinds[-1] == "final" and kinds.count("start") == kinds.count("final") == 1
     turn_id = events[0][1]["turnId"]
@@ -115,21 +122,23 @@ def test_events_arrive_in_order_with_tools_tokens_and_product_cards(client):
     assert final["pendingConfirmation"] is None and final["order"] is None
 
 
-def test_cart_stock_badge_confirmation_and_order_card_show_names_and_indian_money(client):
-    stream(client, "U1002", "show me banarasi sarees")
-    added = final_of(stream(client, "U1002", "add 10 of the first one in maroon"))
+def test_cart_stock_badge_confirmation_and_order_card_show_names_and_indian_money(client, signed):
+    stream(client, signed("U1002"), "show me banarasi sarees")
+    added = final_of(stream(client, signed("U1002"), "add 10 of the first one in maroon"))
     (line,) = added["cart"]["items"]
     assert line["name"] == "Varanasi Zari Banarasi Saree" and line["quantity"] == 10
     assert line["priceText"] == "₹12,499" and line["lineTotalText"] == "₹1,24,990"
     assert added["cart"]["totalText"] == "₹1,24,990"
     assert line["image"] == "/images/P1059-maroon.svg"
 
-    checked = final_of(stream(client, "U1002", "is the varanasi saree in stock in maroon?"))
+    checked = final_of(stream(client, signed("U1002"), "is the varanasi saree in stock in maroon?"))
     (card,) = checked["products"] or [None]
     badge = card["stock"] if card else None
     assert badge is None or re.fullmatch(r"only \d+ left|in stock|out of stock online", badge["label"])
 
-    events = stream(client, "U1002", f"checkout with card {CARD} exp 12/30 cvc 123, I'll collect it from the store")
+    events = stream(
+        client, signed("U1002"), f"checkout with card {CARD} exp 12/30 cvc 123, I'll collect it from the store"
+    )
     pending = final_of(events)["pendingConfirmation"]
     summary = pending["summary"]
     assert "Varanasi Zari Banarasi Saree" in summary and "collect at " in summary
@@ -137,7 +146,7 @@ def test_cart_stock_badge_confirmation_and_order_card_show_names_and_indian_mone
     assert INDIAN.match(pending["totalText"]) and pending["totalText"] in summary
     assert re.search(r"Total ₹1,\d{2},\d{3}", summary)  # lakh grouping, not ₹123,790.00
 
-    placed = final_of(stream(client, "U1002", "yes"))  # a big order waits for an approval
+    placed = final_of(stream(client, signed("U1002"), "yes"))  # a big order waits for an approval
     order = placed["order"]
     assert re.fullmatch(r"ORD-\d{6,}", order["orderId"]) and order["orderId"] in placed["reply"]
     assert order["status"] == "pending_approval" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", order["expectedDelivery"])
@@ -146,12 +155,10 @@ def test_cart_stock_badge_confirmation_and_order_card_show_names_and_indian_mone
     assert [c["operation"] for c in placed["calls"]][:2] == ["processPayment", "createOrder"]
 
 
-def test_a_dropped_connection_does_not_lose_the_turn(client):
-    stream(client, "U1004", "show me winter jackets under 6000")
+def test_a_dropped_connection_does_not_lose_the_turn(client, signed):
+    stream(client, signed("U1004"), "show me winter jackets under 6000")
     response = client.post(
-        "/chat/stream",
-        json={"userId": "U1004", "message": "add the first one in M black"},
-        buffered=False,
+        "/chat/stream", json={"message": "add the first one in M black"}, headers=signed("U1004"), buffered=False
     )
     first = next(iter(response.response))
     kind, start = parse(first.decode() if isinstance(first, bytes) else first)[0]
@@ -159,7 +166,7 @@ def test_a_dropped_connection_does_not_lose_the_turn(client):
     assert kind == "start"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        state = client.get("/chat/state?userId=U1004").get_json()
+        state = client.get("/chat/state", headers=signed("U1004")).get_json()
         if (state["lastTurn"] or {}).get("turnId") == start["turnId"]:
             break
         time.sleep(0.05)
@@ -171,12 +178,14 @@ def test_a_dropped_connection_does_not_lose_the_turn(client):
     assert "getProduct" in {c["operation"] for c in last["calls"]}
 
 
-def test_a_typed_card_number_never_reaches_the_stream_the_state_or_the_database(client, system):
-    stream(client, "U1005", "show me winter jackets under 6000")
-    stream(client, "U1005", "add the first one in M black")
-    events = stream(client, "U1005", f"checkout with card {CARD} exp 12/30 cvc 123")
+def test_a_typed_card_number_never_reaches_the_stream_the_state_or_the_database(client, signed, system):
+    stream(client, signed("U1005"), "show me winter jackets under 6000")
+    stream(client, signed("U1005"), "add the first one in M black")
+    events = stream(client, signed("U1005"), f"checkout with card {CARD} exp 12/30 cvc 123")
     assert final_of(events)["pendingConfirmation"]["paymentMethod"] == "card ending 4242"
-    seen = json.dumps(events, ensure_ascii=False) + client.get("/chat/state?userId=U1005").get_data(as_text=True)
+    seen = json.dumps(events, ensure_ascii=False) + client.get("/chat/state", headers=signed("U1005")).get_data(
+        as_text=True
+    )
     digits = re.sub(r"\D", "", seen)
     assert "4242424242424242" not in digits and CARD not in seen and "cvc 123" not in seen
     with system[1].store.db.read() as conn:
@@ -184,16 +193,18 @@ def test_a_typed_card_number_never_reaches_the_stream_the_state_or_the_database(
     assert "4242424242424242" not in re.sub(r"\D", "", str(stored)) and "card ending 4242" in str(stored)
 
 
-def test_confirming_with_the_button_shows_the_order_and_keeps_it_as_the_last_turn(client):
-    stream(client, "U1003", "show me winter jackets under 6000")
-    stream(client, "U1003", "add the first one in M black")
-    pending = final_of(stream(client, "U1003", f"checkout with card {CARD} exp 12/30 cvc 123"))["pendingConfirmation"]
+def test_confirming_with_the_button_shows_the_order_and_keeps_it_as_the_last_turn(client, signed):
+    stream(client, signed("U1003"), "show me winter jackets under 6000")
+    stream(client, signed("U1003"), "add the first one in M black")
+    pending = final_of(stream(client, signed("U1003"), f"checkout with card {CARD} exp 12/30 cvc 123"))[
+        "pendingConfirmation"
+    ]
     assert pending["checkoutId"] and INDIAN.match(pending["totalText"])
-    answer = client.post("/chat/confirm", json={"userId": "U1003", "approve": True}).get_json()
+    answer = client.post("/chat/confirm", json={"approve": True}, headers=signed("U1003")).get_json()
     order = answer["order"]
     assert re.fullmatch(r"ORD-\d{6,}", order["orderId"]) and order["orderId"] in answer["reply"]
     assert order["status"] == "confirmed" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", order["expectedDelivery"])
-    state = client.get("/chat/state?userId=U1003").get_json()
+    state = client.get("/chat/state", headers=signed("U1003")).get_json()
     assert state["lastTurn"]["turnId"] == answer["turnId"] and state["lastTurn"]["order"] == order
     assert state["lastOrder"]["orderId"] == order["orderId"] and state["cart"]["itemCount"] == 0
 
@@ -201,18 +212,25 @@ def test_confirming_with_the_button_shows_the_order_and_keeps_it_as_the_last_tur
 @pytest.mark.parametrize(
     "body,status,field",
     [
-        ({"message": "hi"}, 400, "userId"),
         ({"userId": "U 1001", "message": "hi"}, 400, "userId"),
         ({"userId": "U" + "1" * 64, "message": "hi"}, 400, "userId"),
-        ({"userId": "U1001", "message": ""}, 400, "message"),
-        ({"userId": "U1001", "message": "x" * 2001}, 400, "message"),
-        ({"userId": "U1001", "message": "hi", "extra": 1}, 400, "extra"),
+        ({"message": ""}, 400, "message"),
+        ({"message": "x" * 2001}, 400, "message"),
+        ({"message": "hi", "extra": 1}, 400, "extra"),
+        ({"userId": "U1002", "message": "hi"}, 403, "userId"),  # another shopper than the session's
     ],
 )
-def test_bad_input_is_a_json_error_before_the_stream_starts(client, body, status, field):
-    response = client.post("/chat/stream", json=body)
+def test_bad_input_is_a_json_error_before_the_stream_starts(client, signed, body, status, field):
+    response = client.post("/chat/stream", json=body, headers=signed("U1001"))
     assert response.status_code == status and response.mimetype == "application/json"
     assert field in [d["field"] for d in response.get_json()["error"]["details"]]
+
+
+def test_no_session_or_an_expired_one_is_a_401_before_the_stream_starts(client, system, shopper_headers):
+    for headers in ({}, shopper_headers(system[0], "U1001", lifetime=-60)):
+        response = client.post("/chat/stream", json={"message": "hi"}, headers=headers)
+        assert response.status_code == 401 and response.mimetype == "application/json"
+        assert response.get_json()["error"]["details"][0]["field"] == "Authorization"
 
 
 json_values = st.recursive(
@@ -232,8 +250,10 @@ json_values = st.recursive(
         ),
     )
 )
-def test_fuzzed_bodies_are_a_json_4xx_or_a_whole_stream_never_a_500(client, body):
-    response = client.post("/chat/stream", data=json.dumps(body), content_type="application/json")
+def test_fuzzed_bodies_are_a_json_4xx_or_a_whole_stream_never_a_500(client, signed, body):
+    response = client.post(
+        "/chat/stream", data=json.dumps(body), content_type="application/json", headers=signed("U1008")
+    )
     assert response.status_code < 500
     if response.status_code == 200:
         kinds = [k for k, _ in parse(response.get_data(as_text=True))]
@@ -242,20 +262,20 @@ def test_fuzzed_bodies_are_a_json_4xx_or_a_whole_stream_never_a_500(client, body
         assert response.get_json()["error"]["details"]
 
 
-def test_the_stream_shares_the_chat_turn_limit(system):
+def test_the_stream_shares_the_chat_turn_limit(system, signed):
     app, session = system
     saved = session.turns
     session.turns = TurnLimiter(session.store.db, 1)
     try:
         client = app.test_client()
-        assert client.post("/chat", json={"userId": "U1006", "message": "hi"}).status_code == 200
-        response = client.post("/chat/stream", json={"userId": "U1006", "message": "hi"})
+        assert client.post("/chat", json={"message": "hi"}, headers=signed("U1006")).status_code == 200
+        response = client.post("/chat/stream", json={"message": "hi"}, headers=signed("U1006"))
         assert response.status_code == 429 and response.get_json()["error"]["code"] == "rate_limited"
     finally:
         session.turns = saved
 
 
-def test_a_turn_that_cannot_run_ends_the_stream_with_an_error_event(system, monkeypatch):
+def test_a_turn_that_cannot_run_ends_the_stream_with_an_error_event(system, signed, monkeypatch):
     app, session = system
 
     def busy(*args, **kwargs):
@@ -264,17 +284,15 @@ def test_a_turn_that_cannot_run_ends_the_stream_with_an_error_event(system, monk
         raise Conflict("The previous message is still being answered.", code="turn_in_progress")
 
     monkeypatch.setattr(session, "send", busy)
-    events = parse(app.test_client().post("/chat/stream", json={"userId": "U1007", "message": "hi"}).get_data(True))
+    response = app.test_client().post("/chat/stream", json={"message": "hi"}, headers=signed("U1007"))
+    events = parse(response.get_data(as_text=True))
     assert [k for k, _ in events] == ["start", "error"]
     assert events[1][1] == {"code": "turn_in_progress", "message": "The previous message is still being answered."}
 
 
 # -- pictures -----------------------------------------------------------------------------------
-def test_pictures_are_served_on_the_sales_origin_openly_with_the_agents_cache_headers(system):
-    app, session = system
-    secured = create_app(session, config={"SALES_API_TOKEN": "t0ken"})
-    client = secured.test_client()
-    assert client.post("/chat", json={"userId": "U1001", "message": "hi"}).status_code == 401  # chat is closed
+def test_pictures_are_served_on_the_sales_origin_openly_with_the_agents_cache_headers(client):
+    assert client.post("/chat", json={"message": "hi"}).status_code == 401  # the chat needs a session
     picture = client.get("/images/P1001-black.svg")  # pictures are not
     assert picture.status_code == 200 and picture.mimetype == "image/svg+xml"
     assert picture.get_data().startswith(b"<svg") and b"Alpine Puffer Jacket" in picture.get_data()
@@ -316,14 +334,14 @@ def llm_app(tmp_path, monkeypatch):
     wired.close()
 
 
-def test_llm_tokens_stream_through_langchain_as_the_model_writes_them(llm_app):
+def test_llm_tokens_stream_through_langchain_as_the_model_writes_them(llm_app, shopper_headers):
     client, server = llm_app(
         [
             {"tool_calls": [("search_products", {"query": "winter jacket", "max_price": 6000, "limit": 3})]},
             {"chunks": ["The ", "Alpine Puffer ", "Jacket ", "is ", "₹4,999."]},
         ]
     )
-    events = stream(client, "U1001", "winter jackets under 6000 please")
+    events = stream(client, shopper_headers(client.application, "U1001"), "winter jackets under 6000 please")
     assert all(r.get("stream") for r in server.requests)  # LangChain asked the model server to stream
     tokens = [d["text"] for k, d in events if k == "token"]
     assert tokens == ["The ", "Alpine Puffer ", "Jacket ", "is ", "₹4,999."]  # the server's chunks, as sent
@@ -335,14 +353,14 @@ def test_llm_tokens_stream_through_langchain_as_the_model_writes_them(llm_app):
     assert final["products"][0]["image"].startswith("/images/") and final["products"][0]["priceText"]
 
 
-def test_an_id_the_model_writes_goes_out_as_the_name_even_split_across_chunks(llm_app):
+def test_an_id_the_model_writes_goes_out_as_the_name_even_split_across_chunks(llm_app, shopper_headers):
     client, _ = llm_app(
         [
             {"tool_calls": [("search_products", {"query": "alpine puffer", "limit": 1})]},
             {"chunks": ["The P10", "01 is ", "₹4,999 (sku P1001-BLACK-M)."]},
         ]
     )
-    events = stream(client, "U1001", "the alpine puffer please")
+    events = stream(client, shopper_headers(client.application, "U1001"), "the alpine puffer please")
     final = final_of(events)
     assert final["reply"] == "The Alpine Puffer Jacket is ₹4,999 (sku P1001-BLACK-M)."
     tokens = [d for k, d in events if k == "token"]
@@ -350,14 +368,14 @@ def test_an_id_the_model_writes_goes_out_as_the_name_even_split_across_chunks(ll
     assert not any(re.search(r"P10(?!01-)", t["text"]) for t in tokens), tokens
 
 
-def test_text_the_model_wrote_before_a_tool_call_is_replaced_by_the_reply(llm_app):
+def test_text_the_model_wrote_before_a_tool_call_is_replaced_by_the_reply(llm_app, shopper_headers):
     client, _ = llm_app(
         [
             {"content": "Let me look. ", "tool_calls": [("search_products", {"query": "alpine puffer", "limit": 1})]},
             {"chunks": ["Found ", "it: ₹4,999."]},
         ]
     )
-    events = stream(client, "U1001", "the alpine puffer please")
+    events = stream(client, shopper_headers(client.application, "U1001"), "the alpine puffer please")
     final = final_of(events)
     assert final["reply"] == "Found it: ₹4,999."
     assert [d for k, d in events if k == "token"][-1] == {"text": final["reply"], "replace": True}

@@ -13,11 +13,14 @@ def test_under_gunicorn_the_first_event_arrives_before_the_turn_ends(tmp_path):
     from support import served
 
     with served(tmp_path, ["recommendation", "sales"], workers=1) as urls:  # a search needs only the catalog
+        guest = requests.post(urls["sales"] + "/sessions/guest", json={}, timeout=30)  # as the page starts
+        assert guest.status_code == 201, guest.text
         arrived: list[tuple[float, str]] = []
         started = time.monotonic()
         with requests.post(
             urls["sales"] + "/chat/stream",
-            json={"userId": "U1003", "message": "show me winter jackets under 6000"},
+            json={"message": "show me winter jackets under 6000"},
+            headers={"Authorization": f"Bearer {guest.json()['token']}"},
             stream=True,
             timeout=60,
         ) as response:

@@ -1,23 +1,25 @@
-"""The chat blueprint: the web front end's JSON API over the SalesSession.
+"""The chat blueprint: the web front end's JSON API over the SalesSession, for the shopper the session names.
 
-    POST /chat              {userId, channel?, message}  -> {reply, toolCalls, cart, pendingConfirmation?}
-    POST /chat/stream       the same body                -> text/event-stream: start, tool, token, final | error
-    POST /chat/confirm      {userId, approve, channel?}  -> the same shape as /chat, + turnId and order (if placed)
-    GET  /chat/state?userId=U1001                         -> {cart, pendingConfirmation, lastOrder, history, lastTurn}
+    POST /chat              {userId?, channel?, message}  -> {reply, toolCalls, cart, pendingConfirmation?}
+    POST /chat/stream       the same body                 -> text/event-stream: start, tool, token, final | error
+    POST /chat/confirm      {userId?, approve, channel?}  -> the same shape as /chat, + turnId and order (if placed)
+    GET  /chat/state[?userId=]                             -> {userId, cart, pendingConfirmation, lastOrder, history,
+                                                               lastTurn}
 
-Every route learns its shopper from ``shopper()``, and /chat and /chat/stream check a message with the same
-``check_message`` (its length, the shopper's turns per minute) before anything runs. SALES_API_TOKEN (optional)
-makes these require ``Authorization: Bearer <token>`` (app.py checks it).
+Every route needs ``Authorization: Bearer <session token>`` (auth.py; app.py checks it and keeps the shopper
+in ``g.shopper``) and learns its shopper from ``shopper()``: ``userId`` is optional, and one that is not the
+token's shopper is a 403 naming it. /chat and /chat/stream check a message with the same ``check_message`` (its
+length, the shopper's turns per minute) before anything runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from agentkit.contracts import CompiledSchema, id_max_length, id_pattern
-from agentkit.errors import ValidationFailed
+from agentkit.errors import Forbidden, ValidationFailed
 
 from ..session import SalesSession
 from ..web.stream import HEADERS
@@ -26,8 +28,8 @@ from .http_common import check_length, json_body, session, turns
 USER_ID = {
     "type": "string",
     "pattern": id_pattern("userId").pattern,
-    "maxLength": id_max_length("userId") or 24,
-    "description": "Shopper id, e.g. U1001.",
+    "maxLength": id_max_length("userId") or 64,
+    "description": "The session's shopper, if given (another is a 403).",
 }
 CHANNEL = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,15}$", "description": "terminal, web, whatsapp, ..."}
 CHAT_SCHEMA = CompiledSchema(
@@ -38,7 +40,7 @@ CHAT_SCHEMA = CompiledSchema(
             "channel": CHANNEL,
             "message": {"type": "string", "minLength": 1},  # the longest is SALES_MAX_MESSAGE_CHARS
         },
-        "required": ["userId", "message"],
+        "required": ["message"],
         "additionalProperties": False,
     }
 )
@@ -47,27 +49,39 @@ CONFIRM_SCHEMA = CompiledSchema(
     {
         "type": "object",
         "properties": {"userId": USER_ID, "channel": CHANNEL, "approve": {"type": "boolean"}},
-        "required": ["userId", "approve"],
+        "required": ["approve"],
         "additionalProperties": False,
     }
 )
+
+
+def shopper_for(named: str | None) -> str:
+    """The session's shopper; a ``userId`` naming anybody else is a 403."""
+    user_id = g.shopper.user_id
+    if named is not None and named != user_id:
+        raise Forbidden(
+            "This session is for another shopper; a session acts only for its own shopper.",
+            details=[{"field": "userId", "message": "not the shopper of the session token"}],
+        )
+    return user_id
 
 
 chat = Blueprint("chat", __name__)
 
 
 def shopper(body: dict[str, Any] | None = None) -> str:
-    """The shopper a chat request is for: the one place every chat route learns it (today the body's userId, or
-    the query's for GET /chat/state, checked like the body's)."""
+    """The shopper a chat request is for, the one place every chat route learns it: the session token's, with the
+    body's ``userId`` (or the query's, for GET /chat/state, checked like the body's) allowed only if it is them."""
     if body is not None:
-        return body["userId"]
-    user_id = (request.args.get("userId") or "").strip()
-    problems = USER_ID_SCHEMA.problems(user_id)
-    if problems:
-        raise ValidationFailed(
-            f"userId: {problems[0].message}", details=[{"field": "userId", "message": problems[0].message}]
-        )
-    return user_id
+        return shopper_for(body.get("userId"))
+    named = request.args.get("userId")
+    if named is not None:
+        problems = USER_ID_SCHEMA.problems(named)
+        if problems:
+            raise ValidationFailed(
+                f"userId: {problems[0].message}", details=[{"field": "userId", "message": problems[0].message}]
+            )
+    return shopper_for(named)
 
 
 def check_message(s: SalesSession, user_id: str, message: str) -> None:
