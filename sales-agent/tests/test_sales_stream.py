@@ -415,7 +415,7 @@ def test_the_confirmation_names_the_store_or_the_address_in_indian_money():
         "Place order: 10 x Varanasi Zari Banarasi Saree (Maroon, One Size). Total ₹1,24,990 (you save ₹1,200), "
         "paid by card ending 4242, collect at Inorbit Mall, Madhapur, Hyderabad. Confirm?"
     )
-    quote["fulfillment"] = {"type": "ship_to_home", "city": "Pune", "addressLine": "12 FC Road, Pune 411004"}
+    quote["fulfillment"] = {"type": "ship_to_home", "city": "Pune", "address": "12 FC Road, Pune 411004"}
     assert describe_quote(quote).endswith("paid by card ending 4242, deliver to 12 FC Road, Pune 411004. Confirm?")
     quote["fulfillment"] = {"type": "click_and_collect", "storeId": "ST-HYD-01"}  # no name known: still no id
     assert "ST-HYD-01" not in describe_quote(quote)
