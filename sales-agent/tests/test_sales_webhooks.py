@@ -190,3 +190,41 @@ def test_a_new_sender_gets_a_profile_on_first_contact(client, system):
     )
     tg_user = session.identities.identity("telegram", "900000004")
     assert session.shopper(tg_user)["name"] == "Tara"
+
+
+def test_a_whatsapp_guest_buys_click_and_collect(tmp_path):
+    """A sender the shop has never seen, on WhatsApp, with the offline model: browse, cart, collect in a store,
+    pay, confirm. The order stands at fulfillment under the guest's own id, paid once, for collection."""
+    wired = WiredSystem(tmp_path, tag="wa-guest")
+    session = session_for_tests(
+        tmp_path, database_url=fresh_database_url("sales", tmp_path, "wa-guest"), vault=CardVault()
+    )
+    app = create_app(session, config={"WHATSAPP_APP_SECRET": WHATSAPP_SECRET})
+    app.testing = True
+    client = app.test_client()
+    sender = "447700900777"
+    try:
+        replies = []
+        for n, text in enumerate(
+            [
+                "show me winter jackets under 6000",
+                "add the first one in M black",
+                "checkout, I'll pick it up at Phoenix Palladium in Lower Parel, pay by UPI guest.buyer@okaxis",
+                "yes",
+            ]
+        ):
+            status, body = post_whatsapp(client, whatsapp((f"wamid.G{n}", sender, text)))
+            assert status == 200, body
+            replies.append(body["replies"][0])
+        guest = replies[0]["userId"]
+        assert session.identities.is_guest(guest) and all(r["userId"] == guest for r in replies)
+        assert "**" not in replies[-1]["text"]  # WhatsApp's own formatting
+        orders = session.clients.call("fulfillment", "listOrders", {"userId": guest, "limit": 5})["orders"]
+        assert len(orders) == 1, [r["text"] for r in replies]
+        order = session.clients.call("fulfillment", "getOrder", {"orderId": orders[0]["orderId"]})
+        assert order["fulfillmentType"] == "click_and_collect" and order["storeId"].startswith("ST-MUM"), order
+        paid = session.clients.call("payment", "listPayments", {"userId": guest, "limit": 5})["payments"]
+        assert [p["status"] for p in paid] == ["succeeded"] and paid[0]["amount"] == order["total"]
+    finally:
+        session.close()
+        wired.close()
