@@ -27,6 +27,7 @@ from .. import bootstrap
 from ..reconciler import Reconciler, stale_after
 from ..session import SalesSession
 from ..settings import Settings, secret
+from ..web.pages import pages
 from .http_chat import chat
 from .webhooks import webhooks
 
@@ -79,6 +80,7 @@ def create_app(
     install_http_basics(app, get_logger("sales"), guard)
     app.register_blueprint(chat)
     app.register_blueprint(webhooks)
+    app.register_blueprint(pages)
 
     @app.get("/health")
     def health():
