@@ -1,1 +1,1 @@
-"""The shop's chat on the web (issue 10): the page (pages.py and static/) and, beside it, the event stream."""
+"""The web chat's server side: the turn as the page shows it (view.py) and its server-sent events (stream.py)."""
