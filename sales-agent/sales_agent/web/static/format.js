@@ -1,4 +1,4 @@
-// The page's pure logic: reading the event stream, Markdown-lite as DOM nodes (never innerHTML), money and
+// The page's pure logic: reading the event stream, Markdown-lite as DOM nodes (text is never parsed as markup), money and
 // dates as shoppers read them, card numbers masked, and the server's cart, checkout and order shapes read
 // into one form. No network and no page state here, so tests can run each function in Chromium alone.
 
