@@ -109,3 +109,21 @@ def test_the_development_login_is_a_404_when_off(client):
     assert client.get("/dev/shoppers").status_code == 404
     answer = client.post("/dev/sessions", json={"userId": "U1002"})
     assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_development_login_lists_the_seeded_shoppers_by_name(wired):
+    app, session = app_for(wired, web_dev_login=True)
+    try:
+        client = app.test_client()
+        assert client.get("/page/config").get_json() == {"devLogin": True}
+        answer = client.get("/dev/shoppers")
+        assert answer.status_code == 200
+        shoppers = answer.get_json()["shoppers"]
+        assert [s["userId"] for s in shoppers] == [f"U{n}" for n in range(1001, 1001 + len(shoppers))]
+        assert len(shoppers) >= 8 and shoppers[0]["name"] == "Priya Sharma" and shoppers[0]["city"] == "Mumbai"
+        refused = client.post("/dev/sessions", json={"userId": "U0"})
+        assert refused.status_code == 400 and refused.get_json()["error"]["details"][0]["field"] == "userId"
+        unknown = client.post("/dev/sessions", json={"userId": "U9999"})
+        assert unknown.status_code == 404
+    finally:
+        session.close()
