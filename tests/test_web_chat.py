@@ -89,6 +89,9 @@ class Chat:
     def conversation(self) -> list[str]:
         return self.page.locator("#messages > li > .bubble").all_inner_texts()
 
+    def said(self) -> list[str]:
+        return self.page.locator("#messages > li.user > .bubble").all_inner_texts()
+
     def cart(self) -> list[str]:
         return self.page.locator("#cart").inner_text().split("\n")
 
@@ -107,6 +110,12 @@ def final_of(stream: str) -> dict:
     finals = [data for kind, data in events(stream) if kind == "final"]
     assert len(finals) == 1, stream[-2000:]
     return finals[0]
+
+
+def in_order(part: list[str], whole: list[str]) -> bool:
+    """Every item of ``part`` appears in ``whole``, in the same order."""
+    rest = iter(whole)
+    return all(any(item == other for other in rest) for item in part)
 
 
 def shows_no_internal_ids(page) -> None:
@@ -171,6 +180,13 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert page.locator("#cart-total").inner_text() == f"Total {cart['totalText']}" == f"Total {first['priceText']}"
     assert page.locator("#cart-count").inner_text() == "1"
     screenshot("4-cart", full_page=True)
+    # A reload here keeps the conversation word for word and the cart as it was.
+    conversation, cart_panel = chat.conversation(), chat.cart()
+    assert len(conversation) == 4
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert chat.conversation() == conversation and chat.cart() == cart_panel
+    screenshot("4b-cart-after-reload", full_page=True)
 
     # 5. Checkout with a card and an address: a pending payment with Confirm and Cancel.
     stream = chat.say(CHECKOUT)
@@ -181,7 +197,7 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert page.get_by_role("button", name="Cancel").is_visible()
     summary = panel.locator(".summary").inner_text()
     assert summary == pending["summary"] and "14 Park Street" in summary and "4242" in summary, summary
-    assert panel.locator(".pending-total").inner_text() == f"Total {first['priceText']}"
+    assert panel.locator(".pending-total").inner_text() == f"Total {pending['totalText']}"
     assert page.get_by_label("Message").input_value() == ""
     shows_no_internal_ids(page)
     screenshot("5-confirm", full_page=True)
@@ -200,12 +216,17 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert state["lastOrder"]["orderId"] == order_id.removeprefix("Order ")
     screenshot("6-order", full_page=True)
 
-    # 7. A reload keeps the conversation, the cart and the order.
-    conversation, cart_panel = chat.conversation(), chat.cart()
-    assert len(conversation) >= 7, conversation  # three messages, three replies and the order's
+    # 7. A reload keeps the conversation (as the server remembers it: every message and reply, in order), the
+    # cart and the order.
+    conversation, said, cart_panel = chat.conversation(), chat.said(), chat.cart()
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
-    assert chat.conversation() == conversation
+    restored = chat.conversation()
+    remembered = [entry for entry in chat.state()["history"] if entry["role"] in ("user", "assistant")]
+    assert len(restored) == len(remembered) >= 6
+    assert in_order(restored, conversation), (restored, conversation)
+    assert chat.said() == said and len(said) == 3  # every message the shopper sent
+    assert restored[-1] == conversation[-1] and ORDER_ID.search(restored[-1])
     assert chat.cart() == cart_panel
     assert page.locator("#last-order .order-id").inner_text() == order_id
     screenshot("7-reloaded", full_page=True)
