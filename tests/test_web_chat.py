@@ -28,7 +28,7 @@ INTERNAL_ID = re.compile(r"\b(P\d{4,}|ST-[A-Z]{3}-\d+|guest-[0-9a-f]+|U\d{4,})\b
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     root = tmp_path_factory.mktemp("web")
-    env = {"SALES_AGENT_MODEL": "offline", "SALES_TURNS_PER_MINUTE": "200"}
+    env = {"SALES_AGENT_MODEL": "offline", "SALES_TURNS_PER_MINUTE": "200", "SALES_WEB_DEV_LOGIN": "1"}
     with served(root, [*agents(), "sales"], workers=1, extra_env=env) as urls:
         yield {"url": urls["sales"], "root": root}
 
@@ -245,25 +245,39 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert scan_for_secrets(files_to_scan([shop["root"]]), {CARD}, {"123"}) == []
 
 
-def test_keyboard_alone(page, screenshot, shop, problems):
+def test_keyboard_alone_as_a_seeded_shopper(page, screenshot, shop, problems):
+    """Development login (SALES_WEB_DEV_LOGIN=1 here): "continue as" a seeded shopper, who has a home address,
+    then search, add, check out and confirm without the mouse."""
     chat = Chat(page, shop["url"])
     chat.open()
-    # From the top of the page Tab goes: the skip link, the cart link, the message box; focus is visible.
+    page.wait_for_selector("#dev-login:not([hidden])")
+    # From the top of the page Tab goes: the skip link, "Continue as", Switch, the cart link, the message box.
     focused = []
-    for _ in range(3):
+    for _ in range(5):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
-    assert focused == ["Skip to the message box", "Cart 0", "message"]
+    assert focused == ["Skip to the message box", "dev-shopper", "Switch", "Cart 0", "message"]
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    # Back to "Continue as", pick Priya by typing her name, Switch with Enter.
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "dev-shopper"
+    page.keyboard.type("Priya")
+    assert page.locator("#dev-shopper option:checked").inner_text() == "Priya Sharma (Mumbai)"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#who').textContent === 'Shopping as Priya Sharma'")
+    assert json.loads(chat.storage()["shop.session"])["guest"] is False
+
+    page.get_by_label("Message").focus()
     chat.say("winter jackets under 6000", by_keyboard=True)
     assert chat.last_turn().locator(".card.product").count() > 0
     assert page.evaluate("document.activeElement.id") == "message"
     chat.say("add the first one in M black", by_keyboard=True)
     assert page.locator("#cart-items .cart-line").count() == 1
     chat.say(f"checkout with card {TYPED_CARD} exp 12/30 cvc 123", by_keyboard=True)
-    confirm = page.get_by_role("button", name="Confirm")
-    confirm.wait_for()
-    # Tab onwards from the message box until Confirm has the focus (it wraps round the page).
+    page.get_by_role("button", name="Confirm").wait_for()
+    # Tab onwards from the message box until Confirm has the focus (it wraps round to the top of the page).
     for _ in range(40):
         if page.evaluate("document.activeElement.textContent") == "Confirm":
             break

@@ -1,6 +1,6 @@
 """The chat page's own logic in Chromium, with no server behind it: the pure functions of format.js (the
 event-stream reader, Markdown-lite as DOM nodes, money, masking), and the page drawing each event of the
-stream exactly as /work/coord/web-events.md documents it. Playwright answers the page's requests from the
+stream exactly as POST /chat/stream documents them. Playwright answers the page's requests from the
 committed static files and a recorded stream, so a reply holding markup, an error event and a stream that
 drops before its final event can be shown on purpose. tests/test_web_chat.py drives the same page against
 the real sales service and agents."""
