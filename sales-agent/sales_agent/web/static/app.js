@@ -155,7 +155,7 @@ function productCard(product) {
     colors.length ? element("p", { className: "meta", text: `Colours: ${colors.join(", ")}` }) : null,
     sizes.length ? element("p", { className: "meta", text: `Sizes: ${sizes.join(", ")}` }) : null,
     Number.isFinite(rating) && rating > 0
-      ? element("p", { className: "rating", "aria-label": `Rated ${rating} out of 5`, text: `★ ${rating}` })
+      ? element("p", { className: "rating", "aria-label": `Rated ${rating.toFixed(1)} out of 5`, text: `★ ${rating.toFixed(1)}` })
       : null,
     stock && stock.label
       ? element("p", {
