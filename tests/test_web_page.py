@@ -61,7 +61,8 @@ FINAL = {
 
 
 def sse(*events: tuple[str, dict]) -> str:
-    return "".join(f"event: {kind}\ndata: {json.dumps(data)}\n\n" for kind, data in events)
+    # A keep-alive comment first, as the server sends while a turn is quiet.
+    return ": keep-alive\n\n" + "".join(f"event: {kind}\ndata: {json.dumps(data)}\n\n" for kind, data in events)
 
 
 class Shop:
@@ -182,7 +183,8 @@ def test_the_page_draws_each_event_of_the_stream(page, shop, screenshot):
                 "ok": True,
             },
         ),
-        ("token", {"text": "Here are **2** jackets:\n- Alpine Puffer Jacket\n"}),
+        ("token", {"text": "Let me look for jackets. "}),
+        ("token", {"text": "Here are **2** jackets:\n- Alpine Puffer Jacket\n", "replace": True}),
         ("token", {"text": "- <img src=x onerror=alert(1)>"}),
         ("final", FINAL),
     )
@@ -214,7 +216,7 @@ def test_the_page_draws_each_event_of_the_stream(page, shop, screenshot):
         "<p>Here are <strong>2</strong> jackets:</p>"
         "<ul><li>Alpine Puffer Jacket</li><li>&lt;img src=x onerror=alert(1)&gt;</li></ul>"
     )
-    assert page.locator(".msg.assistant").last.get_attribute("data-events") == "6"
+    assert page.locator(".msg.assistant").last.get_attribute("data-events") == "7"
     assert page.locator(".msg.user .bubble").last.inner_text() == said
     assert page.locator(".calls summary").last.inner_text() == "Agent calls (1)"
     assert page.locator(".calls-list li").last.text_content() == "recommendation · searchProducts · 12 ms"
@@ -236,7 +238,12 @@ def test_the_page_draws_each_event_of_the_stream(page, shop, screenshot):
     assert "P1001" not in page.locator("body").inner_text()
     screenshot("drawn", full_page=True)
 
-    order = {"orderId": "ORD-100012", "status": "confirmed", "expectedDelivery": "2026-12-05", "totalText": "₹9,998"}
+    order = {
+        "orderId": "ORD-100012",
+        "status": "pending_approval",
+        "expectedDelivery": "2026-12-05",
+        "totalText": "₹9,998",
+    }
     shop.answers["/chat/state"] = (200, "application/json", json.dumps({"cart": {"items": []}, "history": []}))
     shop.answers["/chat/confirm"] = (
         200,
@@ -249,7 +256,7 @@ def test_the_page_draws_each_event_of_the_stream(page, shop, screenshot):
     assert page.locator(".msg .card.order").locator("h3, p").all_inner_texts() == [
         "Order placed",
         "Order ORD-100012",
-        "Status: confirmed",
+        "Status: pending approval",
         "Expected by 5 Dec 2026",
         "Total ₹9,998",
     ]

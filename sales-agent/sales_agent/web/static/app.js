@@ -155,7 +155,11 @@ function productCard(product) {
     colors.length ? element("p", { className: "meta", text: `Colours: ${colors.join(", ")}` }) : null,
     sizes.length ? element("p", { className: "meta", text: `Sizes: ${sizes.join(", ")}` }) : null,
     Number.isFinite(rating) && rating > 0
-      ? element("p", { className: "rating", "aria-label": `Rated ${rating.toFixed(1)} out of 5`, text: `★ ${rating.toFixed(1)}` })
+      ? element("p", {
+          className: "rating",
+          "aria-label": `Rated ${rating.toFixed(1)} out of 5`,
+          text: `★ ${rating.toFixed(1)}`,
+        })
       : null,
     stock && stock.label
       ? element("p", {
@@ -291,7 +295,11 @@ async function sendMessage(message) {
         turn.item.dataset.events = String(Number(turn.item.dataset.events) + 1);
         if (event === "start" && data) turn.item.dataset.turnId = String(data.turnId || "");
         else if (event === "tool" && data) showCall(turn, data);
-        else if (event === "token" && data) setReply(turn, (text += String(data.text || "")));
+        else if (event === "token" && data) {
+          // "replace": the whole reply so far, instead of what came before (an LLM's words before a tool call).
+          text = data.replace ? String(data.text || "") : text + String(data.text || "");
+          setReply(turn, text);
+        }
         else if (event === "final") {
           showResult(turn, data);
           finished = true;

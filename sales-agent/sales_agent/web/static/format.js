@@ -184,7 +184,7 @@ export function readOrder(order) {
   const expected = order.expectedDelivery || order.estimatedDelivery || "";
   return {
     orderId: String(order.orderId),
-    status: String(order.status || "placed"),
+    status: String(order.statusLabel || order.status || "placed").replace(/_/g, " "),
     expected: expected ? formatDate(expected) : "",
     totalText: moneyText(order.totalText, order.total),
   };
