@@ -78,9 +78,9 @@ def create_app(
             limiter.hit(request.remote_addr or "unknown")
 
     install_http_basics(app, get_logger("sales"), guard)
+    app.register_blueprint(pages)
     app.register_blueprint(chat)
     app.register_blueprint(webhooks)
-    app.register_blueprint(pages)
 
     @app.get("/health")
     def health():
