@@ -121,9 +121,25 @@ def test_the_development_login_lists_the_seeded_shoppers_by_name(wired):
         shoppers = answer.get_json()["shoppers"]
         assert [s["userId"] for s in shoppers] == [f"U{n}" for n in range(1001, 1001 + len(shoppers))]
         assert len(shoppers) >= 8 and shoppers[0]["name"] == "Priya Sharma" and shoppers[0]["city"] == "Mumbai"
-        refused = client.post("/dev/sessions", json={"userId": "U0"})
+        refused = client.post("/dev/sessions", json={"userId": "a b"})
         assert refused.status_code == 400 and refused.get_json()["error"]["details"][0]["field"] == "userId"
         unknown = client.post("/dev/sessions", json={"userId": "U9999"})
         assert unknown.status_code == 404
+    finally:
+        session.close()
+
+
+def test_the_development_login_mints_a_session_for_that_shopper_only(wired):
+    app, session = app_for(wired, web_dev_login=True)
+    try:
+        client = app.test_client()
+        answer = client.post("/dev/sessions", json={"userId": "U1002"})
+        assert answer.status_code == 201, answer.get_json()
+        minted = answer.get_json()
+        assert minted["userId"] == "U1002" and minted["name"] and minted["expiresAt"].endswith("Z")
+        bearer = {"Authorization": f"Bearer {minted['token']}"}
+        state = client.get("/chat/state", headers=bearer)
+        assert state.status_code == 200 and state.get_json()["userId"] == "U1002"
+        assert client.get("/chat/state?userId=U1003", headers=bearer).status_code == 403
     finally:
         session.close()
