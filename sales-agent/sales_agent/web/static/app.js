@@ -21,7 +21,7 @@ const ui = {
   cartCount: $("cart-count"),
   lastOrder: $("last-order"),
 };
-const page = { session: null, busy: false, orderId: "" };
+const page = { session: null, busy: false, orderId: "", panels: 0 };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -201,7 +201,7 @@ function showLastOrder(order) {
 function showPending(turn, raw) {
   const pending = readPending(raw);
   if (!pending) return;
-  const heading = element("h3", { className: "card-title", id: `pay-${Date.now()}`, text: "Confirm your payment" });
+  const heading = element("h3", { className: "card-title", id: `pay-${(page.panels += 1)}`, text: "Confirm your payment" });
   const confirmButton = element("button", { type: "button", className: "primary confirm", text: "Confirm" });
   const cancelButton = element("button", { type: "button", className: "cancel", text: "Cancel" });
   const panel = element(
@@ -266,6 +266,7 @@ async function sendMessage(message) {
   const mine = addUser(maskCards(message));
   const turn = addAssistant();
   turn.item.dataset.events = "0";
+  turn.reply.setAttribute("aria-busy", "true");
   let finished = false;
   try {
     const response = await fetch("/chat/stream", {
@@ -379,7 +380,9 @@ async function restore() {
   if (last && turn && typeof turn === "object") {
     showResult(last, { ...turn, reply: undefined, pendingConfirmation: undefined, cart: undefined });
   }
-  if (last) showPending(last, state.pendingConfirmation);
+  if (state.pendingConfirmation) {
+    showPending(last || addAssistant("A payment is waiting for your answer."), state.pendingConfirmation);
+  }
   showCart(state.cart);
   const order = readOrder(state.lastOrder);
   showLastOrder(order);
