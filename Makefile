@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/test
 
-.PHONY: help install lock lint run up down status token chat test test-sqlite test-postgres bench nlu-report soak orders audit contracts-check new-agent clean
+.PHONY: help install lock lint run up down status token session chat test test-sqlite test-postgres bench nlu-report soak orders audit contracts-check new-agent clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ soak: install  ## the checkout fault run at full size (2000 checkouts; CI runs a
 token: install  ## print a bearer token for one caller: make -s token ROLE=operator (sales, operator or an agent name)
 	@$(BIN)/retail-token $(ROLE)
 
+session: install  ## print a chat session token for an existing shopper: make -s session USER_ID=U1002
+	@$(PY) -m sales_agent token $(USER_ID)
+
 orders: install  ## run a batch of orders: make orders FILE=orders.json
 	$(BIN)/retail-orders process $(FILE)
 
@@ -80,6 +83,9 @@ contracts-check: install  ## fail on a breaking change against contracts/release
 
 new-agent: install  ## scaffold a new agent: make new-agent NAME=gift-cards PORT=5008
 	$(BIN)/retail-new-agent $(NAME) $(PORT)
+	@# the scaffold added the agent's package to pyproject.toml: install it in place now, not on the next target
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(VENV)/.installed
 
 clean:  ## remove local databases and logs
 	rm -rf var/

@@ -20,6 +20,9 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 # One service secret for the session: the in-process apps, the clients and every runner a test starts share it.
 # The default without one (a secret made under var/) has tests of its own (tests/test_auth.py).
 os.environ.setdefault("AGENT_API_TOKEN", secrets.token_urlsafe(32))
+# And one shopper-session secret: tokens minted in a test work against any sales service a test starts.
+# The default without one (a secret made under var/) is tested in sales-agent/tests/test_sales_auth.py.
+os.environ.setdefault("SALES_SESSION_SECRET", secrets.token_urlsafe(32))
 
 from agentkit.app import AgentApp  # noqa: E402
 from agentkit.registry import agents, import_app_factory  # noqa: E402

@@ -38,7 +38,7 @@ def problems(root: Path) -> list[str]:
     anchor_env = _shared_env(services)
     tool_sources = "\n".join(
         p.read_text()
-        for pattern in ("*.py", "agent_tools/*.py")
+        for pattern in ("*.py", "tools/*.py", "checkout/*.py")
         for p in sorted((root / "sales-agent" / "sales_agent").glob(pattern))
     )
     folders = {p.name.removesuffix("-agent") for p in root.glob("*-agent") if p.is_dir()} - {"sales"}

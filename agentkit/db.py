@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -106,6 +106,14 @@ class Database:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
+    def add_tables(self, metadata: sa.MetaData) -> None:
+        """Another module of the same agent brings tables of its own: they join this database's metadata (a
+        table of the same name already there is kept) and are created as ``initialise`` creates the rest."""
+        for table in metadata.sorted_tables:
+            if table.name not in self.metadata.tables:
+                table.to_metadata(self.metadata)
+        self.initialise()
+
     def _create_and_seed(self) -> None:
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
@@ -127,9 +135,10 @@ class Database:
         server default) is added to an existing database at start-up. Anything else needs a real migration."""
         inspector = sa.inspect(conn)
         for table in self.metadata.sorted_tables:
-            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            existing = {column["name"]: column for column in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in existing:
+                    self._widen(conn, table, column, existing[column.name]["type"])
                     continue
                 if not (column.nullable or column.server_default is not None):
                     raise RuntimeError(
@@ -138,6 +147,17 @@ class Database:
                     )
                 spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
                 conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
+
+    def _widen(self, conn: Connection, table: sa.Table, column: sa.Column, stored: Any) -> None:
+        """A string column made wider in code (a shopper id grown from 24 to 64 characters) is widened in an
+        existing PostgreSQL database, where the old width would refuse the longer values. Widening a VARCHAR
+        keeps every value; SQLite does not enforce widths, so there is nothing to do there."""
+        if conn.dialect.name != "postgresql" or not isinstance(column.type, sa.String):
+            return
+        wanted, had = column.type.length, getattr(stored, "length", None)
+        if wanted is None or had is None or wanted <= had:
+            return
+        conn.execute(sa.text(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" TYPE VARCHAR({int(wanted)})'))
 
     def reset(self) -> None:
         """Drop everything this agent owns; tests use it to start from the seed again."""

@@ -9,7 +9,7 @@ It writes, in the shape of every other agent:
   name and a price, 404 for an unknown id) and its released copy in ``contracts/released/``;
 - the run entry in ``agents.toml``, the service in ``docker-compose.yml`` (plus ``<PREFIX>_AGENT_URL`` in the
   shared environment and the sales service's ``depends_on``), the database in ``docker/postgres-init.sql``;
-- the sales agent's tool in ``sales-agent/sales_agent/agent_tools/<pkg>.py``;
+- the sales agent's tool in ``sales-agent/sales_agent/tools/<pkg>.py``;
 and regenerates the API reference (scripts/api_docs.py, docs/api.md) so the docs test stays true.
 
 It refuses (exit 2, one line on stderr, nothing written) a taken name, a taken port, an invalid name or a port
@@ -105,8 +105,8 @@ def _check_free(root: Path, n: Names, run: dict, compose: dict, init_sql: str) -
         taken.append("an agents.toml entry")
     if n.name in (compose.get("services") or {}):
         taken.append("a docker-compose.yml service")
-    if (root / "sales-agent" / "sales_agent" / "agent_tools" / f"{n.under}.py").exists():
-        taken.append(f"sales-agent/sales_agent/agent_tools/{n.under}.py")
+    if (root / "sales-agent" / "sales_agent" / "tools" / f"{n.under}.py").exists():
+        taken.append(f"sales-agent/sales_agent/tools/{n.under}.py")
     if re.search(rf"^CREATE DATABASE {n.under};", init_sql, re.M):
         taken.append(f"database {n.under} in docker/postgres-init.sql")
     if taken:
@@ -508,13 +508,13 @@ def test_the_seed_is_loaded_once_and_survives_a_restart(database_url):
     assert get_item(again.test_client(), SEED[-1]["itemId"]).status_code == 200
     again.db.dispose()
 ''',
-        f"sales-agent/sales_agent/agent_tools/{n.under}.py": f'''"""The sales agent's tool for the {n.name} agent (scaffolded by agentkit.scaffold; edit it with the contract).
+        f"sales-agent/sales_agent/tools/{n.under}.py": f'''"""The sales agent's tool for the {n.name} agent (scaffolded by agentkit.scaffold; edit it with the contract).
 
-``sales_agent.tools`` discovers this module: ``TOOLS`` are added to the model's tools and ``TOOL_OPERATIONS``
-says which agent operations each may call. Like every tool it returns compact JSON and never raises: a failure
-is ``{{"error": {{agent, operation, code, message}}}}``.
+``sales_agent.tools.registry`` finds this module: every function declared with ``@declare`` joins the model's
+tools, with the agent operations it may call. Like every tool it returns compact JSON and never raises: a
+failure is ``{{"error": {{agent, operation, code, message}}}}``.
 
-Try it against a running agent: ``.venv/bin/python -m sales_agent.agent_tools.{n.under} {first["itemId"]}``
+Try it against a running agent: ``.venv/bin/python -m sales_agent.tools.{n.under} {first["itemId"]}``
 """
 from __future__ import annotations
 
@@ -522,37 +522,28 @@ import re
 import sys
 from typing import Any
 
-from langchain.tools import ToolRuntime, tool
+from langchain.tools import ToolRuntime
 
 from ..context import SalesContext
 from ..errors import ToolFailure
 from ..offline.skills.base import Skill
+from .registry import declare, service
 
 AGENT = "{n.name}"
 ITEM_ID_RE = re.compile(r"^ITEM-[0-9]{{3}}$")
 ITEM_IN_TEXT_RE = re.compile(r"\\bITEM-[0-9]{{3}}\\b", re.I)
 
 
-def {n.fn}_result(service: Any, item_id: str) -> dict[str, Any]:
-    """The tool's body: check the argument, call the agent through the shared clients, trim the answer."""
+@declare((AGENT, "{n.op_id}"))
+def {n.fn}(runtime: ToolRuntime[SalesContext], item_id: str):
+    """Look up one {n.name} item by id (like ITEM-001): its name and its price in rupees."""
+    parts = service(runtime)
     value = (item_id or "").strip().upper()
     if not ITEM_ID_RE.match(value):
         raise ToolFailure("invalid_argument", f"item_id must look like ITEM-001, not {{item_id!r}}.",
                           operation="{n.fn}")
-    found = service.clients.call(AGENT, "{n.op_id}", {{"itemId": value}})
+    found = parts.clients.call(AGENT, "{n.op_id}", {{"itemId": value}})
     return {{"itemId": found["itemId"], "name": found["name"], "price": found["price"], "currency": found["currency"]}}
-
-
-@tool(response_format="content_and_artifact")
-def {n.fn}(runtime: ToolRuntime[SalesContext], item_id: str):
-    """Look up one {n.name} item by id (like ITEM-001): its name and its price in rupees."""
-    from ..tools import _service, run_tool  # here, not at the top: tools.py imports this module
-
-    return run_tool("{n.fn}", lambda: {n.fn}_result(_service(runtime), item_id))
-
-
-TOOLS = [{n.fn}]
-TOOL_OPERATIONS: dict[str, list[tuple[str, str]]] = {{"{n.fn}": [(AGENT, "{n.op_id}")]}}
 
 
 # --- the offline model's skill: how a shopper's message reaches this tool with no LLM ---------------------
@@ -702,7 +693,7 @@ def main(argv: list[str] | None = None, root: Path = REPO_ROOT) -> int:
     print(
         f"created the {n.name} agent on port {n.port}: {n.folder}/, contracts/{n.name}.json (released), "
         f"agents.toml, docker-compose.yml, docker/postgres-init.sql, "
-        f'sales-agent/sales_agent/agent_tools/{n.under}.py; try: POST {n.path} {{"itemId": "ITEM-001"}}'
+        f'sales-agent/sales_agent/tools/{n.under}.py; try: POST {n.path} {{"itemId": "ITEM-001"}}'
     )
     return 0
 

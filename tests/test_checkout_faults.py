@@ -124,9 +124,9 @@ def _items(rng: random.Random, catalog: list[dict]) -> list[dict]:
 class Soak:
     def __init__(self, tmp_path: Path):
         from sales_agent.cards import CardVault
-        from sales_agent.cart import SalesStore
         from sales_agent.checkout import CheckoutWorkflow
         from sales_agent.clients import Clients
+        from sales_agent.store import SalesStore
 
         self.tmp = tmp_path
         self.proxies: dict[str, FaultProxy] = {}
@@ -546,7 +546,7 @@ def check_invariants(soak: Soak, results: list[dict]) -> list[str]:
 def _checkouts(soak: Soak) -> list[dict]:
     import sqlalchemy as sa
 
-    from sales_agent.cart import checkouts
+    from sales_agent.store import checkouts
 
     with soak.store.db.read() as conn:
         rows = conn.execute(sa.select(checkouts.c.checkout_id)).all()

@@ -413,6 +413,31 @@ def test_a_column_added_in_code_is_added_to_an_existing_database(tmp_path):
     second.dispose()
 
 
+def test_a_string_column_widened_in_code_is_widened_in_an_existing_database(tmp_path):
+    from support import fresh_database_url
+
+    url = fresh_database_url("widen", tmp_path)
+    old = sa.MetaData()
+    sa.Table("members", old, sa.Column("user_id", sa.String(24), primary_key=True))
+    first = Database(
+        "widen", old, seed=lambda conn: conn.execute(sa.text("INSERT INTO members VALUES ('U1001')")), url=url
+    )
+    first.initialise()
+    first.dispose()
+    new = sa.MetaData()
+    members = sa.Table("members", new, sa.Column("user_id", sa.String(64), primary_key=True))
+    second = Database("widen", new, url=url)
+    second.initialise()
+    long_id = "a" * 64
+    with second.write() as conn:
+        conn.execute(members.insert().values(user_id=long_id))
+    with second.read() as conn:
+        assert sorted(conn.execute(sa.select(members.c.user_id)).scalars()) == ["U1001", long_id]
+        if conn.dialect.name == "postgresql":
+            assert sa.inspect(conn).get_columns("members")[0]["type"].length == 64
+    second.dispose()
+
+
 @responses.activate
 def test_circuit_open_means_nothing_was_sent_and_a_cut_off_retry_reports_the_real_failure(echo_app):
     build, _ = echo_app

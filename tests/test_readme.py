@@ -60,9 +60,9 @@ def test_every_operation_example_has_a_curl():
     assert len(curl_blocks()) == expected
 
 
-def run_curl(block: str, base_from: str, base_to: str, token: str = "") -> tuple[int, str]:
+def run_curl(block: str, base_from: str, base_to: str, token: str = "", **env_vars: str) -> tuple[int, str]:
     command = block.replace(base_from, base_to).replace("curl -s", "curl -s -w '\\n%{http_code}'", 1)
-    env = {**os.environ, "TOKEN": token}
+    env = {**os.environ, "TOKEN": token, **env_vars}
     output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, env=env).stdout
     body, _, code = output.rpartition("\n")
     return int(code), body
@@ -75,11 +75,27 @@ def make_token(role: str) -> str:
     return done.stdout.strip()
 
 
+def make_session(user_id: str, urls: dict[str, str], var: Path) -> str:
+    """What docs/sales-agent.md says to run: ``make -s session USER_ID=<id>``, against the agents under test."""
+    env = {
+        **os.environ,
+        "VAR_DIR": str(var),
+        **{f"{n.upper().replace('-', '_')}_AGENT_URL": u for n, u in urls.items()},
+    }
+    command = ["make", "-s", "session", f"USER_ID={user_id}"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+TELEGRAM_SECRET = "readme-telegram-secret"
+
+
 def test_every_curl_works_when_pasted(tmp_path):
     ports = {load_contract(name).port: name for name in contract_names()}
     expected_statuses = [int(s) for s in re.findall(r"\*\*\w+\*\* `POST [^`]+` — .*? → (\d{3})", API)]
     tokens: dict[str, str] = {}
-    with served(tmp_path, [*agents(), "sales"]) as urls:
+    with served(tmp_path, [*agents(), "sales"], extra_env={"TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET}) as urls:
         for index, (block, status) in enumerate(zip(curl_blocks(), expected_statuses, strict=True)):
             assert '-H "Authorization: Bearer $TOKEN"' in block, block
             port, path = re.search(r"http://127\.0\.0\.1:(\d+)(/[a-z-]+)", block).groups()
@@ -95,17 +111,26 @@ def test_every_curl_works_when_pasted(tmp_path):
                 assert run_curl(block, f"http://127.0.0.1:{port}", urls[name])[0] == 401
                 outsider = next(c for c in ("operator", "loyalty", "payment") if c not in op.callers)
                 assert run_curl(block, f"http://127.0.0.1:{port}", urls[name], make_token(outsider))[0] == 403
-        # The chat API walk-through: a search, add to cart, checkout, confirm, then Telegram asks for the order.
+        # The chat API walk-through: a guest session; then, with U1002's session, a search, add to cart,
+        # checkout and confirm; then Telegram asks for the order. Without the session the chat refuses.
+        assert "TOKEN=$(make -s session USER_ID=U1002)" in SALES
+        token = make_session("U1002", urls, tmp_path / "operator")
         replies = []
         for block in curl_blocks(port_8000=True):
-            code, body = run_curl(block, "http://127.0.0.1:8000", urls["sales"])
-            assert code == 200, (block, body)
+            code, body = run_curl(
+                block, "http://127.0.0.1:8000", urls["sales"], token, TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET
+            )
+            assert code in (200, 201), (block, body)
             replies.append(json.loads(body))
-        assert len(replies) == 5
-        assert "Alpine Puffer Jacket" in replies[0]["reply"]
-        assert replies[1]["cart"]["lines"], replies[1]
-        assert replies[2]["pendingConfirmation"]["total"] > 0, replies[2]
-        assert re.search(r"ORD-\d{6}", replies[3]["reply"]), replies[3]
+            if "/chat" in block and len(replies) == 2:
+                assert run_curl(block, "http://127.0.0.1:8000", urls["sales"])[0] == 401
+        assert len(replies) == 6
+        assert replies[0]["userId"] and replies[0]["token"] and replies[0]["userId"] != "U1002"
+        assert "Alpine Puffer Jacket" in replies[1]["reply"]
+        assert replies[2]["cart"]["lines"], replies[2]
+        assert replies[3]["pendingConfirmation"]["total"] > 0, replies[3]
+        assert re.search(r"ORD-\d{6}", replies[4]["reply"]), replies[4]
+        assert replies[5]["method"] == "sendMessage" and "ORD-" in replies[5]["text"], replies[5]
         assert "4242424242424242" not in json.dumps(replies)
         # The batch example: the good orders become orders, the declined and sold-out ones are reported.
         env = {**os.environ, "VAR_DIR": str(tmp_path / "batch")}

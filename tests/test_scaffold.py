@@ -167,7 +167,7 @@ def test_every_command_block_of_the_section_is_one_this_test_runs():
         "tests/test_contracts.py",
         "agentkit.run up --only",
         "curl ",
-        "sales_agent.agent_tools.",
+        "sales_agent.tools.",
         "make contracts-check",
     )
     assert BLOCKS and all(any(k in b for k in known) for b in BLOCKS), BLOCKS
@@ -185,7 +185,7 @@ def test_the_scaffold_writes_the_agent_everywhere_it_must_be_named(scaffolded):
         f"{NAME}-agent/tests/test_{UNDER}_rules.py",
         f"contracts/{NAME}.json",
         f"contracts/released/{NAME}.json",
-        f"sales-agent/sales_agent/agent_tools/{UNDER}.py",
+        f"sales-agent/sales_agent/tools/{UNDER}.py",
     } <= created
     assert any(p.startswith(f"{pkg}/seed/") and p.endswith(".json") for p in created)
     assert (repo / "contracts" / "released" / f"{NAME}.json").read_text() == (
@@ -219,7 +219,7 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
     repo, _ = scaffolded
     (run_block,) = blocks_with("agentkit.run up --only")
     (curl_block,) = blocks_with("curl ")
-    (tool_block,) = blocks_with("sales_agent.agent_tools.")
+    (tool_block,) = blocks_with("sales_agent.tools.")
     port = free_port()
     run_env = {**env, f"{PREFIX}_PORT": str(port), f"{PREFIX}_DATABASE_URL": f"sqlite:///{tmp_path / 'agent.db'}"}
     runner = Runner(["bash", "-c", run_block], run_env, cwd=repo)
@@ -288,9 +288,9 @@ def test_it_runs_under_gunicorn_answers_its_example_and_the_sales_tool_calls_it(
 
 CHAT_TURN = """
 import json, pathlib, tempfile
-from sales_agent.agent_tools import {module} as new_agent
+from sales_agent.tools import registry, {module} as new_agent
 from sales_agent.testing import ScriptedChatModel, call, session_for_tests
-tool = new_agent.TOOLS[0].name
+tool = registry.declared_in(new_agent)[0].name
 model = ScriptedChatModel(rules=[(r"ITEM-[0-9]{{3}}", [[call(tool, item_id="ITEM-001")]])])
 session = session_for_tests(pathlib.Path(tempfile.mkdtemp()), model)
 result = session.send("U1001", "what is ITEM-001?", channel="test")

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
 
-from . import domain, storage
+from . import addresses, domain, storage
 
 HANDLERS: dict[str, Callable[..., Any]] = {
     "createOrder": domain.create_order,
@@ -23,6 +23,10 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "reserveInStore": domain.reserve_in_store,
     "cancelReservation": domain.cancel_reservation,
     "listReservations": domain.list_reservations,
+    "saveAddress": addresses.save_address,
+    "listAddresses": addresses.list_addresses,
+    "deleteAddress": addresses.delete_address,
+    "listStores": addresses.list_stores,
 }
 USES_INVENTORY = {"reserveInStore", "cancelReservation"}
 # Operations that check claims with, or undo an order through, the agents that own the facts.

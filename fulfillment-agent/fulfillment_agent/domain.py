@@ -31,7 +31,7 @@ from agentkit import (
 )
 from agentkit.logs import get_logger, log
 
-from . import claims, storage
+from . import addresses, cities, claims, paging, storage
 from .claims import Owners
 
 logger = get_logger("fulfillment")
@@ -55,17 +55,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 # --- delivery --------------------------------------------------------------------------------------
 
-METROS = {name.lower(): name for name in ("Mumbai", "Delhi", "Bengaluru", "Chennai", "Hyderabad", "Pune", "Kolkata")}
-CITY_ALIASES = {
-    "new delhi": "delhi",
-    "bangalore": "bengaluru",
-    "bombay": "mumbai",
-    "madras": "chennai",
-    "calcutta": "kolkata",
-    "poona": "pune",
-    "secunderabad": "hyderabad",
-}
-METRO_DAYS, OTHER_DAYS = (2, 3), (4, 6)
 SHIPPING_FEE, FREE_SHIPPING_ABOVE = claims.SHIPPING_FEE, claims.FREE_SHIPPING_ABOVE
 WINDOWS = {"1014": ("10:00-14:00", 14), "1418": ("14:00-18:00", 18), "1821": ("18:00-21:00", 21)}
 SLOT_DAYS = 3
@@ -97,16 +86,18 @@ def _ist_moment(day: date, hour: int) -> str:
 
 
 def _metro(city: str) -> str | None:
-    key = " ".join(city.lower().split())
-    return METROS.get(CITY_ALIASES.get(key, key))
+    found = cities.find(city)
+    return found.name if found and found.metro else None
 
 
 def _display_city(city: str) -> str:
-    return _metro(city) or " ".join(city.split())
+    found = cities.find(city)
+    return found.name if found else " ".join(city.split())
 
 
 def _ship_days(city: str) -> tuple[int, int]:
-    return METRO_DAYS if _metro(city) else OTHER_DAYS
+    found = cities.find(city)
+    return cities.delivery_days(metro=bool(found and found.metro))
 
 
 def _slot_dates(fulfillment_type: str, city: str | None) -> list[date]:
@@ -266,10 +257,16 @@ def _check_items(items: list[dict[str, Any]]) -> None:
 
 def _check_fulfillment_fields(body: dict[str, Any]) -> None:
     kind = body["fulfillmentType"]
+    if "shippingAddress" in body and "addressId" in body:
+        raise BusinessRuleViolation(
+            "Give either a shippingAddress or the addressId of a saved address, not both.",
+            code="address_ambiguous",
+            details=[{"field": "addressId", "message": "not together with shippingAddress"}],
+        )
     if kind == "ship_to_home":
-        if "shippingAddress" not in body:
+        if "shippingAddress" not in body and "addressId" not in body:
             raise BusinessRuleViolation(
-                "A ship_to_home order needs a shippingAddress.",
+                "A ship_to_home order needs a shippingAddress (or the addressId of one saved with saveAddress).",
                 code="shipping_address_required",
                 details=[{"field": "shippingAddress", "message": "required for ship_to_home"}],
             )
@@ -286,12 +283,25 @@ def _check_fulfillment_fields(body: dict[str, Any]) -> None:
                 code="store_required",
                 details=[{"field": "storeId", "message": "required for click_and_collect"}],
             )
+        for field in ("shippingAddress", "addressId"):
+            if field in body:
+                raise BusinessRuleViolation(
+                    f"A click_and_collect order is picked up at the store and has no {field}.",
+                    code="shipping_address_not_expected",
+                    details=[{"field": field, "message": "only for ship_to_home"}],
+                )
+
+
+def _with_shipping_address(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    """The order with the full address it ships to: an addressId is looked up in the shopper's own book, and
+    the city must be one the shop delivers to."""
+    if "addressId" not in body:
         if "shippingAddress" in body:
-            raise BusinessRuleViolation(
-                "A click_and_collect order is picked up at the store and has no shippingAddress.",
-                code="shipping_address_not_expected",
-                details=[{"field": "shippingAddress", "message": "only for ship_to_home"}],
-            )
+            addresses.delivered_city(body["shippingAddress"]["city"], "shippingAddress.city")
+        return body
+    address = addresses.shipping_address(db, body["userId"], body["addressId"])
+    addresses.delivered_city(address["city"], "addressId")
+    return {**{k: v for k, v in body.items() if k != "addressId"}, "shippingAddress": address}
 
 
 def _estimated_delivery(body: dict[str, Any], city: str | None) -> str:
@@ -390,6 +400,7 @@ def create_order(
     """Check every claim with its owner (claims.py), then issue the id, record the coupon and points under it
     and write the order. A refusal at any step leaves nothing behind: loyalty is undone, no row is written."""
     _check_fulfillment_fields(body)
+    body = _with_shipping_address(db, body)
     _check_items(body["items"])
     _check_amounts(body)
     address = body.get("shippingAddress")
@@ -479,8 +490,18 @@ def get_order(db: Database, body: dict[str, Any]) -> dict[str, Any]:
 
 def list_orders(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     with db.read() as conn:
-        rows = storage.user_orders(conn, body["userId"], body.get("status"), body.get("limit", 20))
-    return {"userId": body["userId"], "count": len(rows), "orders": [_order_view(r) for r in rows]}
+        rows, cursor = paging.page(
+            "order",
+            body,
+            lambda n, after: storage.user_orders(conn, body["userId"], body.get("status"), n, after),
+            lambda row: (row["created_at"], row["order_id"]),
+        )
+    return {
+        "userId": body["userId"],
+        "count": len(rows),
+        "orders": [_order_view(r) for r in rows],
+        "nextCursor": cursor,
+    }
 
 
 def list_all_orders(db: Database, body: dict[str, Any]) -> dict[str, Any]:
@@ -729,7 +750,7 @@ def cancel_order(db: Database, body: dict[str, Any], *, owners: Owners) -> dict[
 
 
 def get_delivery_options(db: Database, body: dict[str, Any]) -> dict[str, Any]:
-    city = _display_city(body["city"])
+    city = addresses.delivered_city(body["city"], "city").name
     today = _today_ist()
     low, high = _ship_days(city)
     cart = _money(body["cartValue"]) if "cartValue" in body else None
@@ -940,5 +961,10 @@ def cancel_reservation(db: Database, body: dict[str, Any], *, inventory: AgentCl
 def list_reservations(db: Database, body: dict[str, Any]) -> dict[str, Any]:
     _expire_due_reservations(db)
     with db.read() as conn:
-        rows = storage.user_reservations(conn, body["userId"], body.get("status"))
-    return {"userId": body["userId"], "reservations": [_reservation_view(r) for r in rows]}
+        rows, cursor = paging.page(
+            "reservation",
+            body,
+            lambda n, after: storage.user_reservations(conn, body["userId"], body.get("status"), n, after),
+            lambda row: (row["created_at"], row["reservation_id"]),
+        )
+    return {"userId": body["userId"], "reservations": [_reservation_view(r) for r in rows], "nextCursor": cursor}

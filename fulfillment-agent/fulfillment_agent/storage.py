@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from agentkit import clock
@@ -42,7 +43,7 @@ orders = sa.Table(
     "orders",
     metadata,
     sa.Column("order_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("fulfillment_type", sa.String(20), nullable=False),
     sa.Column("items", sa.JSON, nullable=False),
@@ -95,7 +96,7 @@ discount_intents = sa.Table(
     "discount_intents",
     metadata,
     sa.Column("order_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False, index=True),
 )
 
@@ -103,7 +104,7 @@ reservations = sa.Table(
     "reservations",
     metadata,
     sa.Column("reservation_id", sa.String(16), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(64), nullable=False, index=True),
     sa.Column("product_id", sa.String(24), nullable=False),
     sa.Column("sku", sa.String(64), nullable=False),
     sa.Column("size", sa.String(12), nullable=False),
@@ -116,6 +117,29 @@ reservations = sa.Table(
     sa.Column("created_at", sa.String(24), nullable=False),
     sa.Column("updated_at", sa.String(24), nullable=False),
     sa.Index("reservations_status_expiry", "status", "expires_at"),
+)
+
+# A shopper's address book: fulfillment delivers, so it keeps the addresses it delivers to. Each entry is a
+# common.json address, kept whole so an order can record exactly what was used. User-id columns here and above
+# are 64 wide: shopper ids are opaque strings of up to 64 characters.
+addresses = sa.Table(
+    "addresses",
+    metadata,
+    sa.Column("address_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(40)),
+    sa.Column("address", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(24), nullable=False),
+    sa.Index("addresses_user_created", "user_id", "created_at"),
+)
+
+# How many addresses each shopper has. Saving locks this row first, so two saves racing for the last place (or
+# with the same address) run one after the other (on SQLite, write transactions are IMMEDIATE anyway).
+address_books = sa.Table(
+    "address_books",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("entries", sa.Integer, nullable=False),
 )
 
 SEED_DIR = Path(__file__).parent / "seed"
@@ -213,6 +237,11 @@ def stores_in_city(conn: Connection, city: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def all_stores(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(stores).order_by(stores.c.city, stores.c.store_id))
+    return [dict(r._mapping) for r in rows]
+
+
 def store_names(conn: Connection, store_ids: set[str]) -> dict[str, str]:
     if not store_ids:
         return {}
@@ -242,11 +271,22 @@ def order(conn: Connection, order_id: str) -> dict[str, Any] | None:
     return _with_history(conn, [dict(row._mapping)])[0] if row else None
 
 
-def user_orders(conn: Connection, user_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+def _newest_first(query: sa.Select, created: sa.Column, ident: sa.Column, after: tuple[str, str] | None) -> sa.Select:
+    """Newest first with the id breaking ties, starting after the (created, id) key of the previous page's last
+    row: a keyset page, so rows added or removed meanwhile never shift a row into two pages or out of all."""
+    if after is not None:
+        key, last = after
+        query = query.where(sa.or_(created < key, sa.and_(created == key, ident < last)))
+    return query.order_by(created.desc(), ident.desc())
+
+
+def user_orders(
+    conn: Connection, user_id: str, status: str | None, limit: int, after: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
     query = sa.select(orders).where(orders.c.user_id == user_id)
     if status:
         query = query.where(orders.c.status == status)
-    query = query.order_by(orders.c.created_at.desc(), orders.c.order_id.desc()).limit(limit)
+    query = _newest_first(query, orders.c.created_at, orders.c.order_id, after).limit(limit)
     return _with_history(conn, [dict(r._mapping) for r in conn.execute(query)])
 
 
@@ -273,7 +313,9 @@ def reservation(conn: Connection, reservation_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def user_reservations(conn: Connection, user_id: str, status: str | None) -> list[dict[str, Any]]:
+def user_reservations(
+    conn: Connection, user_id: str, status: str | None, limit: int, after: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
     query = (
         sa.select(
             reservations, stores.c.name.label("store_name"), stores.c.city, stores.c.address.label("store_address")
@@ -283,8 +325,21 @@ def user_reservations(conn: Connection, user_id: str, status: str | None) -> lis
     )
     if status:
         query = query.where(reservations.c.status == status)
-    query = query.order_by(reservations.c.created_at.desc(), reservations.c.reservation_id.desc())
+    query = _newest_first(query, reservations.c.created_at, reservations.c.reservation_id, after).limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def user_addresses(
+    conn: Connection, user_id: str, limit: int, after: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
+    query = sa.select(addresses).where(addresses.c.user_id == user_id)
+    query = _newest_first(query, addresses.c.created_at, addresses.c.address_id, after).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def address(conn: Connection, address_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(addresses).where(addresses.c.address_id == address_id)).first()
+    return dict(row._mapping) if row else None
 
 
 def any_due_reservation(conn: Connection, now_iso: str) -> bool:
@@ -401,3 +456,35 @@ def expire_due_reservations(conn: Connection, now_iso: str) -> int:
         .values(status="expired", updated_at=now_iso)
     )
     return result.rowcount
+
+
+def lock_address_book(conn: Connection, user_id: str) -> int:
+    """Lock the shopper's book for this transaction (making it on first use) and answer how many addresses it
+    holds: a second save for the same shopper waits here until the first commits, then sees its count."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(address_books).values(user_id=user_id, entries=0).on_conflict_do_nothing())
+    query = sa.select(address_books.c.entries).where(address_books.c.user_id == user_id).with_for_update()
+    return conn.execute(query).scalar_one()
+
+
+def insert_address(conn: Connection, row: dict[str, Any]) -> None:
+    """Add the address and count it in the shopper's book (locked first with lock_address_book)."""
+    conn.execute(addresses.insert().values(**row))
+    conn.execute(
+        address_books.update()
+        .where(address_books.c.user_id == row["user_id"])
+        .values(entries=address_books.c.entries + 1)
+    )
+
+
+def delete_address(conn: Connection, address_id: str, user_id: str) -> bool:
+    """Remove the shopper's address and free its place; False when it is not theirs (or already gone)."""
+    removed = conn.execute(
+        addresses.delete().where(addresses.c.address_id == address_id, addresses.c.user_id == user_id)
+    )
+    if removed.rowcount != 1:
+        return False
+    conn.execute(
+        address_books.update().where(address_books.c.user_id == user_id).values(entries=address_books.c.entries - 1)
+    )
+    return True

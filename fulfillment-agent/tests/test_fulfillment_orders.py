@@ -591,6 +591,7 @@ def test_list_orders_newest_first_with_filter_and_limit(client):
         "userId": "U9999",
         "count": 0,
         "orders": [],
+        "nextCursor": None,
     }
 
 

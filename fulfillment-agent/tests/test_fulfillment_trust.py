@@ -330,7 +330,12 @@ def test_shopper_product_and_order_ids_have_no_fixed_width(client, owners, user,
     assert contract.operation("getOrder").request_validator.is_valid({"orderId": "ORD-1000000000", "userId": user})
     # the agents store and answer them: a payment by a shopper with a long id, an order lookup for one
     assert owners.pay(user, 10)["userId"] == user
-    assert client.post("/list-orders", json={"userId": user}).get_json() == {"userId": user, "count": 0, "orders": []}
+    assert client.post("/list-orders", json={"userId": user}).get_json() == {
+        "userId": user,
+        "count": 0,
+        "orders": [],
+        "nextCursor": None,
+    }
     reply = client.post("/create-order", json=body)  # an unknown product: a clean 422, not a 500
     assert refused(reply, 422, "unknown_product") == ["items.0.productId"]
 

@@ -27,6 +27,7 @@ def create_app(
         "earnPoints": functools.partial(domain.earn_points, fulfillment=fulfillment),
         "reversePoints": functools.partial(domain.reverse_points, fulfillment=fulfillment, post_purchase=post_purchase),
         "getMember": domain.get_member,
+        "enrolMember": domain.enrol_member,
         "listMembers": domain.list_members,
         "listLedger": domain.list_ledger,
     }

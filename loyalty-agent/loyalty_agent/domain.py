@@ -70,6 +70,24 @@ def _member(conn: Connection, user_id: str, *, lock: bool = False) -> dict[str, 
     return found
 
 
+def _enrolled(conn: Connection, user_id: str, name: str = "") -> tuple[dict[str, Any], bool]:
+    """The shopper's membership, made at the lowest tier with no points if they have none yet; whether it is
+    new. Two first calls at once make one member: the loser of the insert reads the winner's row."""
+    found = storage.member(conn, user_id, lock=True)
+    if found is not None:
+        return found, False
+    lowest = storage.all_tiers(conn)[0]["tier"]
+    created = storage.enrol(conn, user_id, name, lowest, ist_date(clock.now_iso()))
+    return _member(conn, user_id, lock=True), created
+
+
+def enrol_member(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Make the shopper a bronze member (201), or answer the membership they already have unchanged (200)."""
+    with db.write() as conn:
+        _, created = _enrolled(conn, body["userId"], body.get("name", "").strip())
+    return get_member(db, {"userId": body["userId"], "activityLimit": 1}), 201 if created else 200
+
+
 def _tier(tiers: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(t for t in tiers if t["tier"] == name)
 
@@ -623,7 +641,6 @@ def earn_points(db: Database, body: dict[str, Any], *, fulfillment: AgentClient)
     """Points on what the order was paid, read from the fulfillment agent; an amount sent is only checked."""
     user_id, order_id = body["userId"], body["orderId"]
     with db.read() as conn:
-        _member(conn, user_id)
         earlier = storage.earning(conn, order_id)
         reversed_ = storage.reversal(conn, order_id) is not None
     if earlier is not None and earlier["user_id"] != user_id:
@@ -652,7 +669,8 @@ def earn_points(db: Database, body: dict[str, Any], *, fulfillment: AgentClient)
             details=[{"field": "amount", "message": f"the order's total is {amount}"}],
         )
     with db.write() as conn:
-        member = _member(conn, user_id, lock=True)
+        # A shopper's first real order makes them a member: the order was just read from fulfillment as theirs.
+        member, _ = _enrolled(conn, user_id)
         earlier = storage.earning(conn, order_id)
         if earlier is not None and earlier["user_id"] != user_id:
             raise _not_theirs(order_id)

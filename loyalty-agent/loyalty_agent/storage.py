@@ -18,8 +18,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from agentkit import clock
+from agentkit.contracts import id_max_length
 
 metadata = sa.MetaData()
+# Shopper ids are as wide as the contracts let them be (common.json's userId maxLength), never a copy of it.
+USER_ID = sa.String(id_max_length("userId"))
 MONEY = sa.Numeric(12, 2)
 
 tiers = sa.Table(
@@ -35,7 +38,7 @@ tiers = sa.Table(
 members = sa.Table(
     "members",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", USER_ID, primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("tier", sa.String(16), sa.ForeignKey("tiers.tier"), nullable=False),
     sa.Column("points_balance", sa.BigInteger, nullable=False),
@@ -85,7 +88,7 @@ coupon_uses = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("code", sa.String(40), sa.ForeignKey("coupons.code"), nullable=False),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("order_reference", sa.String(80), nullable=False),
     sa.Column("cart_amount", MONEY, nullable=False),
     sa.Column("discount_amount", MONEY, nullable=False),
@@ -99,7 +102,7 @@ coupon_claims = sa.Table(  # a row here means "this member has used this single-
     "coupon_claims",
     metadata,
     sa.Column("code", sa.String(40), sa.ForeignKey("coupons.code"), primary_key=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), primary_key=True),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), primary_key=True),
     sa.Column("order_reference", sa.String(80), nullable=False),
     sa.Column("at", sa.String(24), nullable=False),
 )
@@ -108,7 +111,7 @@ ledger = sa.Table(
     "ledger",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("type", sa.String(10), nullable=False),  # earn | redeem | reverse | adjust
     sa.Column("points", sa.BigInteger, nullable=False),  # signed: + adds to the balance, - takes from it
     sa.Column("balance_after", sa.BigInteger, nullable=False),
@@ -123,7 +126,7 @@ earnings = sa.Table(
     "earnings",
     metadata,
     sa.Column("order_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.Column("balance_after", sa.BigInteger, nullable=False),
@@ -136,7 +139,7 @@ redemptions = sa.Table(
     "redemptions",
     metadata,
     sa.Column("redemption_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.Column("discount_amount", MONEY, nullable=False),
     sa.Column("order_reference", sa.String(80)),
@@ -151,7 +154,7 @@ reversals = sa.Table(
     "reversals",
     metadata,
     sa.Column("order_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("reason", sa.String(300), nullable=False),
     sa.Column("points_reversed", sa.BigInteger, nullable=False),
     sa.Column("points_restored", sa.BigInteger, nullable=False),
@@ -170,7 +173,7 @@ reversals = sa.Table(
 debts = sa.Table(
     "debts",
     metadata,
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), primary_key=True),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), primary_key=True),
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.CheckConstraint("points >= 0", name="debt_never_negative"),
 )
@@ -182,7 +185,7 @@ return_reversals = sa.Table(
     metadata,
     sa.Column("return_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False, index=True),
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("members.user_id"), nullable=False),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("members.user_id"), nullable=False),
     sa.Column("returned_value", MONEY, nullable=False),
     sa.Column("points_taken", sa.BigInteger, nullable=False),  # taken from the balance now
     sa.Column("points_owed", sa.BigInteger, nullable=False),  # added to the debt (already spent)
@@ -421,6 +424,19 @@ def _row(result) -> dict[str, Any] | None:
 def member(conn: Connection, user_id: str, *, lock: bool = False) -> dict[str, Any] | None:
     query = sa.select(members).where(members.c.user_id == user_id)
     return _row(conn.execute(query.with_for_update() if lock else query))
+
+
+def enrol(conn: Connection, user_id: str, name: str, tier: str, joined_at: str) -> bool:
+    """A new member with no points; False (and nothing changed) when the shopper is a member already."""
+    row = {
+        "user_id": user_id,
+        "name": name,
+        "tier": tier,
+        "points_balance": 0,
+        "lifetime_points": 0,
+        "joined_at": joined_at,
+    }
+    return insert_once(conn, members, row)
 
 
 def all_tiers(conn: Connection) -> list[dict[str, Any]]:

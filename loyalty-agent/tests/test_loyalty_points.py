@@ -294,11 +294,11 @@ def test_reverse_of_an_order_that_never_earned_changes_nothing(client):
         ("/apply-coupon", {"couponCode": "FLAT500", "cartAmount": 5000}),
         ("/redeem-loyalty-points", {"points": 100}),
         ("/cancel-redemption", {"redemptionId": "RDM-ABCDEF1234"}),
-        ("/earn-points", {"orderId": "ORD-900016"}),
         ("/reverse-points", {"orderId": "ORD-900016", "reason": "cancelled"}),
     ],
 )
 def test_unknown_member_is_404_everywhere(client, path, body):
+    """Except earnPoints, which enrols a new shopper on a real order (test_loyalty_new_members.py)."""
     reply = client.post(path, json={"userId": "U9999", **body})
     error = reply.get_json()["error"]
     assert reply.status_code == 404 and error["code"] == "not_found"

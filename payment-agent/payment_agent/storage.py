@@ -18,8 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from agentkit import clock
+from agentkit.contracts import id_max_length
 
 metadata = sa.MetaData()
+# Shopper ids are as wide as the contracts let them be (common.json's userId maxLength), never a copy of it.
+USER_ID = sa.String(id_max_length("userId"))
 
 MONEY = sa.Numeric(12, 2)
 
@@ -27,7 +30,7 @@ checkout_sessions = sa.Table(
     "checkout_sessions",
     metadata,
     sa.Column("checkout_session_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # open | paid ("expired" is computed on read)
@@ -43,7 +46,7 @@ payments = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # insertion order, for stable listings
     sa.Column("payment_id", sa.String(24), nullable=False, unique=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("method", sa.String(4), nullable=False),  # card | upi
@@ -75,7 +78,7 @@ payment_methods = sa.Table(
     "payment_methods",
     metadata,
     sa.Column("token", sa.String(40), primary_key=True),  # pm_ + 24 random hex digits
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     sa.Column("card_brand", sa.String(12), nullable=False),
     sa.Column("card_last4", sa.String(4), nullable=False),
     sa.Column("exp_month", sa.Integer, nullable=False),

@@ -1,5 +1,6 @@
 """Post-purchase agent: the contract's operations mapped to the rules in domain.py.
 
+It also answers the shop's policies (policy.py) and records support tickets (tickets.py).
 It calls the fulfillment agent (orders), the payment agent (refunds), the inventory agent (exchange
 holds, restocking returns) and the loyalty agent (points of returned goods); tests inject other
 clients through ``clients``.
@@ -11,7 +12,7 @@ import functools
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
 
-from . import domain, storage
+from . import domain, policy, storage, tickets
 
 
 def create_app(
@@ -36,6 +37,11 @@ def create_app(
             domain.retry_refund, payment=payment, fulfillment=fulfillment, inventory=inventory, loyalty=loyalty
         ),
         "submitFeedback": functools.partial(domain.submit_feedback, fulfillment=fulfillment),
+        "getPolicy": policy.get_policy,
+        "createSupportTicket": functools.partial(tickets.create_support_ticket, fulfillment=fulfillment),
+        "getSupportTicket": tickets.get_support_ticket,
+        "listSupportTickets": tickets.list_support_tickets,
+        "closeSupportTicket": tickets.close_support_ticket,
     }
     db = Database("post-purchase", storage.metadata, storage.load_seed, url=database_url)
     return create_agent_app("post-purchase", db, handlers, config)

@@ -31,6 +31,7 @@ from agentkit import (
     ValidationFailed,
     clock,
 )
+from agentkit.contracts import Contract
 from agentkit.logs import get_logger, log
 
 from . import storage
@@ -106,7 +107,7 @@ def _dependency_error(error: AgentCallError, what: str) -> ApiError:
     )
 
 
-def _fetch_order(fulfillment: AgentClient, order_id: str, user_id: str, what: str) -> dict[str, Any]:
+def fetch_order(fulfillment: AgentClient, order_id: str, user_id: str, what: str) -> dict[str, Any]:
     """The shopper's own order from the fulfillment agent; another shopper's order is simply unknown."""
     try:
         order = fulfillment.call("getOrder", {"orderId": order_id, "userId": user_id})
@@ -303,7 +304,7 @@ def tracking_url(carrier: str | None, number: str | None) -> str | None:
 def get_order_status(
     db: Database, body: dict[str, Any], *, fulfillment: AgentClient, inventory: AgentClient
 ) -> dict[str, Any]:
-    order = _fetch_order(fulfillment, body["orderId"], body["userId"], "the order status")
+    order = fetch_order(fulfillment, body["orderId"], body["userId"], "the order status")
     lines = _lines(order)
     with db.read() as conn:
         lapsed = [x for x in storage.exchanges_for_order(conn, order["orderId"]) if _lapsed(x)]
@@ -421,7 +422,7 @@ def initiate_return(
     inventory: AgentClient,
     loyalty: AgentClient,
 ) -> tuple[dict[str, Any], int]:
-    order = _fetch_order(fulfillment, body["orderId"], body["userId"], "a return")
+    order = fetch_order(fulfillment, body["orderId"], body["userId"], "a return")
     _check_returnable(order, "returned")
     left = _refundable_left(payment, order["paymentId"])
     order_id = order["orderId"]
@@ -557,7 +558,7 @@ def _follow_up(
     if row["restocked_at"] is None:
         try:
             if order is None and fulfillment is not None:
-                order = _fetch_order(fulfillment, row["order_id"], row["user_id"], "restocking a return")
+                order = fetch_order(fulfillment, row["order_id"], row["user_id"], "restocking a return")
             if order is not None:
                 _restock(
                     inventory,
@@ -693,10 +694,14 @@ def get_exchange_status(db: Database, body: dict[str, Any], *, inventory: AgentC
 # --- exchanges ---------------------------------------------------------------------------------
 
 
-def _hold_seconds(inventory: AgentClient) -> int:
+def exchange_hold_seconds(inventory_contract: Contract) -> int:
     """Seven days, or the longest hold the inventory contract allows if that is shorter."""
-    spec = inventory.contract.operation("createHold").request_schema["properties"].get("ttlSeconds", {})
+    spec = inventory_contract.operation("createHold").request_schema["properties"].get("ttlSeconds", {})
     return min(EXCHANGE_HOLD_SECONDS, spec.get("maximum", EXCHANGE_HOLD_SECONDS))
+
+
+def _hold_seconds(inventory: AgentClient) -> int:
+    return exchange_hold_seconds(inventory.contract)
 
 
 def _same(a: str, b: str) -> bool:
@@ -711,7 +716,7 @@ def initiate_exchange(
             "Say which size or colour you want instead.",
             details=[{"field": "newSize", "message": "give newSize, newColor or both"}],
         )
-    order = _fetch_order(fulfillment, body["orderId"], body["userId"], "an exchange")
+    order = fetch_order(fulfillment, body["orderId"], body["userId"], "an exchange")
     _check_returnable(order, "exchanged")
     order_id, sku = order["orderId"], body["sku"]
     lines = {line["sku"]: line for line in _lines(order)}
@@ -841,7 +846,7 @@ def complete_exchange(
         return _exchange_view(row)
     if row["status"] == "expired":
         raise _exchange_expired(row)
-    order = _fetch_order(fulfillment, row["order_id"], row["user_id"], "completing an exchange")
+    order = fetch_order(fulfillment, row["order_id"], row["user_id"], "completing an exchange")
     try:
         inventory.call("commitHold", {"holdId": row["hold_id"], "orderId": row["order_id"]})
     except AgentCallError as error:
@@ -919,7 +924,7 @@ def _unavailable(target: dict[str, Any], line: dict[str, Any], variants: list[di
 
 
 def submit_feedback(db: Database, body: dict[str, Any], *, fulfillment: AgentClient) -> tuple[dict[str, Any], int]:
-    order = _fetch_order(fulfillment, body["orderId"], body["userId"], "feedback")
+    order = fetch_order(fulfillment, body["orderId"], body["userId"], "feedback")
     product_id = body.get("productId")
     if product_id:
         products = {line["product_id"] for line in _lines(order)}

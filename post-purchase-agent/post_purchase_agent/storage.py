@@ -15,7 +15,11 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from agentkit.contracts import id_max_length
+
 metadata = sa.MetaData()
+# Shopper ids are as wide as the contracts let them be (common.json's userId maxLength), never a copy of it.
+USER_ID = sa.String(id_max_length("userId"))
 
 order_lines = sa.Table(
     "order_lines",
@@ -35,7 +39,7 @@ returns = sa.Table(
     metadata,
     sa.Column("return_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False, index=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),  # refund_pending | refunded
     sa.Column("reason", sa.String(30), nullable=False),
     sa.Column("comment", sa.String(500)),
@@ -68,7 +72,7 @@ exchanges = sa.Table(
     metadata,
     sa.Column("exchange_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False, index=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),  # reserved | completed | expired
     sa.Column("reason", sa.String(30), nullable=False),
     sa.Column("from_sku", sa.String(40), nullable=False),
@@ -106,7 +110,7 @@ feedback = sa.Table(
     metadata,
     sa.Column("feedback_id", sa.String(24), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
     # The product the feedback is about, or "" for the order as a whole (NULLs would not be unique).
     sa.Column("product_key", sa.String(24), nullable=False),
     sa.Column("rating", sa.Integer, nullable=False),
@@ -114,6 +118,32 @@ feedback = sa.Table(
     sa.Column("created_at", sa.String(25), nullable=False),
     sa.UniqueConstraint("order_id", "product_key", name="one_feedback_per_order_product"),
     sa.CheckConstraint("rating BETWEEN 1 AND 5", name="feedback_rating_range"),
+)
+
+# Handoffs to a person: what the shopper needs, in their words and the chat's summary (card numbers cut out
+# before it is stored). ``id`` orders the listing and is what its cursor points at.
+support_tickets = sa.Table(
+    "support_tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.String(24), nullable=False, unique=True),
+    sa.Column("user_id", USER_ID, nullable=False, index=True),
+    sa.Column("subject", sa.String(120), nullable=False),
+    sa.Column("summary", sa.String(4000), nullable=False),
+    sa.Column("order_id", sa.String(24)),
+    sa.Column("status", sa.String(10), nullable=False),  # open | closed
+    sa.Column("created_at", sa.String(25), nullable=False),
+    sa.Column("closed_at", sa.String(25)),
+)
+
+# How many tickets each shopper has open, moved only by guarded UPDATEs: the per-shopper cap holds however many
+# requests arrive at once, on SQLite and PostgreSQL alike.
+open_ticket_counts = sa.Table(
+    "open_ticket_counts",
+    metadata,
+    sa.Column("user_id", USER_ID, primary_key=True),
+    sa.Column("open_count", sa.Integer, nullable=False),
+    sa.CheckConstraint("open_count >= 0", name="open_tickets_not_negative"),
 )
 
 SEED_DIR = Path(__file__).parent / "seed"
@@ -317,3 +347,57 @@ def find_feedback(conn: Connection, order_id: str, product_key: str) -> dict[str
         sa.select(feedback).where(feedback.c.order_id == order_id, feedback.c.product_key == product_key)
     ).first()
     return dict(row._mapping) if row else None
+
+
+# --- support tickets ---------------------------------------------------------------------------
+
+
+def take_ticket_slot(conn: Connection, user_id: str, cap: int) -> bool:
+    """One more open ticket for the shopper, if they have fewer than ``cap``; False when they are at the cap."""
+    try:
+        with conn.begin_nested():
+            conn.execute(open_ticket_counts.insert().values(user_id=user_id, open_count=0))
+    except sa.exc.IntegrityError:
+        pass  # the shopper has a counter already
+    moved = conn.execute(
+        open_ticket_counts.update()
+        .where(open_ticket_counts.c.user_id == user_id, open_ticket_counts.c.open_count < cap)
+        .values(open_count=open_ticket_counts.c.open_count + 1)
+    )
+    return moved.rowcount == 1
+
+
+def insert_ticket(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(support_tickets.insert().values(**row))
+
+
+def ticket(conn: Connection, ticket_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(support_tickets).where(support_tickets.c.ticket_id == ticket_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def tickets_of(conn: Connection, user_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """The shopper's tickets, newest first, those older than ``before_id`` when paging on."""
+    query = sa.select(support_tickets).where(support_tickets.c.user_id == user_id)
+    if before_id is not None:
+        query = query.where(support_tickets.c.id < before_id)
+    rows = conn.execute(query.order_by(support_tickets.c.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def close_ticket(conn: Connection, ticket_id: str, at: str) -> bool:
+    """open -> closed, once, giving the shopper's open-ticket slot back."""
+    found = ticket(conn, ticket_id)
+    moved = conn.execute(
+        support_tickets.update()
+        .where(support_tickets.c.ticket_id == ticket_id, support_tickets.c.status == "open")
+        .values(status="closed", closed_at=at)
+    )
+    if moved.rowcount != 1 or found is None:
+        return False
+    conn.execute(
+        open_ticket_counts.update()
+        .where(open_ticket_counts.c.user_id == found["user_id"], open_ticket_counts.c.open_count > 0)
+        .values(open_count=open_ticket_counts.c.open_count - 1)
+    )
+    return True

@@ -4,14 +4,15 @@ import functools
 
 from agentkit import AgentApp, AgentClient, Database, create_agent_app
 
-from . import domain, images, storage
+from . import domain, images, profiles, storage
 
 HANDLERS = {
     "getRecommendations": domain.get_recommendations,
     "searchProducts": domain.search_products,
     "getProduct": domain.get_product,
     "getAlternatives": domain.get_alternatives,
-    "getShopperProfile": domain.get_shopper_profile,
+    "getShopperProfile": profiles.get_shopper_profile,
+    "upsertShopperProfile": profiles.upsert_shopper_profile,
     "listCategories": domain.list_categories,
 }
 NEEDS_INVENTORY = ("getRecommendations", "getAlternatives")

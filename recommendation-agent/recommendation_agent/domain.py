@@ -407,7 +407,7 @@ def availability_label(entry: dict[str, Any] | None, size: str | None = None, co
     return status
 
 
-# --- search, product, categories, profile ------------------------------------------------------
+# --- search, product, categories ------------------------------------------------------------
 
 
 def search_products(db, body: dict[str, Any]) -> dict[str, Any]:
@@ -463,21 +463,6 @@ def list_categories(db, body: dict[str, Any]) -> dict[str, Any]:
             }
             for name, items in grouped.items()
         ]
-    }
-
-
-def get_shopper_profile(db, body: dict[str, Any]) -> dict[str, Any]:
-    products, profile = _load(db, body["userId"])
-    names = {p["product_id"]: p["name"] for p in products}
-    return {
-        "userId": profile["user_id"],
-        "name": profile["name"],
-        "email": profile["email"],
-        "city": profile["city"],
-        "tier": profile["tier"],
-        "preferences": profile["preferences"],
-        "purchaseHistory": [{"productId": pid, "name": names.get(pid, pid)} for pid in profile["purchases"]],
-        "address": profile["address"],
     }
 
 

@@ -14,7 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from agentkit.contracts import id_max_length
+
 metadata = sa.MetaData()
+# Shopper ids are as wide as the contracts let them be (common.json's userId maxLength), never a copy of it.
+USER_ID = sa.String(id_max_length("userId"))
 
 products = sa.Table(
     "products",
@@ -64,7 +68,7 @@ complements = sa.Table(
 shoppers = sa.Table(
     "shoppers",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", USER_ID, primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("email", sa.String(200), nullable=False),
     sa.Column("phone", sa.String(20)),
@@ -77,7 +81,7 @@ shoppers = sa.Table(
 purchases = sa.Table(
     "purchases",
     metadata,
-    sa.Column("user_id", sa.String(24), sa.ForeignKey("shoppers.user_id"), primary_key=True),
+    sa.Column("user_id", USER_ID, sa.ForeignKey("shoppers.user_id"), primary_key=True),
     sa.Column("product_id", sa.String(24), sa.ForeignKey("products.product_id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
@@ -221,3 +225,25 @@ def shopper(conn: Connection, user_id: str) -> dict[str, Any] | None:
         )
     ]
     return found
+
+
+def insert_shopper(conn: Connection, row: dict[str, Any]) -> bool:
+    """A new profile; False (and nothing changed) when the shopper has one already, even one written a moment ago
+    by a concurrent first contact."""
+    try:
+        with conn.begin_nested():
+            conn.execute(shoppers.insert().values(**row))
+        return True
+    except sa.exc.IntegrityError:
+        return False
+
+
+def update_shopper(conn: Connection, user_id: str, values: dict[str, Any]) -> None:
+    conn.execute(shoppers.update().where(shoppers.c.user_id == user_id).values(**values))
+
+
+def product_names(conn: Connection, product_ids: list[str]) -> dict[str, str]:
+    if not product_ids:
+        return {}
+    rows = conn.execute(sa.select(products.c.product_id, products.c.name).where(products.c.product_id.in_(product_ids)))
+    return {r.product_id: r.name for r in rows}

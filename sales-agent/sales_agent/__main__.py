@@ -1,4 +1,4 @@
-"""``python -m sales_agent chat | orders process FILE | serve``."""
+"""``python -m sales_agent chat | orders process FILE | checkouts recover | token USER_ID | serve``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     checkouts_sub = checkouts.add_subparsers(dest="action", required=True)
     recover = checkouts_sub.add_parser("recover", help="undo checkouts a crashed process left half-placed")
     recover.add_argument("--older-than", type=int, default=300, help="seconds (default 300)")
+    token = sub.add_parser("token", help="print a shopper session token for an existing shopper (the operator's tool)")
+    token.add_argument("user_id", metavar="USER_ID", help="the shopper's id (U1002, or a guest's id)")
+    token.add_argument("--days", type=float, help="how long it lasts (default SALES_SESSION_DAYS)")
     serve = sub.add_parser("serve", help="run the HTTP chat API (development server; use gunicorn in production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -33,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return batch.main(args.file, as_json=args.json)
     if args.command == "checkouts":
         return _recover(args.older_than)
+    if args.command == "token":
+        return _token(args.user_id, args.days)
     if args.command == "serve":
         from .entrypoints.app import create_app
 
@@ -52,6 +57,35 @@ def _recover(older_than: int) -> int:
     finally:
         checkout.close()
     print(json.dumps({"recovered": recovered}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _token(user_id: str, days: float | None) -> int:
+    """Mint a session for a shopper somebody has (a profile, or a guest or sender the sales agent knows): a typo
+    never becomes a token for a shopper nobody is. The token works against every sales service that shares the
+    session secret (SALES_SESSION_SECRET, or var/sales-session.secret)."""
+    from agentkit import AgentCallError
+
+    from .auth import DAY, SessionAuth
+    from .bootstrap import build_checkout
+    from .guests import Identities
+    from .shoppers import ShopperUnknown, check_exists
+
+    checkout = build_checkout()
+    try:
+        identities = Identities(checkout.store.db)
+        try:
+            check_exists(checkout.clients, identities, user_id)
+        except ShopperUnknown as exc:
+            print(f"{exc}; a new shopper starts with POST /sessions/guest or the terminal", file=sys.stderr)
+            return 2
+        except AgentCallError as exc:
+            print(f"cannot tell whether {user_id!r} is a shopper: {exc.message}", file=sys.stderr)
+            return 1
+        lifetime = days * DAY if days is not None else None
+        print(SessionAuth(checkout.settings).mint(user_id, guest=identities.is_guest(user_id), lifetime=lifetime))
+    finally:
+        checkout.close()
     return 0
 
 

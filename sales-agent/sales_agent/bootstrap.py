@@ -16,12 +16,13 @@ from langchain_core.language_models import BaseChatModel
 
 from . import memory
 from .cards import CardTokens
-from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
 from .graph import Checkpointer, build_graph, build_model
+from .guests import Deliveries, Identities
 from .session import SalesSession
 from .settings import Settings
+from .store import SalesStore
 from .tools import SalesTools, build_tools
 from .turnlock import TurnLock
 
@@ -92,4 +93,6 @@ def build_session(
         # for confirmation kept in the database: a shopper's turns may reach any worker.
         turn_lock=TurnLock(store.db, settings.turn_lock_url, settings.turn_lock_seconds),
         awaiting=memory.Awaiting(store.db),
+        identities=Identities(store.db),
+        deliveries=Deliveries(store.db),
     )

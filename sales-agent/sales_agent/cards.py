@@ -28,6 +28,8 @@ from agentkit import AgentCallError, clock
 from agentkit.cards import card_brand
 from agentkit.cards import luhn_ok as kit_luhn_ok
 
+from .guests import USER_ID_WIDTH
+
 log = logging.getLogger("agents.sales.cards")
 
 # Digits joined by spaces, dashes or dots (a dot only before 3+ digits, so "4999.00" stays a price).
@@ -58,7 +60,7 @@ card_tokens = sa.Table(
     "sales_card_tokens",
     metadata,
     sa.Column("token", sa.String(40), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), nullable=False, index=True),
     sa.Column("brand", sa.String(12), nullable=False),
     sa.Column("last4", sa.String(4), nullable=False),
     sa.Column("exp_month", sa.Integer, nullable=False),

@@ -22,9 +22,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import SecretStr
 
 from . import idempotency, llm, memory, prompts
-from .cart import SalesStore
 from .context import SalesContext
 from .settings import Settings
+from .store import SalesStore
 
 MODEL_CALLS_PER_TURN = 12  # a model that loops is stopped (ModelCallLimitMiddleware) and the shopper told
 TOOL_CALLS_PER_TURN = 24

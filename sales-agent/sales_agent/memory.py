@@ -31,6 +31,7 @@ from agentkit import clock
 from agentkit.errors import RateLimited
 
 from .cards import mask_numbers
+from .guests import USER_ID_WIDTH
 
 log = logging.getLogger("agents.sales.memory")
 
@@ -183,7 +184,7 @@ turn_stamps = sa.Table(
     "sales_turn_stamps",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), nullable=False, index=True),
     sa.Column("at", sa.String(32), nullable=False),
 )
 
@@ -191,7 +192,7 @@ turn_stamps = sa.Table(
 awaiting = sa.Table(
     "sales_awaiting_confirmation",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), primary_key=True),
     sa.Column("checkout_id", sa.String(24), nullable=False),
 )
 

@@ -24,17 +24,18 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from agentkit import AgentCallError
-from agentkit.contracts import is_valid_id
+from agentkit.contracts import id_pattern, is_valid_id
 from agentkit.logs import log as log_fields
 
 from . import llm, memory
 from .cards import CardTokens
-from .cart import SalesStore
 from .checkout import CheckoutWorkflow
 from .clients import Clients
 from .context import SalesContext
 from .graph import Checkpointer, describe_quote
+from .guests import Deliveries, Identities
 from .settings import Settings
+from .store import SalesStore
 from .tools import SalesTools, cart_view
 from .turnlock import TurnLock
 
@@ -154,6 +155,8 @@ class SalesSession:
         turns: memory.TurnLimiter,
         turn_lock: TurnLock,
         awaiting: memory.Awaiting,
+        identities: Identities,
+        deliveries: Deliveries,
     ):
         self.settings = settings
         self.clients = clients
@@ -169,6 +172,8 @@ class SalesSession:
         self.turns = turns
         self.turn_lock = turn_lock
         self._awaiting = awaiting  # user id -> checkout id shown in the confirmation
+        self.identities = identities  # messaging senders and guests (guests.py)
+        self.deliveries = deliveries  # webhook deliveries already seen
 
     # -- public API ----------------------------------------------------------------------------
     def send(self, user_id: str, text: str, channel: str = "terminal") -> TurnResult:
@@ -277,7 +282,20 @@ class SalesSession:
             profile = self.clients.call("recommendation", "getShopperProfile", {"userId": user_id})
         except AgentCallError:
             return None
-        return {"userId": profile["userId"], "name": profile["name"], "city": profile["city"], "tier": profile["tier"]}
+        # A new shopper's profile may have no name or city yet.
+        return {k: profile.get(k) for k in ("userId", "name", "city", "tier")}
+
+    def first_contact(self, user_id: str, name: str | None = None) -> None:
+        """A shopper the shop has not seen: their profile is made at the recommendation agent (upserted, so a
+        second first contact changes nothing). A failure is logged, never the shopper's problem: the chat
+        serves a shopper with no profile too, and the next first contact tries again."""
+        body: dict[str, Any] = {"userId": user_id}
+        if name and name.strip():
+            body["name"] = name.strip()[:100]
+        try:
+            self.clients.call("recommendation", "upsertShopperProfile", body)
+        except AgentCallError as exc:
+            log.warning("no profile made for the new shopper %s: %s", user_id, exc)
 
     def reset(self, user_id: str) -> None:
         """Forget the conversation, the cart, the remembered cards and any pending checkout (releasing its hold)."""
@@ -496,9 +514,9 @@ class SalesSession:
         return False
 
     def _check(self, user_id: str, channel: str) -> tuple[str, str]:
-        user_id = str(user_id or "").strip().upper()
+        user_id = str(user_id or "").strip()  # ids are opaque: compared as they are, never re-cased
         if not is_valid_id("userId", user_id):
-            raise ValueError(f"userId must look like U1001, not {user_id!r}")
+            raise ValueError(f"userId must match {id_pattern('userId').pattern}, not {user_id!r}")
         channel = str(channel or "terminal").strip().lower()
         if not CHANNEL_RE.match(channel):
             raise ValueError(f"channel must be a short lowercase name such as terminal, web, whatsapp, not {channel!r}")

@@ -55,13 +55,21 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(default=2000, validation_alias="SALES_MAX_MESSAGE_CHARS")
     turns_per_minute: int = Field(default=20, validation_alias="SALES_TURNS_PER_MINUTE")
-    webhook_max_messages: int = Field(default=20, validation_alias="SALES_WEBHOOK_MAX_MESSAGES")
+    webhook_max_messages: int = Field(default=10, ge=1, validation_alias="SALES_WEBHOOK_MAX_MESSAGES")
     turn_lock_url: str | None = Field(default=None, validation_alias="SALES_TURN_LOCK_URL")
     turn_lock_seconds: float = Field(default=120.0, validation_alias="SALES_TURN_LOCK_SECONDS")
 
     # The kit reads MAX_BODY_BYTES too; the chat's default is smaller than the agents'.
     max_body_bytes: int = Field(default=64 * 1024, ge=1, validation_alias="MAX_BODY_BYTES")
-    api_token: SecretStr | None = Field(default=None, validation_alias="SALES_API_TOKEN")
+    # Shopper sessions (auth.py): the HS256 secret (unset: one made in var/sales-session.secret), an identity
+    # provider's JWKS URL with the issuer and audience its tokens must carry, and how long minted ones last.
+    session_secret: SecretStr | None = Field(default=None, validation_alias="SALES_SESSION_SECRET")
+    session_jwks_url: str | None = Field(default=None, validation_alias="SALES_SESSION_JWKS_URL")
+    session_issuer: str | None = Field(default=None, validation_alias="SALES_SESSION_ISSUER")
+    session_audience: str | None = Field(default=None, validation_alias="SALES_SESSION_AUDIENCE")
+    session_guest_days: float = Field(default=7.0, gt=0, validation_alias="SALES_SESSION_GUEST_DAYS")
+    session_days: float = Field(default=30.0, gt=0, validation_alias="SALES_SESSION_DAYS")
+    session_leeway_seconds: float = Field(default=30.0, ge=0, validation_alias="SALES_SESSION_LEEWAY_SECONDS")
     whatsapp_verify_token: SecretStr | None = Field(default=None, validation_alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_app_secret: SecretStr | None = Field(default=None, validation_alias="WHATSAPP_APP_SECRET")
     telegram_secret_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_SECRET_TOKEN")

@@ -330,3 +330,30 @@ class FakeAgents:
             if 200 <= response["status"] < 300 and not op.response_problems(response["status"], response["body"]):
                 return response["status"], response["body"]
         raise LookupError(f"{op.contract_name}.{op.op_id} has no valid 2xx example; give one with answer()")
+
+
+def whatsapp_headers(raw: bytes, secret: str) -> dict[str, str]:
+    """The signature header WhatsApp sends with ``raw``: an HMAC-SHA256 of the body with the app secret."""
+    import hashlib
+    import hmac
+
+    return {"X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()}
+
+
+def telegram_headers(secret: str) -> dict[str, str]:
+    """The header Telegram sends with every update when the webhook was set with ``secret_token``."""
+    return {"X-Telegram-Bot-Api-Secret-Token": secret}
+
+
+def session_headers(user_id: str, **kwargs: Any) -> dict[str, str]:
+    """The Authorization header of a shopper session for a sales service started from this environment (its
+    SALES_SESSION_SECRET, or the secret under its VAR_DIR): what ``python -m sales_agent token`` prints."""
+    from .auth import SessionAuth
+
+    return {"Authorization": "Bearer " + SessionAuth().mint(user_id, **kwargs)}
+
+
+def app_session_headers(app: Any, user_id: str, **kwargs: Any) -> dict[str, str]:
+    """The same for an in-process app: a session minted by the app's own SessionAuth (``lifetime=-60`` makes an
+    expired one, ``guest=True`` a guest's). sales-agent/tests/conftest.py serves it as ``shopper_headers``."""
+    return {"Authorization": "Bearer " + app.extensions["sales_auth"].mint(user_id, **kwargs)}

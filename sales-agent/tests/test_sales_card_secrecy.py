@@ -58,7 +58,7 @@ def test_the_scanner_finds_a_planted_card(tmp_path):
 
 
 @pytest.mark.parametrize("typed,rest,number,cvc", FORMATS, ids=[f[0] for f in FORMATS])
-def test_a_typed_card_is_found_nowhere_after_a_full_checkout(tmp_path, typed, rest, number, cvc):
+def test_a_typed_card_is_found_nowhere_after_a_full_checkout(tmp_path, shopper_headers, typed, rest, number, cvc):
     wired = WiredSystem(tmp_path, tag="sec")
     memory = fresh_database_url("salesmem", tmp_path, "sec") if USE_POSTGRES else str(tmp_path / "var" / "memory.db")
     database = fresh_database_url("sales", tmp_path, "sec")
@@ -82,7 +82,8 @@ def test_a_typed_card_is_found_nowhere_after_a_full_checkout(tmp_path, typed, re
         assert order and order["orderId"] in placed.reply, placed.reply
         payments = wired.client("payment").post("/list-payments", json={"userId": "U1003"}).get_json()["payments"]
         assert payments[0]["cardLast4"] == number[-4:] and payments[0]["status"] == "succeeded"
-        state = create_app(s).test_client().get("/chat/state?userId=U1003").get_data(as_text=True)
+        app = create_app(s)
+        state = app.test_client().get("/chat/state", headers=shopper_headers(app, "U1003")).get_data(as_text=True)
         answers = "\n".join([quote.reply, placed.reply, state])
     finally:
         s.close()

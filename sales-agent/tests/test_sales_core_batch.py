@@ -14,10 +14,10 @@ import pytest
 from rich.console import Console
 
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
 from sales_agent.entrypoints import batch
+from sales_agent.store import SalesStore
 from support import WiredSystem, fresh_database_url
 
 SALES_DIR = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agentkit.cards import luhn_ok as kit_luhn_ok
 from sales_agent.cards import CardTokens, brand_of, luhn_ok, mask_numbers, redact_text
-from sales_agent.cart import SalesStore
+from sales_agent.store import SalesStore
 from support import fresh_database_url
 
 

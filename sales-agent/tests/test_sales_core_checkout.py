@@ -7,9 +7,9 @@ import pytest
 
 from agentkit import AgentCallError
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore, checkouts
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore, checkouts
 from support import WiredSystem, fresh_database_url
 
 USER = "U1001"  # Priya, gold, Mumbai, 6120 points
@@ -266,7 +266,9 @@ def test_no_card_number_is_stored_in_the_sales_database(shop):
 
 
 def test_a_guest_can_click_and_collect(shop):
-    guest = shop.store.new_guest("whatsapp")
+    from sales_agent.guests import Identities
+
+    guest = Identities(shop.store.db).resolve("whatsapp", "447700900999")  # a sender nobody knows: a new guest
     shop.store.add_line(guest, {**JACKET, "name": "x", "unitPrice": 1.0, "category": "jackets"})
     no_address = shop.workflow.prepare(guest, payment_method="upi", upi_id="guest@okaxis")
     assert no_address["error"]["code"] == "missing_address" and no_address["error"]["suggestions"]
@@ -277,7 +279,10 @@ def test_a_guest_can_click_and_collect(shop):
     assert any("Not a loyalty member" in n for n in quote["notes"]) and quote["discounts"] == []
     result = shop.workflow.place(guest, quote["checkoutId"])
     assert "error" not in result, result
-    assert result["pointsEarned"] == 0 and "Not a loyalty member" in result["pointsNote"]
+    # The first real order makes the guest a bronze member (loyalty's earnPoints enrols a new shopper).
+    assert result["pointsEarned"] == int(quote["total"] // 100), result
+    member = shop.clients.call("loyalty", "getMember", {"userId": guest})
+    assert member["tier"] == "bronze" and member["pointsBalance"] == result["pointsEarned"]
 
 
 class Crash(BaseException):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from agentkit import clock
-from sales_agent.cart import SalesStore, checkouts
 from sales_agent.reconciler import MIN_STALE_AFTER, stale_after
 from sales_agent.settings import Settings
+from sales_agent.store import SalesStore, checkouts
 from support import fresh_database_url
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sales_agent.cart import SalesStore
+from sales_agent.store import SalesStore
 from support import fresh_database_url
 
 

@@ -1,4 +1,4 @@
-"""tools.py against agents faked from their contracts with ``responses``.
+"""The tools (sales_agent/tools/) against agents faked from their contracts with ``responses``.
 
 Every tool: the requests it sends are contract-valid, and it turns a 2xx, a 4xx error envelope, a timeout
 and a refused connection into JSON the model can use, never an exception.
@@ -12,9 +12,9 @@ import responses
 from agentkit.registry import agents
 from sales_agent import idempotency
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore
 from sales_agent.testing import FakeAgents, invoke_tool
 from sales_agent.tools import TOOL_NAMES, SalesTools, build_tools
 from support import fresh_database_url
@@ -157,13 +157,15 @@ CASES = [
 
 
 def test_every_tool_is_covered():
-    from sales_agent.tools import _BASE_TOOL_NAMES  # tools from sales_agent/agent_tools/ are tested in their own files
+    from sales_agent.tools import gift_wrapping, registry  # the gift-wrapping tools are tested in their own file
 
+    gift = {d.name for d in registry.declared_in(gift_wrapping)}
+    assert gift == {"check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"}
     assert sorted(
         [c[0] for c in CASES] + ["cancel_checkout", "remove_from_cart", "update_cart_quantity", "view_cart"]
-    ) == sorted(_BASE_TOOL_NAMES)
+    ) == sorted(set(TOOL_NAMES) - gift)
     assert sorted(TOOL_NAMES) == sorted(t.name for t in build_tools())
-    assert set(_BASE_TOOL_NAMES) <= set(TOOL_NAMES)
+    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == 23
 
 
 @pytest.mark.parametrize("mode", ["ok", "error", "timeout", "refused"])

@@ -8,9 +8,9 @@ import pytest
 from agentkit import AgentCallError
 from sales_agent import idempotency
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore
 from support import WiredSystem, fresh_database_url
 
 USER = "U1001"

@@ -1,6 +1,6 @@
-"""The gift-wrapping tools (sales_agent/agent_tools/gift_wrapping.py) against the gift-wrapping agent faked from
+"""The gift-wrapping tools (sales_agent/tools/gift_wrapping.py) against the gift-wrapping agent faked from
 its contract with ``responses``: a 2xx, a 4xx error envelope, a timeout and a refused connection all come back as
-JSON the model can use. Also the extension hook: a module dropped into sales_agent/agent_tools is picked up."""
+JSON the model can use. Also the registry: a module dropped into sales_agent/tools is picked up."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import responses
 
 from agentkit.registry import agents
 from sales_agent.cards import CardVault
-from sales_agent.cart import SalesStore
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.store import SalesStore
 from sales_agent.testing import FakeAgents, invoke_tool
 from sales_agent.tools import SalesTools, build_tools
 from support import fresh_database_url
@@ -210,55 +210,54 @@ def test_a_product_added_again_keeps_its_wrap(rig):
 # the extension hook
 # ---------------------------------------------------------------------------------------------
 DROPPED = '''
-from langchain.tools import ToolRuntime, tool
+from langchain.tools import ToolRuntime
 
 from sales_agent.context import SalesContext
-from sales_agent.tools import _uid, run_tool
+from sales_agent.tools.registry import declare, user_id
 
 
-@tool(response_format="content_and_artifact")
+@declare(("inventory", "checkInventory"))
 def say_hello_{n}(runtime: ToolRuntime[SalesContext]):
-    """A tool from a module dropped into agent_tools."""
-    return run_tool("say_hello_{n}", lambda: {{"hello": _uid(runtime)}})
-
-
-TOOLS = [say_hello_{n}]
-TOOL_OPERATIONS = {{"say_hello_{n}": [("inventory", "checkInventory")]}}
+    """A tool from a module dropped into sales_agent/tools."""
+    return {{"hello": user_id(runtime)}}
 '''
 
 
-def test_gift_wrapping_tools_come_in_through_the_hook():
-    import sales_agent.agent_tools.gift_wrapping as module
+def test_gift_wrapping_tools_come_in_through_the_registry():
     from sales_agent import tools
+    from sales_agent.tools import gift_wrapping, registry
 
-    assert module in tools.discover_agent_tools()
+    assert gift_wrapping in registry.modules()
     assert {"check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"} <= set(tools.TOOL_NAMES)
     assert {"check_gift_wrapping", "add_gift_wrap", "remove_gift_wrap"} <= {t.name for t in build_tools()}
     assert tools.TOOL_OPERATIONS["check_gift_wrapping"] == [("gift-wrapping", "checkGiftWrapping")]
     assert ("gift-wrapping", "addGiftWrap") in tools.TOOL_OPERATIONS["place_order"]
 
 
-def test_a_module_dropped_into_agent_tools_is_picked_up(tmp_path, monkeypatch):
-    import sales_agent.agent_tools as package
+def test_a_module_dropped_into_the_tools_package_is_picked_up(tmp_path, monkeypatch):
+    import sales_agent.tools as package
     from sales_agent import tools
+    from sales_agent.tools import registry
 
     (tmp_path / "zz_hello.py").write_text(DROPPED.format(n=1))
     (tmp_path / "_private.py").write_text("raise RuntimeError('modules starting with _ are skipped')\n")
     monkeypatch.setattr(package, "__path__", [*package.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "sales_agent.agent_tools.zz_hello", raising=False)
+    monkeypatch.delitem(sys.modules, "sales_agent.tools.zz_hello", raising=False)
     try:
-        names = [m.__name__ for m in tools.discover_agent_tools()]
-        assert "sales_agent.agent_tools.zz_hello" in names and "sales_agent.agent_tools.gift_wrapping" in names
-        assert "sales_agent.agent_tools._private" not in names
-        found, operations = tools.collect_agent_tools(taken=tools._BASE_TOOL_NAMES)
-        assert "say_hello_1" in [t.name for t in found]
-        assert operations["say_hello_1"] == [("inventory", "checkInventory")]
+        names = [m.__name__ for m in registry.modules()]
+        assert "sales_agent.tools.zz_hello" in names and "sales_agent.tools.gift_wrapping" in names
+        assert "sales_agent.tools._private" not in names
+        assert "sales_agent.tools.registry" not in names and "sales_agent.tools.common" not in names
+        found = registry.collect(registry.modules())
+        assert sorted(d.name for d in found) == sorted([*tools.TOOL_NAMES, "say_hello_1"])
+        (hello,) = [d for d in found if d.name == "say_hello_1"]
+        assert hello.operations == (("inventory", "checkInventory"),)
         # the tool works like any other: JSON content and the recorded calls
-        from langchain.tools import ToolRuntime
+        from langchain.tools import ToolRuntime, tool
 
         from sales_agent.context import SalesContext
 
-        tool = next(t for t in found if t.name == "say_hello_1")
+        built = tool(hello.name, response_format="content_and_artifact")(hello.run)
         runtime = ToolRuntime(
             state={"messages": []},
             context=SalesContext(USER, "test", None),
@@ -267,26 +266,19 @@ def test_a_module_dropped_into_agent_tools_is_picked_up(tmp_path, monkeypatch):
             tool_call_id="call_1",
             store=None,
         )
-        message = tool.invoke(
+        message = built.invoke(
             {"type": "tool_call", "name": "say_hello_1", "id": "call_1", "args": {"runtime": runtime}}
         )
         assert message.content == '{"hello":"U1001"}' and message.artifact["calls"][0]["tool"] == "say_hello_1"
     finally:
-        sys.modules.pop("sales_agent.agent_tools.zz_hello", None)
+        sys.modules.pop("sales_agent.tools.zz_hello", None)
 
 
-def test_a_broken_module_is_refused_loudly(tmp_path, monkeypatch):
-    import types
-
+def test_a_tool_name_declared_twice_is_refused_loudly():
     from sales_agent import tools
+    from sales_agent.tools import cart, registry
 
-    clash = types.ModuleType("clash")
-    clash.TOOLS = [t for t in build_tools() if t.name == "view_cart"]
-    clash.TOOL_OPERATIONS = {"view_cart": []}
     with pytest.raises(ValueError, match="already exists"):
-        tools.collect_agent_tools([clash], taken=tools._BASE_TOOL_NAMES)
-    unmatched = types.ModuleType("unmatched")
-    unmatched.TOOLS = clash.TOOLS
-    unmatched.TOOL_OPERATIONS = {}
-    with pytest.raises(ValueError, match="must name the same tools"):
-        tools.collect_agent_tools([unmatched])
+        registry.collect([cart], taken=tools.TOOL_NAMES)
+    with pytest.raises(ValueError, match="'add_to_cart' already exists"):
+        registry.collect([cart, cart])

@@ -362,14 +362,15 @@ def test_checkout_keys_are_per_shopper_checkout_and_step():
 
 
 def test_no_tool_makes_its_own_key():
-    """Every Idempotency-Key in the sales code comes from idempotency.py (through ``_action_key`` for tool calls,
-    ``_Run._key`` for checkout steps) or is passed on unchanged: none is built from a tool-call id or a string."""
+    """Every Idempotency-Key in the sales code comes from idempotency.py (through ``action_key`` for tool calls,
+    ``Placement.step_key`` for checkout steps) or is passed on unchanged: none is built from a tool-call id or a
+    string."""
     import ast
     from pathlib import Path
 
     import sales_agent
 
-    allowed = {"_action_key", "_key"}
+    allowed = {"action_key", "step_key"}
     found = []
     for path in sorted(Path(sales_agent.__file__).parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -384,4 +385,9 @@ def test_no_tool_makes_its_own_key():
                 passed_on = isinstance(value, ast.Name) and value.id == "idempotency_key"
                 found.append((path.name, name or ("passed on" if passed_on else ast.unparse(value))))
     assert found and all(what in allowed or what == "passed on" for _, what in found), found
-    assert {f for f, what in found if what in allowed} == {"tools.py", "checkout.py"}
+    assert {f for f, what in found if what in allowed} == {
+        "fulfillment.py",
+        "post_purchase.py",
+        "placement.py",
+        "undo.py",
+    }

@@ -3,15 +3,18 @@ HTTP API limits message length, turns per minute and messages per webhook call w
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from langchain_core.messages import HumanMessage
 
 from sales_agent import memory
 from sales_agent.cards import CardVault
 from sales_agent.entrypoints.app import create_app
-from sales_agent.testing import ScriptedChatModel, call, session_for_tests
+from sales_agent.testing import ScriptedChatModel, call, session_for_tests, whatsapp_headers
 from support import USE_POSTGRES, fresh_database_url
 
+WHATSAPP_SECRET = "wa-secret-for-the-limit-tests"
 FILLER = "tell me more about warm jackets for a trip to Manali in December, with a hood, waterproof " * 3
 
 
@@ -99,7 +102,7 @@ def client(tmp_path):
         vault=CardVault(),
         settings_overrides={"max_message_chars": 100, "turns_per_minute": 3, "webhook_max_messages": 2},
     )
-    app = create_app(s, config={"RATE_LIMITER": None})
+    app = create_app(s, config={"RATE_LIMITER": None, "WHATSAPP_APP_SECRET": WHATSAPP_SECRET})
     app.testing = True
     yield app.test_client()
     s.close()
@@ -109,19 +112,22 @@ def fields(response):
     return [d["field"] for d in response.get_json()["error"]["details"]]
 
 
-def test_a_message_too_long_is_a_400_naming_message(client):
-    response = client.post("/chat", json={"userId": "U1001", "message": "x" * 101})
+def test_a_message_too_long_is_a_400_naming_message(client, shopper_headers):
+    as_u1001 = shopper_headers(client.application, "U1001")
+    response = client.post("/chat", json={"userId": "U1001", "message": "x" * 101}, headers=as_u1001)
     assert response.status_code == 400 and fields(response) == ["message"]
     assert "at most 100 characters" in response.get_json()["error"]["message"]
-    assert client.post("/chat", json={"userId": "U1001", "message": "x" * 100}).status_code == 200
+    assert client.post("/chat", json={"userId": "U1001", "message": "x" * 100}, headers=as_u1001).status_code == 200
 
 
-def test_too_many_turns_a_minute_is_a_429_naming_the_shopper(client):
+def test_too_many_turns_a_minute_is_a_429_naming_the_shopper(client, shopper_headers):
+    as_u1002 = shopper_headers(client.application, "U1002")
     for _ in range(3):
-        assert client.post("/chat", json={"userId": "U1002", "message": "hi"}).status_code == 200
-    response = client.post("/chat", json={"userId": "U1002", "message": "hi"})
+        assert client.post("/chat", json={"message": "hi"}, headers=as_u1002).status_code == 200
+    response = client.post("/chat", json={"message": "hi"}, headers=as_u1002)
     assert response.status_code == 429 and fields(response) == ["userId"]
-    assert client.post("/chat", json={"userId": "U1003", "message": "hi"}).status_code == 200, "per shopper"
+    as_u1003 = shopper_headers(client.application, "U1003")
+    assert client.post("/chat", json={"message": "hi"}, headers=as_u1003).status_code == 200, "per shopper"
 
 
 def whatsapp(*texts):
@@ -133,7 +139,8 @@ def whatsapp(*texts):
                     {
                         "value": {
                             "messages": [
-                                {"from": "919800000001", "type": "text", "text": {"body": text}} for text in texts
+                                {"id": f"wamid.{n}", "from": "919800000001", "type": "text", "text": {"body": text}}
+                                for n, text in enumerate(texts)
                             ]
                         }
                     }
@@ -143,11 +150,17 @@ def whatsapp(*texts):
     }
 
 
+def signed(client, body):
+    raw = json.dumps(body).encode()
+    headers = whatsapp_headers(raw, WHATSAPP_SECRET)
+    return client.post("/webhooks/whatsapp", data=raw, content_type="application/json", headers=headers)
+
+
 def test_a_webhook_call_with_too_many_messages_is_a_400_and_runs_no_turn(client):
-    response = client.post("/webhooks/whatsapp", json=whatsapp("hi", "hello", "hey"))
+    response = signed(client, whatsapp("hi", "hello", "hey"))
     assert response.status_code == 400
     assert fields(response) == ["entry[].changes[].value.messages"]
-    response = client.post("/webhooks/whatsapp", json=whatsapp("hi", "y" * 101))
+    response = signed(client, whatsapp("hi", "y" * 101))
     assert response.status_code == 400 and fields(response) == ["entry[0].changes[0].value.messages[1].text.body"]
-    ok = client.post("/webhooks/whatsapp", json=whatsapp("hi", "hello"))
+    ok = signed(client, whatsapp("hi", "hello"))
     assert ok.status_code == 200 and len(ok.get_json()["replies"]) == 2

@@ -11,11 +11,12 @@ import threading
 import requests
 
 from agentkit.registry import agents
+from sales_agent.testing import session_headers
 from support import free_port, runner_env, start_runner, stop, wait_for_line
 
 
 def chat(base: str, text: str) -> dict:
-    reply = requests.post(f"{base}/chat", json={"userId": "U1003", "message": text}, timeout=120)
+    reply = requests.post(f"{base}/chat", json={"message": text}, headers=session_headers("U1003"), timeout=120)
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -40,7 +41,7 @@ def test_one_shoppers_turns_on_different_workers(tmp_path):
         assert quote.get("pendingConfirmation"), quote["reply"]
         placed = chat(a, "yes")
         assert "pendingConfirmation" not in placed and "ORD-" in placed["reply"], placed["reply"]
-        state = requests.get(f"{b}/chat/state", params={"userId": "U1003"}, timeout=10).json()
+        state = requests.get(f"{b}/chat/state", headers=session_headers("U1003"), timeout=10).json()
         assert state["lastOrder"]["orderId"] in placed["reply"]
 
         from support import auth_headers
@@ -62,7 +63,7 @@ def test_one_shoppers_turns_on_different_workers(tmp_path):
         for t in threads:
             t.join()
         assert len(answers) == 2
-        history = requests.get(f"{a}/chat/state", params={"userId": "U1003"}, timeout=10).json()["history"]
+        history = requests.get(f"{a}/chat/state", headers=session_headers("U1003"), timeout=10).json()["history"]
         users = [h["text"] for h in history if h["role"] == "user"][-2:]
         assert sorted(users) == ["hi", "what offers do I have?"]
         roles = [h["role"] for h in history[-4:]]

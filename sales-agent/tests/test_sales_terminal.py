@@ -280,6 +280,51 @@ def test_the_shopper_is_asked_for_when_not_given(system):
     assert child.exitstatus == 0
 
 
+def test_an_unknown_shopper_is_refused_never_logged_in_as_somebody_else(system):
+    child = spawn(system, "--user", "alice@example")  # an id nobody has
+    try:
+        child.expect("I don't know a shopper called 'alice@example'")
+        child.expect(r"Choose \[(n/)?g/c\] ")
+        assert "Priya" not in child.before and "U1001" not in child.before
+        child.sendline("c")
+        child.expect("Bye!")
+        rest = finish(child)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and "Welcome back" not in rest
+
+    child = spawn(system, "--user", "U1003")
+    try:
+        child.expect("Welcome back, Ananya!")
+        child.expect(PROMPT)
+        child.sendline("/user Alex")
+        child.expect("I don't know a shopper called 'Alex'")
+        child.expect(r"Choose \[(n/)?g/c\] ")
+        child.sendline("c")
+        child.expect("Still shopping as Ananya")
+        child.expect(PROMPT)
+        child.sendline("/user U1099")  # an id nobody has: offered as a new shopper
+        child.expect("I don't know a shopper called 'U1099'")
+        child.expect(r"n +start as a new shopper with the id U1099")
+        child.expect(r"Choose \[n/g/c\] ")
+        child.sendline("n")
+        child.expect(r"Shopping as U1099")
+        child.expect(PROMPT)
+        child.sendline("/cart")
+        child.expect("Your cart is empty")
+        child.expect(PROMPT)
+        child.sendline("/user Nobody")
+        child.expect(r"Choose \[(n/)?g/c\] ")
+        child.sendline("g")
+        child.expect(r"Shopping as (guest-[0-9a-f]{16}|U[0-9]{19})")
+        child.expect(PROMPT)
+        child.sendline("/quit")
+        rest = finish(child)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and "Traceback" not in rest
+
+
 def test_a_dead_agent_gets_an_apology_not_a_traceback(system):
     env = dict(system)
     dead = f"http://127.0.0.1:{free_port()}"

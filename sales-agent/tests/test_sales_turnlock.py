@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from agentkit.errors import Conflict
-from sales_agent.cart import SalesStore
+from sales_agent.store import SalesStore
 from sales_agent.turnlock import TurnLock
 from support import USE_POSTGRES, free_port, fresh_database_url
 

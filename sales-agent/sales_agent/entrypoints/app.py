@@ -1,8 +1,9 @@
 """The sales HTTP service: ``create_app`` builds the Flask app and registers the chat and webhook blueprints
 (gunicorn serves ``sales_agent.entrypoints.app:create_app()`` on 8000).
 
-    /chat, /chat/confirm, /chat/state   http_chat.py
-    /webhooks/whatsapp, /webhooks/telegram   webhooks.py
+    /chat, /chat/confirm, /chat/state   http_chat.py (a shopper session token: auth.py)
+    /sessions/guest, /sessions/claim    http_sessions.py
+    /webhooks/whatsapp, /webhooks/telegram   webhooks.py (each only with its secret set)
     GET /health, GET /ready (its database, and which agents it needs are down)
 
 RATE_LIMIT (e.g. 600/minute) limits requests per client address, as for the agents. Every error is the
@@ -16,20 +17,25 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from agentkit.app import install_http_basics
-from agentkit.guards import check_bearer_token, limiter_from_env
+from agentkit.errors import Forbidden
+from agentkit.guards import limiter_from_env
 from agentkit.logs import get_logger
 
 from .. import bootstrap
+from ..auth import ISSUER, SessionAuth
 from ..reconciler import Reconciler, stale_after
 from ..session import SalesSession
 from ..settings import Settings, secret
 from ..web.pages import pages
 from .http_chat import chat
-from .webhooks import webhooks
+from .http_sessions import sessions
+from .webhooks import log_disabled_channels, webhooks
+
+SHOPPER_PATHS = ("/chat", "/sessions/claim")
 
 
 def create_app(
@@ -42,7 +48,6 @@ def create_app(
         WHATSAPP_VERIFY_TOKEN=secret(settings.whatsapp_verify_token),
         WHATSAPP_APP_SECRET=secret(settings.whatsapp_app_secret),
         TELEGRAM_SECRET_TOKEN=secret(settings.telegram_secret_token),
-        SALES_API_TOKEN=secret(settings.api_token),
     )
     app.config.update(config or {})
     limiter = app.config.get("RATE_LIMITER", limiter_from_env("sales"))
@@ -68,18 +73,29 @@ def create_app(
     app.extensions["sales_reconciler"] = reconciler
     app.extensions["worker_started"] = reconciler.start
 
+    auth = SessionAuth(settings)
+    app.extensions["sales_auth"] = auth
+    log_disabled_channels(app.config)
+
     def guard() -> None:
         if request.path in ("/health", "/ready"):
             return
-        if request.path.startswith("/chat"):
-            # The web front end's token (SALES_API_TOKEN); the webhooks check their platform's own signature.
-            check_bearer_token(app.config["SALES_API_TOKEN"], request.headers.get("Authorization"))
         if limiter is not None:
             limiter.hit(request.remote_addr or "unknown")
+        if request.path.startswith(SHOPPER_PATHS):
+            # The chat acts for the shopper the session token names, nobody else (http_chat.shopper_for);
+            # the webhooks check their platform's own signature, and anyone may start a guest session.
+            g.shopper = auth.shopper_of(request.headers.get("Authorization"))
+            if not g.shopper.guest and g.shopper.issuer != ISSUER and current().identities.is_guest(g.shopper.user_id):
+                raise Forbidden(
+                    "An identity provider's session cannot name one of this shop's guests.",
+                    details=[{"field": "Authorization", "message": "the token's sub is a guest id"}],
+                )
 
     install_http_basics(app, get_logger("sales"), guard)
     app.register_blueprint(pages)
     app.register_blueprint(chat)
+    app.register_blueprint(sessions)
     app.register_blueprint(webhooks)
 
     @app.get("/health")

@@ -25,14 +25,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agentkit.contracts import id_pattern
+from agentkit import AgentCallError
+from agentkit.contracts import is_valid_id
 
+from ..shoppers import ShopperUnknown, check_exists
+
+log = logging.getLogger("agents.sales.terminal")
 DEFAULT_USER = "U1001"
-USER_RE = re.compile(id_pattern("userId").pattern.replace("^U", "^[uU]", 1))  # the contracts' rule, any case
+SEED_STYLE_ID = re.compile(r"[uU][0-9]{4,}")  # U1001, typed in any case
 PROMPT = "you> "
 HELP = """Commands:
   /cart              show your cart
-  /user ID_OR_NAME   switch shopper (U1002, or a first name like Arjun)
+  /user ID_OR_NAME   switch shopper (U1002, or a first name like Arjun); someone new: a new shopper or a guest
   /reset             clear your cart and this conversation (asks first)
   /help              this help
   /quit              leave (Ctrl-D and Ctrl-C work too)
@@ -205,13 +209,22 @@ class Chat:
 
     # -- shoppers ---------------------------------------------------------------------------------
     def resolve_user(self, value: str) -> str | None:
-        """U1001 or a first/full name ("priya", "Arjun Mehta") -> a user id."""
+        """A shopper somebody has, by id (U1001, a guest's id) or first/full name ("priya", "Arjun Mehta");
+        None when nobody has that id or name (never another shopper)."""
         value = value.strip()
-        if USER_RE.match(value):
-            return value.upper()
-        wanted = value.lower()
-        if not wanted:
+        if not value:
             return None
+        candidates = [value] + ([value.upper()] if SEED_STYLE_ID.fullmatch(value) and value != value.upper() else [])
+        for candidate in candidates:
+            try:
+                return check_exists(self.session.clients, self.session.identities, candidate)
+            except ShopperUnknown:
+                continue
+            except AgentCallError:
+                # The profiles cannot be read now: an exact id is taken as typed (it names nobody else).
+                log.warning("could not check whether %r is a shopper", candidate, exc_info=True)
+                return candidate if is_valid_id("userId", candidate) else None
+        wanted = value.lower()
         if not self._names:
             misses = 0
             for number in range(1001, 1100):
@@ -225,9 +238,32 @@ class Chat:
                 misses = 0
                 self._names[uid] = str(shopper.get("name") or "")
         for uid, name in self._names.items():
-            if name.lower() == wanted or name.lower().split()[0] == wanted:
+            if name and (name.lower() == wanted or name.lower().split()[0] == wanted):
                 return uid
         return None
+
+    def unknown(self, value: str, cancel: str) -> str | None:
+        """Nobody is ``value``: say so and offer a new shopper with that id or a guest; None when cancelled."""
+        value = value.strip()
+        new = is_valid_id("userId", value)
+        self.console.print(f"I don't know a shopper called {value!r}.")
+        if new:
+            self.console.print(f"  n  start as a new shopper with the id {value}")
+        self.console.print("  g  start as a guest")
+        self.console.print(f"  c  {cancel}")
+        choices = "n/g/c" if new else "g/c"
+        while True:
+            answer = self.read(f"Choose [{choices}] ").strip().lower()
+            if answer in ("n", "new") and new:
+                self.session.first_contact(value)
+                return value
+            if answer in ("g", "guest"):
+                guest = self.session.identities.new_guest("terminal")
+                self.session.first_contact(guest)
+                return guest
+            if answer in ("c", "cancel", "q", "quit"):
+                return None
+            self.console.print(f"Please answer {' or '.join(choices.split('/'))}.")
 
     def switch(self, user_id: str) -> None:
         self.user_id = user_id
@@ -237,13 +273,13 @@ class Chat:
         shopper = self.session.shopper(self.user_id)
         self.name = str(shopper["name"]).split()[0] if shopper and shopper.get("name") else None
         lines = []
-        if shopper:
+        if shopper and shopper.get("name"):
             tier = f"{str(shopper.get('tier', '')).capitalize()} member" if shopper.get("tier") else ""
             where = shopper.get("city") or ""
             extra = " · ".join(x for x in (tier, where) if x)
             lines.append(f"Welcome back, **{self.name}**!" + (f" ({extra})" if extra else ""))
         else:
-            lines.append(f"Hi! Shopping as **{self.user_id}** (no shopper profile found — you can still browse).")
+            lines.append(f"Hi! Shopping as **{self.user_id}** (new here: browse, keep a cart and buy).")
         lines.append("I'm the shop assistant. Ask me for products, stock, your cart, checkout or your orders.")
         cart = self.session.cart(self.user_id) or {}
         cart_lines = cart.get("lines") or []
@@ -309,9 +345,9 @@ class Chat:
             if not rest.strip():
                 self.console.print(f"You are {self.name or ''} ({self.user_id}). Use /user U1002 or /user Arjun.")
                 return True
-            uid = self.resolve_user(rest)
+            uid = self.resolve_user(rest) or self.unknown(rest, f"cancel (stay {self.name or self.user_id})")
             if uid is None:
-                self.console.print(f"I don't know a shopper called {rest.strip()!r}. Use an id like U1002.")
+                self.console.print(f"Still shopping as {self.name or self.user_id}.")
             else:
                 self.switch(uid)
         elif name == "/reset":
@@ -474,10 +510,13 @@ def main(argv: list[str] | None = None) -> int:
             except (EOFError, KeyboardInterrupt):
                 console.print("\nBye!")
                 return 0
-        uid = chat.resolve_user(user)
+        try:
+            uid = chat.resolve_user(user) or chat.unknown(user, "quit")
+        except (EOFError, KeyboardInterrupt):
+            uid = None
         if uid is None:
-            console.print(f"I don't know a shopper called {user!r}; using {DEFAULT_USER}.")
-            uid = DEFAULT_USER
+            console.print("Bye!")
+            return 0
         chat.user_id = uid
         try:
             chat.greet()

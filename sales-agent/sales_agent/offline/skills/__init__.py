@@ -1,7 +1,7 @@
 """The offline model's skills, one module per intent, in one ordered list.
 
 ``SKILLS`` is the built-in list; ``all_skills()`` adds the ones that agent tool modules bring
-(``sales_agent/agent_tools/<agent>.py`` exporting ``SKILLS``), so a new agent's intent needs no edit here.
+(``sales_agent/tools/<agent>.py`` exporting ``SKILLS``), so a new agent's intent needs no edit here.
 Order matters only when two skills recognise a phrasing equally well: the earlier one wins.
 """
 
@@ -79,11 +79,11 @@ SKILLS: list[Skill] = [
 @functools.lru_cache(maxsize=1)
 def all_skills() -> tuple[Skill, ...]:
     """The built-in skills, then those of every agent tool module (in module name order)."""
-    from ...tools import discover_agent_tools
+    from ...tools import registry
 
     found = list(SKILLS)
     names = {s.name for s in found}
-    for module in discover_agent_tools():
+    for module in registry.modules():
         for skill in getattr(module, "SKILLS", None) or []:
             if isinstance(skill, Skill) and skill.name not in names:
                 found.append(skill)

@@ -6,7 +6,7 @@ the plan itself (``plan(planner, slots, memory) -> Step | None``: the first tool
 reply) and, optionally, how it writes its own reply from tool results (``reply``).
 
 Skills are registered in one ordered list (``skills/__init__.py``); an agent's tool module
-(``sales_agent/agent_tools/<agent>.py``) may export ``SKILLS`` and they join that list with no other edit.
+(``sales_agent/tools/<agent>.py``) may export ``SKILLS`` and they join that list with no other edit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The sales agent's own database: carts, checkouts, last orders and channel identities.
+"""The sales agent's own database: carts, checkouts and last orders (channel identities and guests: guests.py).
 
 It is an ordinary agentkit ``Database("sales", ...)`` (``SALES_DATABASE_URL``, default ``var/sales.db``,
 SQLite or PostgreSQL), so a cart survives a restart and is the same from every channel. Nothing here
@@ -19,12 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from agentkit import Database, clock
 
+from .guests import USER_ID_WIDTH
+
 metadata = sa.MetaData()
 
 carts = sa.Table(
     "sales_carts",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), primary_key=True),
     sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("coupon_code", sa.String(40)),
     sa.Column("redeem_points", sa.Integer, nullable=False, server_default="0"),
@@ -35,7 +37,7 @@ checkouts = sa.Table(
     "sales_checkouts",
     metadata,
     sa.Column("checkout_id", sa.String(24), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), nullable=False, index=True),
     sa.Column("status", sa.String(12), nullable=False),  # quoted|placing|placed|failed|cancelled|recovering
     sa.Column("source", sa.String(12), nullable=False),  # chat | batch
     sa.Column("hold_id", sa.String(24)),
@@ -52,27 +54,10 @@ checkouts = sa.Table(
 last_orders = sa.Table(
     "sales_last_orders",
     metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), primary_key=True),
     sa.Column("order_id", sa.String(24), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("placed_at", sa.String(24), nullable=False),
-)
-
-identities = sa.Table(
-    "sales_identities",
-    metadata,
-    sa.Column("channel", sa.String(16), primary_key=True),
-    sa.Column("external_id", sa.String(64), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False, index=True),
-    sa.Column("created_at", sa.String(24), nullable=False),
-)
-
-guests = sa.Table(
-    "sales_guests",
-    metadata,
-    sa.Column("user_id", sa.String(24), primary_key=True),
-    sa.Column("channel", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.String(24), nullable=False),
 )
 
 # What a tool decided from live state for one action (the store a reservation goes to), keyed by the action's
@@ -81,13 +66,11 @@ action_plans = sa.Table(
     "sales_action_plans",
     metadata,
     sa.Column("key", sa.String(80), primary_key=True),
-    sa.Column("user_id", sa.String(24), nullable=False),
+    sa.Column("user_id", sa.String(USER_ID_WIDTH), nullable=False),
     sa.Column("plan", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(24), nullable=False, index=True),
 )
 ACTION_PLAN_HOURS = 48  # as long as the agents keep an Idempotency-Key (IDEMPOTENCY_TTL_HOURS)
-
-GUEST_FIRST, GUEST_LAST = 9000, 9999
 
 
 def new_checkout_id() -> str:
@@ -104,6 +87,17 @@ def _same_variant(line: dict[str, Any], product_id: str, size: str | None, color
         and (size is None or str(line.get("size", "")).lower() == str(size).lower())
         and (color is None or str(line.get("color", "")).lower() == str(color).lower())
     )
+
+
+def _add_to(cart: dict[str, Any], line: dict[str, Any]) -> None:
+    for existing in cart["lines"]:
+        if _same_variant(existing, line["productId"], line.get("size"), line.get("color")):
+            existing["quantity"] = min(20, int(existing["quantity"]) + int(line["quantity"]))
+            for key in ("name", "unitPrice", "sku", "category"):
+                if line.get(key) is not None:
+                    existing[key] = line[key]
+            return
+    cart["lines"].append(dict(line))
 
 
 class SalesStore:
@@ -166,17 +160,40 @@ class SalesStore:
     def add_line(self, user_id: str, line: dict[str, Any]) -> dict[str, Any]:
         """Add a variant; the same variant again raises its quantity (capped at 20)."""
 
-        def change(cart):
-            for existing in cart["lines"]:
-                if _same_variant(existing, line["productId"], line["size"], line["color"]):
-                    existing["quantity"] = min(20, int(existing["quantity"]) + int(line["quantity"]))
-                    for key in ("name", "unitPrice", "sku", "category"):
-                        if line.get(key) is not None:
-                            existing[key] = line[key]
-                    return
-            cart["lines"].append(dict(line))
+        return self._mutate(user_id, lambda cart: _add_to(cart, line))
 
-        return self._mutate(user_id, change)
+    def merge_cart(self, from_user: str, into_user: str) -> tuple[dict[str, Any], int]:
+        """A guest who signs in keeps their cart: ``from_user``'s lines join ``into_user``'s (the same variant's
+        quantities add up, capped at 20), a coupon comes along if the account has none, and the guest's cart
+        is emptied, all in one transaction. Returns (the account's cart, lines merged)."""
+        merged = 0
+        with self.db.write() as conn:
+            insert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(carts)
+            conn.execute(
+                insert.values(
+                    user_id=into_user, lines=[], coupon_code=None, redeem_points=0, updated_at=clock.now_iso()
+                ).on_conflict_do_nothing(index_elements=["user_id"])
+            )
+            # Both rows locked in one order (by id) so two claims at once cannot deadlock on PostgreSQL.
+            rows = {
+                row["user_id"]: row
+                for row in conn.execute(
+                    sa.select(carts)
+                    .where(carts.c.user_id.in_((from_user, into_user)))
+                    .order_by(carts.c.user_id)
+                    .with_for_update()
+                ).mappings()
+            }
+            source = self._cart_view(from_user, rows.get(from_user))
+            target = self._cart_view(into_user, rows.get(into_user))
+            for line in source["lines"]:
+                _add_to(target, line)
+                merged += 1
+            if target["couponCode"] is None:
+                target["couponCode"] = source["couponCode"]
+            self._save_cart(conn, into_user, target["lines"], target["couponCode"], target["redeemPoints"])
+            conn.execute(carts.delete().where(carts.c.user_id == from_user))
+        return self.cart(into_user), merged
 
     def remove_lines(
         self, user_id: str, product_id: str, size: str | None = None, color: str | None = None
@@ -443,45 +460,6 @@ class SalesStore:
             return plan
         except IntegrityError:
             return self.action_plan(key, user_id) or plan
-
-    # -- channel identities --------------------------------------------------------------------
-    def identity(self, channel: str, external_id: str) -> str | None:
-        with self.db.read() as conn:
-            return conn.execute(
-                sa.select(identities.c.user_id).where(
-                    identities.c.channel == channel, identities.c.external_id == str(external_id)
-                )
-            ).scalar()
-
-    def link_identity(self, channel: str, external_id: str, user_id: str) -> None:
-        with self.db.write() as conn:
-            changed = conn.execute(
-                identities.update()
-                .where(identities.c.channel == channel, identities.c.external_id == str(external_id))
-                .values(user_id=user_id)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    identities.insert().values(
-                        channel=channel, external_id=str(external_id), user_id=user_id, created_at=clock.now_iso()
-                    )
-                )
-
-    def new_guest(self, channel: str) -> str:
-        """The next free guest id (U9000-U9999)."""
-        for _ in range(GUEST_LAST - GUEST_FIRST + 1):
-            with self.db.read() as conn:
-                taken = conn.execute(sa.select(sa.func.count()).select_from(guests)).scalar() or 0
-            candidate = f"U{GUEST_FIRST + taken}"
-            if GUEST_FIRST + taken > GUEST_LAST:
-                break
-            try:
-                with self.db.write() as conn:
-                    conn.execute(guests.insert().values(user_id=candidate, channel=channel, created_at=clock.now_iso()))
-                return candidate
-            except IntegrityError:
-                continue  # another worker took it; count again
-        raise RuntimeError("no guest ids left (U9000-U9999)")
 
     # -- housekeeping --------------------------------------------------------------------------
     def forget_user(self, user_id: str) -> None:

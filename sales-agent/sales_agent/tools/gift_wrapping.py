@@ -8,7 +8,7 @@
 
 The chosen wrap is remembered on the cart line (``line["giftWrap"]``), priced from checkGiftWrapping. Nothing is
 ordered from the gift-wrapping agent here: the checkout adds the wrap price to the total and, once the order
-exists, calls addGiftWrap with the order id (see checkout.py).
+exists, calls addGiftWrap with the order id (see sales_agent/checkout).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain.tools import ToolRuntime, tool
+from langchain.tools import ToolRuntime
 
 from ..context import SalesContext
 from ..errors import ToolFailure
 from ..offline.skills.base import Skill
-from ..tools import SalesTools, _check_product_id, _service, _uid, cart_view, run_tool
+from .common import cart_view, check_product_id
+from .registry import SalesTools, declare, service, user_id
 
 OPTION_IDS = ("standard", "premium", "festive")
 MESSAGE_MAX, RECIPIENT_MAX = 200, 100
@@ -68,11 +69,11 @@ def _option_id(option: str | None) -> str:
     return value
 
 
-def _product_for(service: SalesTools, user_id: str, product_id: str | None) -> str:
+def _product_for(parts: SalesTools, user_id: str, product_id: str | None) -> str:
     """The product named, else the newest cart line not yet wrapped (else the newest line)."""
     if product_id:
-        return _check_product_id(product_id)
-    lines = service.store.cart(user_id)["lines"]
+        return check_product_id(product_id)
+    lines = parts.store.cart(user_id)["lines"]
     if not lines:
         raise ToolFailure(
             "no_product",
@@ -87,10 +88,15 @@ def _options(check: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: o[k] for k in ("optionId", "name", "description", "price")} for o in check["options"]]
 
 
-def check_gift_wrapping(service: SalesTools, user_id: str, product_id: str | None = None) -> dict:
-    pid = _product_for(service, user_id, product_id)
-    check = service.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
-    lines = [line for line in service.store.cart(user_id)["lines"] if line["productId"] == pid]
+@declare(("gift-wrapping", "checkGiftWrapping"))
+def check_gift_wrapping(runtime: ToolRuntime[SalesContext], product_id: str | None = None):
+    """Whether a product can be gift-wrapped and the wrap options with their prices in rupees (a message card
+    is free). product_id like P1001; leave it out for the newest item in the cart. Use when the shopper says
+    it is a gift."""
+    parts, uid = service(runtime), user_id(runtime)
+    pid = _product_for(parts, uid, product_id)
+    check = parts.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
+    lines = [line for line in parts.store.cart(uid)["lines"] if line["productId"] == pid]
     current = next((line["giftWrap"] for line in lines if line.get("giftWrap")), None)
     return {
         "productId": check["productId"],
@@ -106,26 +112,49 @@ def check_gift_wrapping(service: SalesTools, user_id: str, product_id: str | Non
     }
 
 
+@declare(("gift-wrapping", "checkGiftWrapping"))
 def add_gift_wrap(
-    service: SalesTools,
-    user_id: str,
+    runtime: ToolRuntime[SalesContext],
     product_id: str | None = None,
     option: str = "standard",
     message: str | None = None,
     recipient_name: str | None = None,
-) -> dict:
-    pid = _product_for(service, user_id, product_id)
+):
+    """Gift-wrap an item in the cart: option standard, premium or festive (see check_gift_wrapping for prices),
+    an optional message card text (max 200 characters) and recipient name. Remembered on the cart line; the
+    price is added at checkout. product_id: leave it out for the newest item in the cart."""
+    parts, uid = service(runtime), user_id(runtime)
+    pid = _product_for(parts, uid, product_id)
     option_id = _option_id(option)
     message = _text(message, MESSAGE_MAX, "message")
     recipient = _text(recipient_name, RECIPIENT_MAX, "recipient name")
-    lines = [line for line in service.store.cart(user_id)["lines"] if line["productId"] == pid]
+    lines = [line for line in parts.store.cart(uid)["lines"] if line["productId"] == pid]
     if not lines:
         raise ToolFailure(
             "not_in_cart",
             f"{pid} is not in the cart; only items in the cart can be gift-wrapped.",
             suggestions=["Add it to the cart first (add_to_cart), then add the wrap."],
         )
-    check = service.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
+    check = parts.clients.call("gift-wrapping", "checkGiftWrapping", {"productId": pid})
+    chosen = _offered_option(check, option_id)
+    wrap = {
+        "optionId": option_id,
+        "optionName": chosen["name"],
+        "price": round(float(chosen["price"]), 2),
+        "message": message,
+        "recipientName": recipient,
+    }
+    cart, _ = parts.store.set_gift_wrap(uid, pid, wrap)
+    return {
+        "giftWrap": {"productId": pid, "name": check["productName"], **wrap},
+        "cart": cart_view(cart),
+        "note": "Saved on the cart line: the wrap price is added to the total at checkout and the wrap is "
+        "ordered with the order.",
+    }
+
+
+def _offered_option(check: dict[str, Any], option_id: str) -> dict[str, Any]:
+    """The option of checkGiftWrapping's answer, or a refusal saying why it cannot be had and what can."""
     if not check["wrappable"]:
         raise ToolFailure(
             "not_wrappable",
@@ -145,83 +174,27 @@ def add_gift_wrap(
             agent="gift-wrapping",
             operation="checkGiftWrapping",
         )
-    chosen = offered[option_id]
-    wrap = {
-        "optionId": option_id,
-        "optionName": chosen["name"],
-        "price": round(float(chosen["price"]), 2),
-        "message": message,
-        "recipientName": recipient,
-    }
-    cart, _ = service.store.set_gift_wrap(user_id, pid, wrap)
-    return {
-        "giftWrap": {"productId": pid, "name": check["productName"], **wrap},
-        "cart": cart_view(cart),
-        "note": "Saved on the cart line: the wrap price is added to the total at checkout and the wrap is "
-        "ordered with the order.",
-    }
+    return offered[option_id]
 
 
-def remove_gift_wrap(service: SalesTools, user_id: str, product_id: str | None = None) -> dict:
-    lines = service.store.cart(user_id)["lines"]
+@declare()
+def remove_gift_wrap(runtime: ToolRuntime[SalesContext], product_id: str | None = None):
+    """Take the gift wrap off a cart item (or off every wrapped item when product_id is left out)."""
+    parts, uid = service(runtime), user_id(runtime)
+    lines = parts.store.cart(uid)["lines"]
     wrapped = [line["productId"] for line in lines if line.get("giftWrap")]
     if product_id:
-        pid = _check_product_id(product_id)
+        pid = check_product_id(product_id)
         wrapped = [p for p in wrapped if p == pid]
     if not wrapped:
         raise ToolFailure(
             "not_wrapped",
             "Nothing in the cart is gift-wrapped" + (f" for {product_id}." if product_id else "."),
-            cart=cart_view(service.store.cart(user_id)),
+            cart=cart_view(parts.store.cart(uid)),
         )
     for pid in dict.fromkeys(wrapped):
-        service.store.set_gift_wrap(user_id, pid, None)
-    return {"removed": list(dict.fromkeys(wrapped)), "cart": cart_view(service.store.cart(user_id))}
-
-
-# ---------------------------------------------------------------------------------------------
-# the @tool wrappers the model sees
-# ---------------------------------------------------------------------------------------------
-@tool("check_gift_wrapping", response_format="content_and_artifact")
-def check_gift_wrapping_tool(runtime: ToolRuntime[SalesContext], product_id: str | None = None):
-    """Whether a product can be gift-wrapped and the wrap options with their prices in rupees (a message card
-    is free). product_id like P1001; leave it out for the newest item in the cart. Use when the shopper says
-    it is a gift."""
-    return run_tool("check_gift_wrapping", lambda: check_gift_wrapping(_service(runtime), _uid(runtime), product_id))
-
-
-@tool("add_gift_wrap", response_format="content_and_artifact")
-def add_gift_wrap_tool(
-    runtime: ToolRuntime[SalesContext],
-    product_id: str | None = None,
-    option: str = "standard",
-    message: str | None = None,
-    recipient_name: str | None = None,
-):
-    """Gift-wrap an item in the cart: option standard, premium or festive (see check_gift_wrapping for prices),
-    an optional message card text (max 200 characters) and recipient name. Remembered on the cart line; the
-    price is added at checkout. product_id: leave it out for the newest item in the cart."""
-    return run_tool(
-        "add_gift_wrap",
-        lambda: add_gift_wrap(_service(runtime), _uid(runtime), product_id, option, message, recipient_name),
-    )
-
-
-@tool("remove_gift_wrap", response_format="content_and_artifact")
-def remove_gift_wrap_tool(runtime: ToolRuntime[SalesContext], product_id: str | None = None):
-    """Take the gift wrap off a cart item (or off every wrapped item when product_id is left out)."""
-    return run_tool("remove_gift_wrap", lambda: remove_gift_wrap(_service(runtime), _uid(runtime), product_id))
-
-
-TOOLS = [check_gift_wrapping_tool, add_gift_wrap_tool, remove_gift_wrap_tool]
-TOOL_OPERATIONS = {
-    "check_gift_wrapping": [("gift-wrapping", "checkGiftWrapping")],
-    "add_gift_wrap": [("gift-wrapping", "checkGiftWrapping")],
-    "remove_gift_wrap": [],
-}
-
-
-# --- the offline model's skill for gift wrapping ------------------------------------------------
+        parts.store.set_gift_wrap(uid, pid, None)
+    return {"removed": list(dict.fromkeys(wrapped)), "cart": cart_view(parts.store.cart(uid))}
 
 
 def plan_gift_wrap(planner: Any, s: dict, memory: Any) -> Any:
