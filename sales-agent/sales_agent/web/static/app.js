@@ -384,8 +384,10 @@ async function restore() {
     showPending(last || addAssistant("A payment is waiting for your answer."), state.pendingConfirmation);
   }
   showCart(state.cart);
-  const order = readOrder(state.lastOrder);
-  showLastOrder(order);
+  // The last turn's order card has the expected date; lastOrder (the store's record) has not.
+  const latest = readOrder(state.lastOrder);
+  const carded = readOrder(turn && turn.order);
+  showLastOrder(carded && (!latest || carded.orderId === latest.orderId) ? carded : latest);
 }
 
 // -- development login ---------------------------------------------------------------------------------
