@@ -36,6 +36,22 @@ def _clean(address: dict[str, Any]) -> dict[str, Any]:
     return {**{name: value for name, value in kept.items() if value}, "country": "IN"}
 
 
+def tidy(address: dict[str, Any], field: str, *, name_required: bool = True) -> dict[str, Any]:
+    """An address as it is kept (spaces tidied, country IN), whose name (when given or required), line1 and city
+    are not only spaces (else a 422 blank_field naming it), in a city the shop delivers to (else a 422
+    city_not_delivered)."""
+    kept = _clean(address)
+    for part in ("name", "line1", "city"):
+        if part not in kept and (part != "name" or name_required or part in address):
+            raise BusinessRuleViolation(
+                f"The address needs a {part}; it was only spaces.",
+                code="blank_field",
+                details=[{"field": f"{field}.{part}", "message": "blank"}],
+            )
+    delivered_city(kept["city"], f"{field}.city")
+    return kept
+
+
 def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "addressId": row["address_id"],
@@ -48,15 +64,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 
 def save_address(db: Database, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Add an address to the shopper's book (201), or answer the entry already holding the same address (200)."""
-    address = _clean(body["address"])
-    for field in ("name", "line1", "city"):
-        if field not in address:
-            raise BusinessRuleViolation(
-                f"The address needs a {field}; it was only spaces.",
-                code="blank_field",
-                details=[{"field": f"address.{field}", "message": "blank"}],
-            )
-    delivered_city(address["city"], "address.city")
+    address = tidy(body["address"], "address")
     label = " ".join(body["label"].split()) if body.get("label") else None
     with db.write() as conn:
         held = storage.lock_address_book(conn, body["userId"])

@@ -19,6 +19,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "updateOrderStatus": domain.update_order_status,
     "approveOrder": domain.approve_order,
     "cancelOrder": domain.cancel_order,
+    "updateOrderAddress": domain.update_order_address,
     "getDeliveryOptions": domain.get_delivery_options,
     "reserveInStore": domain.reserve_in_store,
     "cancelReservation": domain.cancel_reservation,

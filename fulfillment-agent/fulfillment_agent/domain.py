@@ -746,6 +746,67 @@ def cancel_order(db: Database, body: dict[str, Any], *, owners: Owners) -> dict[
     return _order_view(_load_order(db, order_id))
 
 
+# --- changing where an order goes ------------------------------------------------------------------
+
+NOT_SHIPPED = ("pending_approval", "pending", "confirmed", "packed")
+
+
+def update_order_address(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    """Deliver a ship_to_home order that has not shipped to another address (from the book or given inline)."""
+    given = [field for field in ("addressId", "shippingAddress") if field in body]
+    if len(given) == 2:
+        raise BusinessRuleViolation(
+            "Give either a shippingAddress or the addressId of a saved address, not both.",
+            code="address_ambiguous",
+            details=[{"field": "addressId", "message": "not together with shippingAddress"}],
+        )
+    if not given:
+        raise BusinessRuleViolation(
+            "Say where the order should go: a shippingAddress, or the addressId of one saved with saveAddress.",
+            code="shipping_address_required",
+            details=[{"field": "shippingAddress", "message": "required (or addressId)"}],
+        )
+    order_id, field = body["orderId"], given[0]
+    row = _load_order(db, order_id)
+    if row["user_id"] != body["userId"]:
+        raise NotFound.of("order", order_id, "orderId")
+    if field == "addressId":
+        address = addresses.shipping_address(db, body["userId"], body["addressId"])
+        addresses.delivered_city(address["city"], "addressId")
+    else:
+        address = addresses.tidy(body["shippingAddress"], "shippingAddress", name_required=False)
+    with db.write() as conn:
+        row = storage.order(conn, order_id)
+        if row is None:  # pragma: no cover - orders are never deleted
+            raise NotFound.of("order", order_id, "orderId")
+        if row["fulfillment_type"] != "ship_to_home":
+            raise BusinessRuleViolation(
+                f"Order {order_id} is collected at a store, so it has no delivery address to change.",
+                code="shipping_address_not_expected",
+                details=[{"field": field, "message": "only for ship_to_home orders"}],
+            )
+        if row["status"] not in NOT_SHIPPED:
+            shipped = row["status"] in ("in_transit", "delivered")
+            raise Conflict(
+                f"Order {order_id} is already {row['status']}, so its delivery address can no longer be changed."
+                if shipped
+                else f"Order {order_id} is {row['status']}, so its delivery address can no longer be changed.",
+                code="already_shipped" if shipped else "cannot_change_address",
+                details=[{"field": "orderId", "message": f"status is {row['status']}"}],
+            )
+        estimated = row["estimated_delivery"]
+        if not row["delivery_slot"]:  # a farther city can take longer: the estimate moves later, never earlier
+            estimated = max(estimated, _estimated_delivery({"fulfillmentType": "ship_to_home"}, address["city"]))
+        if not storage.set_order_address(conn, order_id, row["status"], address, estimated, clock.now_iso()):
+            raise Conflict(
+                f"Order {order_id} changed status while this update ran; look it up and try again.",
+                code="concurrent_update",
+                details=[{"field": "orderId", "message": "status changed meanwhile"}],
+            )
+    log(logger, logging.INFO, "order address changed", orderId=order_id)
+    return _order_view(_load_order(db, order_id))
+
+
 # --- delivery options ------------------------------------------------------------------------------
 
 

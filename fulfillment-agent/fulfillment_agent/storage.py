@@ -392,6 +392,18 @@ def move_order(conn: Connection, order_id: str, from_status: str, to_status: str
     return result.rowcount == 1
 
 
+def set_order_address(
+    conn: Connection, order_id: str, status: str, address: dict[str, Any], estimated: str, now: str
+) -> bool:
+    """Change where an order goes only while it is still ``status``: a move to in_transit meanwhile wins."""
+    result = conn.execute(
+        orders.update()
+        .where(orders.c.order_id == order_id, orders.c.status == status)
+        .values(shipping_address=address, estimated_delivery=estimated, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
 def undo_steps_done(conn: Connection, order_id: str) -> set[str]:
     return set(conn.execute(sa.select(order_undo.c.step).where(order_undo.c.order_id == order_id)).scalars())
 

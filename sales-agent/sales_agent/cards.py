@@ -75,9 +75,10 @@ def normalise(text: str) -> str:
 
 
 def luhn_ok(number: str) -> bool:
-    """A typed card number (spaces and dashes allowed) of 12-19 digits that passes the Luhn check."""
+    """A typed card number (spaces and dashes allowed) of 13-19 digits that passes the Luhn check: the one
+    rule for what is a card number here (agentkit.cards holds the checksum itself)."""
     digits = re.sub(r"\D", "", normalise(number))
-    return 12 <= len(digits) <= 19 and kit_luhn_ok(digits)
+    return 13 <= len(digits) <= 19 and kit_luhn_ok(digits)
 
 
 def brand_of(number: str) -> str:
@@ -95,7 +96,7 @@ class Found:
 
     @property
     def valid(self) -> bool:
-        return 13 <= len(self.digits) <= 19 and kit_luhn_ok(self.digits)
+        return luhn_ok(self.digits)
 
     def __repr__(self) -> str:
         return f"Found(card ending {self.digits[-4:]})"
@@ -113,7 +114,7 @@ def _split_card(match: re.Match) -> tuple[Found | None, int]:
         digits += group
         if len(digits) > 19:
             break
-        if 13 <= len(digits) and kit_luhn_ok(digits):
+        if luhn_ok(digits):
             best = (Found(match.start(), end, digits), end)
     if best[0] is None:
         total = "".join(g for _, _, g in groups)
@@ -278,7 +279,7 @@ class CardTokens:
         """Hand the card to the payment agent once; keep only the token it answers."""
         digits = re.sub(r"\D", "", normalise(str(number)))
         last4 = digits[-4:]
-        if not luhn_ok(digits) or not 13 <= len(digits) <= 19:
+        if not luhn_ok(digits):
             raise TokenizeFailed(last4, "is not a valid card number; check the digits")
         if not (1 <= exp_month <= 12 and 2000 <= exp_year <= 2099):
             raise TokenizeFailed(last4, "has an expiry that is not a month and year (type it as MM/YY)")
@@ -415,15 +416,3 @@ def _int_or_none(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-_default_vault = CardTokens()
-
-
-def default_vault() -> CardTokens:
-    return _default_vault
-
-
-def redact(user_id: str, text: str) -> str:
-    """Module-level shortcut on the process's default token keeper."""
-    return _default_vault.redact(user_id, text)

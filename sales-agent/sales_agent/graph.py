@@ -21,7 +21,10 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import SecretStr
 
+from agentkit.money import format_inr
+
 from . import idempotency, llm, memory, prompts
+from .checkout.instrument import payment_text
 from .context import SalesContext
 from .settings import Settings
 from .store import SalesStore
@@ -114,24 +117,23 @@ def confirmation_description(store: SalesStore):
 
 def describe_quote(quote: dict[str, Any]) -> str:
     items = "; ".join(f"{i['quantity']} x {i['name']} ({i['color']}, {i['size']})" for i in quote["items"])
-    pay = quote.get("payment") or {}
-    how = f"card ending {pay.get('last4')}" if pay.get("method") == "card" else f"UPI {pay.get('upiId')}"
+    how = payment_text(quote.get("payment") or {})
     where = quote.get("fulfillment", {})
     deliver = (
         f"collect at {where.get('storeId')}"
         if where.get("type") == "click_and_collect"
-        else f"deliver to {where.get('city')}"
+        else f"deliver to {where.get('address') or where.get('city')}"
     )
     extra = []
     if quote.get("discount"):
-        extra.append(f"you save ₹{quote['discount']:,.2f}")
+        extra.append(f"you save {format_inr(quote['discount'])}")
     if quote.get("deliveryFee"):
-        extra.append(f"delivery ₹{quote['deliveryFee']:,.2f}")
+        extra.append(f"delivery {format_inr(quote['deliveryFee'])}")
     for wrap in quote.get("giftWraps") or []:
         card = f', card: "{wrap["message"]}"' if wrap.get("message") else ""
-        extra.append(f"{wrap['optionName'].lower()} gift wrap for the {wrap['name']} ₹{wrap['price']:,.2f}{card}")
+        extra.append(f"{wrap['optionName'].lower()} gift wrap for the {wrap['name']} {format_inr(wrap['price'])}{card}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    return f"Place order: {items}. Total ₹{quote['total']:,.2f}{tail}, paid by {how}, {deliver}. Confirm?"
+    return f"Place order: {items}. Total {format_inr(quote['total'])}{tail}, paid by {how}, {deliver}. Confirm?"
 
 
 class AnswerIds(AgentMiddleware):

@@ -26,10 +26,13 @@ from langgraph.types import Command
 from agentkit import AgentCallError
 from agentkit.contracts import id_pattern, is_valid_id
 from agentkit.logs import log as log_fields
+from agentkit.money import format_inr
 
 from . import llm, memory
+from .answers import classify_answer
 from .cards import CardTokens
 from .checkout import CheckoutWorkflow
+from .checkout.instrument import payment_text
 from .clients import Clients
 from .context import SalesContext
 from .graph import Checkpointer, describe_quote
@@ -42,56 +45,6 @@ from .turnlock import TurnLock
 log = logging.getLogger("agents.sales.session")
 
 CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
-YES = {
-    "y",
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "ok",
-    "okay",
-    "sure",
-    "confirm",
-    "confirmed",
-    "go ahead",
-    "place it",
-    "place the order",
-    "place order",
-    "do it",
-    "proceed",
-    "haan",
-    "ha",
-    "ji",
-    "pay",
-    "pay now",
-    "buy",
-    "yes please",
-    "yes, place it",
-    "approve",
-    "approved",
-    "👍",
-}
-NO = {
-    "n",
-    "no",
-    "nope",
-    "nah",
-    "cancel",
-    "stop",
-    "don't",
-    "dont",
-    "do not",
-    "not now",
-    "wait",
-    "reject",
-    "no thanks",
-    "no, cancel",
-    "cancel it",
-    "cancel the order",
-    "nahi",
-    "na",
-    "👎",
-}
 REJECT_MESSAGE = (
     "The shopper declined the order. Nothing was charged and the stock hold is released. "
     "Ask what they would like to change."
@@ -113,26 +66,6 @@ class TurnResult:
         if self.pending_confirmation is not None:
             out["pendingConfirmation"] = self.pending_confirmation
         return out
-
-
-def classify_answer(text: str) -> bool | None:
-    """True for yes, False for no, None for anything else (while a confirmation is pending)."""
-    cleaned = re.sub(r"[.!?\s]+$", "", (text or "").strip().lower())
-    cleaned = re.sub(r"\s+", " ", cleaned)
-    if cleaned in YES:
-        return True
-    if cleaned in NO:
-        return False
-    first = re.split(r"[\s,]+", cleaned, maxsplit=1)[0] if cleaned else ""
-    if (
-        first in {"yes", "y", "ok", "okay", "sure", "confirm", "yeah", "yep"}
-        and "not" not in cleaned
-        and "cancel" not in cleaned
-    ):
-        return True
-    if first in {"no", "n", "nope", "cancel", "nah"}:
-        return False
-    return None
 
 
 class SalesSession:
@@ -439,7 +372,6 @@ class SalesSession:
                 "description": actions[0].get("description", "Confirm the order?"),
             }
         quote = checkout["quote"]
-        pay = quote.get("payment") or {}
         return {
             "checkoutId": checkout["checkoutId"],
             "total": quote["total"],
@@ -447,9 +379,7 @@ class SalesSession:
                 {k: i[k] for k in ("productId", "name", "size", "color", "quantity", "unitPrice")}
                 for i in quote["items"]
             ],
-            "paymentMethod": (
-                f"card ending {pay.get('last4')}" if pay.get("method") == "card" else f"UPI {pay.get('upiId')}"
-            ),
+            "paymentMethod": payment_text(quote.get("payment") or {}),
             "expiresAt": checkout["expiresAt"],
             "description": describe_quote(quote),
         }
@@ -587,7 +517,7 @@ def _order_outcome(messages: list) -> str:
             return ""
         if result.get("orderId") and "error" not in result:
             total = result.get("total")
-            paid = f": ₹{total:,.2f} paid" if isinstance(total, (int, float)) else ""
+            paid = f": {format_inr(total)} paid" if isinstance(total, (int, float)) else ""
             return f"Your order {result['orderId']} is placed{paid}. I will keep you posted on its status."
         error = result.get("error") or {}
         if isinstance(error, dict) and error.get("message"):

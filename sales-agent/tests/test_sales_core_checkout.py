@@ -346,3 +346,22 @@ def test_an_unexpected_bug_mid_checkout_is_rolled_back(shop):
     result = shop.workflow.place(USER, quote["checkoutId"])
     assert result["error"]["code"] == "internal_error" and result["refunded"] is True
     assert shop.stock() == stock and shop.store.checkout(quote["checkoutId"])["status"] == "failed"
+
+
+def test_the_confirmation_reads_money_as_every_reply_does():
+    from sales_agent.graph import describe_quote
+
+    quote = {
+        "items": [{"quantity": 1, "name": "Sofa", "color": "Grey", "size": "L"}],
+        "total": 124990.0,
+        "discount": 500.5,
+        "deliveryFee": 99,
+        "payment": {"method": "card", "last4": "4242"},
+        "fulfillment": {"type": "ship_to_home", "city": "Pune"},
+    }
+    assert describe_quote(quote) == (
+        "Place order: 1 x Sofa (Grey, L). Total ₹1,24,990 (you save ₹500.50, delivery ₹99), paid by card ending "
+        "4242, deliver to Pune. Confirm?"
+    )
+    upi = {**quote, "payment": {"method": "upi", "upiId": "pr***@okaxis"}, "discount": 0, "deliveryFee": 0}
+    assert describe_quote(upi).endswith("Total ₹1,24,990, paid by UPI pr***@okaxis, deliver to Pune. Confirm?")

@@ -39,7 +39,8 @@ def destination(
         if not profile or not profile.get("address"):
             raise ToolFailure(
                 "missing_address",
-                "There is no delivery address on file.",
+                "There is no delivery address on file: say where it should go, with the PIN code "
+                "(like “ship it to Flat 3, 14 Park Street, Kolkata 700016”).",
                 suggestions=["Choose click and collect at a store"],
             )
         address = dict(profile["address"])

@@ -79,3 +79,10 @@ def public(payment: dict[str, Any]) -> dict[str, Any]:
 def mask_upi(upi: str) -> str:
     name, _, bank = upi.partition("@")
     return f"{name[:2]}***@{bank}"
+
+
+def payment_text(payment: dict[str, Any]) -> str:
+    """How a quote's payment reads to the shopper: "card ending 4242" or "UPI pr***@okaxis"."""
+    if payment.get("method") == "card":
+        return f"card ending {payment.get('last4')}"
+    return f"UPI {payment.get('upiId')}"

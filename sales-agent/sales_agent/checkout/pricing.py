@@ -2,29 +2,31 @@
 quote: the best of the shopper's coupon and the applicable offers, points as rupees off, the delivery fee.
 
 Amounts are ``Decimal`` rupees to the paisa while they are added up (``money``) and floats in what is stored
-and sent (``rupees``). Discounts and points apply to the items only; the wraps are added after them.
+and sent (``json_amount``). Discounts and points apply to the items only; the wraps are added after them.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from agentkit import AgentCallError
 from agentkit.contracts import id_pattern
+from agentkit.money import format_inr, to_paisa
 
+from ..addresses import one_line
 from ..errors import ToolFailure, is_down
-
-CENT = Decimal("0.01")
 
 
 def money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT, ROUND_HALF_UP)
+    """Rupees to the paisa (agentkit.money's one rounding rule); nothing is ₹0."""
+    return to_paisa(value or 0)
 
 
-def rupees(value: Decimal) -> float:
-    return float(value.quantize(CENT, ROUND_HALF_UP))
+def json_amount(value: Decimal) -> float:
+    """The amount as the contracts carry it (a number of rupees, to the paisa)."""
+    return float(to_paisa(value))
 
 
 def price_lines(clients: Any, items: list[dict]) -> list[dict[str, Any]]:
@@ -41,7 +43,7 @@ def price_lines(clients: Any, items: list[dict]) -> list[dict[str, Any]]:
         if pid not in products:
             products[pid] = clients.call("recommendation", "getProduct", {"productId": pid})
         product = products[pid]
-        variant = _variant(product, str(item.get("size", "")), str(item.get("color", "")))
+        variant = find_variant(product, str(item.get("size", "")), str(item.get("color", "")))
         if variant is None:
             raise ToolFailure(
                 "no_such_variant",
@@ -57,7 +59,7 @@ def price_lines(clients: Any, items: list[dict]) -> list[dict[str, Any]]:
                 "size": variant["size"],
                 "color": variant["color"],
                 "quantity": quantity,
-                "unitPrice": rupees(money(product["price"])),
+                "unitPrice": json_amount(money(product["price"])),
             }
         )
         if item.get("giftWrap"):
@@ -107,7 +109,7 @@ def price_wraps(clients: Any, lines: list[dict]) -> None:
                 f"{line['name']} can no longer have the "
                 f"{wrap.get('optionName') or wrap.get('optionId')}: "
                 f"{check['reason'] or check['note'] or 'not offered'}.",
-                suggestions=[f"Choose the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]]
+                suggestions=[f"Choose the {o['optionId']} wrap ({format_inr(o['price'])})" for o in check["options"]]
                 + ["Remove the gift wrap"],
                 agent="gift-wrapping",
                 operation="checkGiftWrapping",
@@ -115,7 +117,7 @@ def price_wraps(clients: Any, lines: list[dict]) -> None:
         line["giftWrap"] = {
             "optionId": option["optionId"],
             "optionName": option["name"],
-            "price": rupees(money(option["price"])),
+            "price": json_amount(money(option["price"])),
             "message": wrap.get("message"),
             "recipientName": wrap.get("recipientName"),
         }
@@ -145,28 +147,29 @@ def quote(
     total = subtotal - discount - points_value + fee + wrap_total
     discounts = []
     if chosen:
-        discounts.append({k: (rupees(v) if k == "amount" else v) for k, v in chosen.items() if v is not None})
+        discounts.append({k: (json_amount(v) if k == "amount" else v) for k, v in chosen.items() if v is not None})
     destination["estimatedDate"] = estimated
     return {
         "items": [
             {k: ln[k] for k in ("productId", "sku", "name", "size", "color", "quantity", "unitPrice")}
-            | {"lineTotal": rupees(money(ln["unitPrice"]) * ln["quantity"])}
+            | {"lineTotal": json_amount(money(ln["unitPrice"]) * ln["quantity"])}
             for ln in lines
         ],
-        "subtotal": rupees(subtotal),
+        "subtotal": json_amount(subtotal),
         "discounts": discounts,
-        "discount": rupees(discount + points_value),
+        "discount": json_amount(discount + points_value),
         "pointsRedeemed": points_used,
-        "pointsValue": rupees(points_value),
-        "deliveryFee": rupees(fee),
-        **({"giftWraps": wraps, "giftWrapTotal": rupees(wrap_total)} if wraps else {}),
-        "total": rupees(total),
+        "pointsValue": json_amount(points_value),
+        "deliveryFee": json_amount(fee),
+        **({"giftWraps": wraps, "giftWrapTotal": json_amount(wrap_total)} if wraps else {}),
+        "total": json_amount(total),
         "currency": "INR",
         "fulfillment": clean(
             {
                 "type": destination["type"],
                 "storeId": destination.get("storeId"),
                 "city": destination["city"],
+                "address": one_line(destination.get("address")) or None,  # where it goes, shown when confirming
                 "estimatedDate": estimated,
             }
         ),
@@ -181,7 +184,7 @@ def _offers(clients: Any, user_id: str, subtotal: Decimal, fields: dict, notes: 
     """Loyalty's offers and points for the cart; None (with a note) for a guest or while loyalty is down."""
     try:
         return clients.call(
-            "loyalty", "getApplicableOffers", {"userId": user_id, "cartAmount": rupees(subtotal), **fields}
+            "loyalty", "getApplicableOffers", {"userId": user_id, "cartAmount": json_amount(subtotal), **fields}
         )
     except AgentCallError as exc:
         if exc.status == 404:
@@ -212,7 +215,7 @@ def _best_discount(
                 {
                     "userId": user_id,
                     "couponCode": coupon,
-                    "cartAmount": rupees(subtotal),
+                    "cartAmount": json_amount(subtotal),
                     **fields,
                     "commit": False,
                 },
@@ -289,7 +292,7 @@ def _delivery(clients: Any, destination: dict, subtotal: Decimal) -> tuple[Decim
                 {
                     "city": destination["city"],
                     "postalCode": (destination.get("address") or {}).get("postalCode"),
-                    "cartValue": rupees(subtotal),
+                    "cartValue": json_amount(subtotal),
                 }
             ),
         )
@@ -303,7 +306,9 @@ def _delivery(clients: Any, destination: dict, subtotal: Decimal) -> tuple[Decim
         return (Decimal("0") if subtotal > 999 or destination["type"] != "ship_to_home" else Decimal("99")), None
 
 
-def _variant(product: dict[str, Any], size: str, color: str) -> dict[str, Any] | None:
+def find_variant(product: dict[str, Any], size: str, color: str) -> dict[str, Any] | None:
+    """The catalogue's variant for a size and colour given in any case or spacing ("one size", "black")."""
+
     def norm(text: str) -> str:
         return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
@@ -314,11 +319,12 @@ def _variant(product: dict[str, Any], size: str, color: str) -> dict[str, Any] |
 
 
 def loyalty_fields(lines: list[dict]) -> dict[str, Any]:
+    """categories / items as loyalty's offers and coupons want them (the cart's and the checkout's alike)."""
     items = [
         {
             "productId": ln["productId"],
             "category": ln["category"],
-            "amount": rupees(money(ln["unitPrice"]) * ln["quantity"]),
+            "amount": json_amount(money(ln["unitPrice"]) * ln["quantity"]),
         }
         for ln in lines
         if ln.get("category")

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from agentkit import AgentCallError
+from agentkit.money import format_inr
 
 from ..errors import is_down
 from .failures import StepFailed
@@ -50,7 +51,7 @@ def refund(run: Placement) -> dict[str, Any]:
         return {
             "step": "refundPayment",
             "ok": True,
-            "detail": f"₹{receipt['amount']:,.2f} refunded ({receipt['refundId']})",
+            "detail": f"{format_inr(receipt['amount'])} refunded ({receipt['refundId']})",
         }
     except AgentCallError as exc:
         if _refunded_in_full(run):  # an earlier attempt (or the order's own cancellation) refunded it

@@ -93,7 +93,7 @@ class CheckoutWorkflow:
                 "initiateCheckout",
                 {
                     "userId": user_id,
-                    "amount": pricing.rupees(quote["_total"]),
+                    "amount": pricing.json_amount(quote["_total"]),
                     "currency": "INR",
                     "orderReference": checkout_id,
                     "description": pricing.describe(lines)[:200],
@@ -146,7 +146,7 @@ class CheckoutWorkflow:
                 **public_quote,
                 "_discountCode": quote["_discountCode"],
                 "_pointsToRedeem": quote["pointsRedeemed"],
-                "_amountBeforePoints": pricing.rupees(quote["_beforePoints"]),
+                "_amountBeforePoints": pricing.json_amount(quote["_beforePoints"]),
             },
             payment=payment,
             fulfillment=where,

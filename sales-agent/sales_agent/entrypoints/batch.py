@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentkit.contracts import id_pattern
+from agentkit.money import format_inr
 
 from ..bootstrap import build_checkout
 from ..checkout import CheckoutWorkflow
@@ -155,7 +156,7 @@ def render(results: list[dict[str, Any]], console: Console) -> None:
         items = ", ".join(f"{i['quantity']}x {i['productId']} {i['color']} {i['size']}" for i in row["items"]) or "-"
         if row["ok"]:
             result = f"[green]{row['orderId']}[/green] ({row['status']})"
-            total = f"₹{row['total']:,.2f}"
+            total = format_inr(row["total"])
         else:
             result = f"[red]failed[/red]: {row['reason']}"
             total = "-"
@@ -165,7 +166,7 @@ def render(results: list[dict[str, Any]], console: Console) -> None:
     failed = len(results) - placed
     revenue = sum(r["total"] for r in results if r["ok"])
     console.print(
-        f"{len(results)} orders: [green]{placed} placed[/green] (₹{revenue:,.2f}), "
+        f"{len(results)} orders: [green]{placed} placed[/green] ({format_inr(revenue)}), "
         f"[red]{failed} failed[/red]. Failed orders were undone: nothing held, nothing charged."
     )
 

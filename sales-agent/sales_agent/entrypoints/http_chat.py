@@ -15,6 +15,7 @@ from flask import Blueprint, g, jsonify, request
 from agentkit.contracts import CompiledSchema, id_max_length, id_pattern
 from agentkit.errors import Forbidden, ValidationFailed
 
+from ..session import CHANNEL_RE
 from .http_common import check_length, json_body, session
 
 USER_ID = {
@@ -23,7 +24,7 @@ USER_ID = {
     "maxLength": id_max_length("userId") or 64,
     "description": "The session's shopper, if given (another is a 403).",
 }
-CHANNEL = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,15}$", "description": "terminal, web, whatsapp, ..."}
+CHANNEL = {"type": "string", "pattern": CHANNEL_RE.pattern, "description": "terminal, web, whatsapp, ..."}
 CHAT_SCHEMA = CompiledSchema(
     {
         "type": "object",

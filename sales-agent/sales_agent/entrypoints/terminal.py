@@ -28,6 +28,7 @@ from rich.text import Text
 from agentkit import AgentCallError
 from agentkit.contracts import is_valid_id
 
+from ..answers import is_no, is_yes
 from ..shoppers import ShopperUnknown, check_exists
 
 log = logging.getLogger("agents.sales.terminal")
@@ -195,11 +196,11 @@ class Chat:
             self.console.print(Text(f"Payment: {method}", style="dim"))
         question = f"Confirm payment of {rupees(total)}? [y/n] " if total is not None else "Place the order? [y/n] "
         while True:
-            answer = self.read(question).strip().lower()
-            if answer in ("y", "yes"):
+            answer = self.read(question)
+            if is_yes(answer):
                 approve = True
                 break
-            if answer in ("n", "no"):
+            if is_no(answer):
                 approve = False
                 break
             self.console.print("Please answer y or n.")

@@ -16,6 +16,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .. import answers
+from ..addresses import address_span, one_line, parse_address
 from . import classifier
 from . import lexicon as lx
 from .skills import by_name
@@ -122,6 +124,7 @@ class Memory:
     card_ref: str | None = None
     upi_id: str | None = None
     previous: dict | None = None  # the offline model's state on its last reply
+    next_cursor: dict[str, str | None] = field(default_factory=dict)  # paged tool -> its last page's nextCursor
 
     @property
     def first_name(self) -> str | None:
@@ -273,6 +276,8 @@ def _remember_result(memory: Memory, name: str, data: Any, args: dict) -> None:
         sid = item.get("storeId")
         if isinstance(sid, str) and item.get("name"):
             memory.stores[sid] = {"name": item["name"], "city": item.get("city")}
+    if isinstance(data, dict) and "nextCursor" in data:
+        memory.next_cursor[name] = data["nextCursor"]
     if name in LIST_TOOLS:
         found = [p["productId"] for p in product_list(data)]
         if found:
@@ -933,6 +938,10 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
     """Read one shopper message: the intent and its slots, resolved against the memory."""
     memory = memory or Memory()
     raw = text or ""
+    written = address_span(raw)
+    address = parse_address(raw) if written else None
+    if written:  # the address is a slot, not words to read ("Park Street" is no parka)
+        raw = raw[: written[0]] + " the address " + raw[written[1] :]
     note, raw_rest = read_card_message(raw)
     norm = normalise(raw_rest if note else raw)
     known_words = {t for info in memory.products.values() for t in _name_tokens(str(info.get("name", "")))}
@@ -1076,14 +1085,19 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
                 break
 
     name = classifier.classify(fixed, _classify(fixed, slots, memory), frozenset(known_words))
-    if (
-        note
-        and name in ("general_chat", "search", "browse", "affirm", "recommend", "add_to_cart")
-        and (memory.previous or {}).get("intent") == "gift_wrap"
-    ):
-        name = "gift_wrap"
-    if note and name != "gift_wrap" and has(fixed, "gift", "wrap", "wrapped", "wrapping"):
-        name = "gift_wrap"
+    if address:
+        slots["address"] = one_line(address)
+        slots.pop("city", None)
+        previous = (memory.previous or {}).get("intent")
+        if name == "change_address" and not has(fixed, "order", "change", "update", "edit", "correct", "wrong"):
+            name = "checkout"  # "deliver it to …" with no order named: where this cart goes
+        if name != "change_address" and previous in ("change_address", "checkout") and not has(fixed, "save"):
+            name = previous  # the address the last question asked for
+        elif name not in ("change_address", "saved_addresses"):
+            ships = has(fixed, "ship", "deliver", "send", "checkout", "courier", "post it", "order")
+            name = "checkout" if ships else "saved_addresses"  # an address on its own: keep it in the book
+        if name == "checkout":
+            slots["fulfillment"] = "ship_to_home"
 
     # exchange: the size/colour after "for/to/into" is the new one
     if name == "exchange_item":
@@ -1158,7 +1172,7 @@ def parse(text: str, memory: Memory | None = None) -> Intent:
         name = "product_details"
 
     intent = _follow_up(Intent(name, slots), fixed, memory)
-    intent.slots["text"] = raw[:300]  # the message itself, for skills that read their own slots
+    intent.slots["text"] = (text or "")[:300]  # the message itself, for skills that read their own slots
     return intent
 
 
@@ -1261,7 +1275,7 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
     if not t.strip():
         return "general_chat"
     if has(t, "cancel", "stop", "abort", "don't go ahead", "do not go ahead") and has(
-        t, "checkout", "payment", "hold", "purchase", "transaction"
+        t, "checkout", "payment", "paying", "hold", "purchase", "transaction"
     ):
         return "cancel_checkout"
     wants_return = has(
@@ -1275,13 +1289,19 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "take (?:it )?back",
     )
     wants_exchange = has(t, "exchange", "exchanging", "swap", "replace", "replacement")
+    if wants_exchange and has(t, "policy", "policies", "rules") and not has(t, "i want", "please", "start"):
+        return "policy"
     if wants_exchange and not has(t, "cart"):
         return "exchange_item"
+    if "city" in slots and has(
+        t, "deliver to", "delivery to", "deliver in", "delivery in", "ship to", "shipping to", "delivered to"
+    ):
+        return "delivery_info"
     if wants_return:
         if has(t, "policy", "policies", "how (?:do|can|long)", "how many days", "rules") and not has(
             t, "i want", "i'd like", "i would like", "start", "initiate", "please"
         ):
-            return "support"
+            return "policy"
         return "return_item"
     if has(
         t,
@@ -1546,6 +1566,14 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "is it there",
         "instock",
     )
+    if (
+        has(t, "stores?", "outlets?", "showrooms?", "branch", "branches")
+        and not product
+        and not _PRONOUN.search(t)
+        and not any(k in slots for k in ("size", "color", "category", "product_name"))
+        and not has(t, "reserve", "stock", "available", "availability", "have (?:it|this|that|them)", "sold")
+    ):
+        return "store_finder"  # the stores themselves, not a product in them
     if stock_words and (product or _PRONOUN.search(t) or not slots.get("category") or residual_words(t)):
         return "inventory_check"
     if (
@@ -1676,6 +1704,12 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         "heyy",
     ):
         return "greeting"
+    if has(t, "human", "customer care", "customer service", "contact", "speak to", "talk to", "escalate", "manager"):
+        return "human_handoff"
+    if has(t, "policy", "policies"):
+        return "policy"
+    if has(t, "shipping", "delivery", "deliver") and not has(t, "late", "damaged", "wrong item", "missing"):
+        return "delivery_info"
     if has(
         t,
         "help with (?:my )?order",
@@ -1710,13 +1744,9 @@ def _classify(t: str, slots: dict, memory: Memory) -> str:
         return "goodbye"
     if has(t, "help", "what can you do", "how does this work", "commands", "options", "how do i"):
         return "help"
-    if re.fullmatch(
-        r"(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|do it|sounds good|alright|y|confirm|"
-        r"yes please|ok sure|sure thing|why not|absolutely)[.! ]*",
-        t,
-    ):
+    if answers.is_yes(t):
         return "affirm"
-    if re.fullmatch(r"(no|nope|nah|no thanks|not now|n|cancel|never mind|nevermind|stop)[.! ]*", t):
+    if answers.is_no(t):
         return "deny"
     if filters and slots.get("product_id"):
         return "inventory_check"
@@ -1730,6 +1760,18 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
     previous = memory.previous or {}
     prev_name = previous.get("intent")
     prev_slots = dict(previous.get("slots") or {})
+    if prev_name == "order_history" and re.fullmatch(
+        r"(?:ok |okay |yes |and )?(?:show |see |list |give )?(?:me )?(?:some |the )?"
+        r"(?:more|next(?: page| ones?| 5)?|older(?: ones)?|rest|more please|earlier ones)(?: please| pls)?[.!? ]*",
+        text,
+    ):
+        return Intent("order_history", {"more": True, **{k: v for k, v in prev_slots.items() if k == "order_filter"}})
+    if (
+        "address" in intent.slots
+        and prev_name in ("change_address", "checkout", "saved_addresses")
+        and intent.name in ("general_chat", "search", "browse", "affirm", "checkout", prev_name)
+    ):
+        return Intent(prev_name, {**prev_slots, **intent.slots})
     if intent.name == "affirm" and previous.get("awaiting") and prev_name and not previous.get("offer"):
         return Intent(prev_name, prev_slots)  # "yes" to a question: ask it again, with what we know
     if intent.name == "affirm" and previous.get("offer"):
@@ -1758,10 +1800,10 @@ def _follow_up(intent: Intent, text: str, memory: Memory) -> Intent:
     if (
         prev_name == "checkout"
         and previous.get("awaiting")
-        and intent.name in ("general_chat", "search", "affirm")
+        and intent.name in ("general_chat", "search", "affirm", "checkout")
         and any(k in intent.slots for k in ("card_ref", "upi_id", "payment_method"))
     ):
-        return Intent("checkout", {**prev_slots, **intent.slots})
+        return Intent("checkout", {**prev_slots, **intent.slots})  # the address given before still stands
     if intent.name not in ("general_chat", "search", "browse", "affirm") or prev_name not in REFINABLE:
         return intent
     own = {k for k in intent.slots if k in refiners}

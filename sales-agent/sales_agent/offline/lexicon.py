@@ -2,10 +2,13 @@
 
 The lists are kept in code on purpose. They were built from the seed catalog's categories, sizes and
 colours (seed-draft/catalog.json) plus the everyday words shoppers use for them, but the model never
-reads catalog data at runtime: every product fact it states comes from a tool result.
+reads catalog data at runtime: every product fact it states comes from a tool result. The cities are the
+exception: they are the fulfillment agent's delivered cities (sales_agent.addresses), so there is one list.
 """
 
 from __future__ import annotations
+
+from ..addresses import delivered_cities
 
 # --- categories -------------------------------------------------------------------------------
 # word -> (catalog category or None, product-type term for the search query or None)
@@ -192,7 +195,6 @@ GENERIC_NAME_WORDS = set(CATEGORY_WORDS) | {
 }
 
 # --- sizes --------------------------------------------------------------------------------------
-LETTER_SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 SIZE_WORDS = {
     "extra small": "XS",
     "x small": "XS",
@@ -211,8 +213,6 @@ SIZE_WORDS = {
     "xl": "XL",
     "xs": "XS",
 }
-WAIST_SIZES = [str(n) for n in range(28, 39)]
-UK_SIZES = [str(n) for n in range(3, 13)]
 ONE_SIZE = "One Size"
 
 # --- colours ------------------------------------------------------------------------------------
@@ -267,26 +267,9 @@ COLOUR_ALIASES = {
 }
 
 # --- places ---------------------------------------------------------------------------------------
-CITIES = {
-    "mumbai": "Mumbai",
-    "bombay": "Mumbai",
-    "delhi": "Delhi",
-    "new delhi": "Delhi",
-    "bengaluru": "Bengaluru",
-    "bangalore": "Bengaluru",
-    "blr": "Bengaluru",
-    "chennai": "Chennai",
-    "madras": "Chennai",
-    "pune": "Pune",
-    "hyderabad": "Hyderabad",
-    "kolkata": "Kolkata",
-    "calcutta": "Kolkata",
-    "gurugram": "Gurugram",
-    "gurgaon": "Gurugram",
-    "noida": "Noida",
-    "ahmedabad": "Ahmedabad",
-    "thane": "Thane",
-}
+# The cities the shop delivers to and their other names ("bombay": "Mumbai"): the fulfillment agent's own list,
+# read through sales_agent.addresses, so the offline model knows exactly the cities the agents deliver to.
+CITIES = delivered_cities()
 
 # Store names shoppers say ("the Palladium store", "Select Citywalk"): the seed's ten stores. A store the
 # list does not know is left to the city; stores seen in tool results are matched too (intents.py).
@@ -565,6 +548,7 @@ item items product products thing one ones pick picks piece pieces unit units to
 hold holding held charge charged pay paying paid card upi cash wallet number ending code
 older short shorter stick sticks chick thick quick trick clock block shock black lack track
 order ordered ordering cost costs carry care cares caring shock stack start started stuck
+address addresses complain
 weather whether feather leather later latest latter letter better bitter batter matter mater water winner dinner
 """.split()
 ) | set(

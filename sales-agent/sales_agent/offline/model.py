@@ -467,6 +467,7 @@ class Planner:
                 upi_id=upi_id,
                 fulfillment=fulfillment,
                 store_id=store_id,
+                address=s.get("address") if fulfillment == "ship_to_home" else None,
             )
         )
 
@@ -536,10 +537,12 @@ class Planner:
     def start_support(self, s: dict, memory: Memory) -> Step | None:
         if s.get("order_id"):
             return self.start_order_status(s, memory)
+        offer = {"intent": "human_handoff", "slots": {"text": s.get("text"), "order_id": s.get("order_id")}}
         return Step(
-            reply="I'm sorry about the trouble. In offline mode I can track an order (“where is my "
-            "order?”), start a return (“I want to return it”) or an exchange for another size or "
-            "colour. Returns are open for 30 days after delivery. What would you like to do?"
+            reply="I'm sorry about the trouble. I can track an order (“where is my order?”), start a return "
+            "(“I want to return it”) or an exchange for another size or colour, or pass this to a person in "
+            "customer care with our conversation so far. Shall I pass it to a person?",
+            offer=offer if self.can("contact_human") else None,
         )
 
     def _order_item(self, s: dict, memory: Memory) -> tuple[str | None, dict | None, list[dict]]:
@@ -610,17 +613,18 @@ class Planner:
     # -- after tool results --------------------------------------------------------------------------
 
     def follow(self, intent: Intent, results: list[Result], memory: Memory) -> Step:
+        skill = by_name(intent.name)
+        if skill is not None and skill.follow is not None:
+            step = skill.follow(self, intent, results, memory)
+            if step is not None:
+                return step
         last_round = max(r.round for r in results) if results else 0
         latest = [r for r in results if r.round == last_round]
         s = dict(intent.slots)
         done = {r.tool for r in results}
         for r in latest:
             if not r.ok:
-                if (
-                    r.tool == "add_to_cart"
-                    and _code(r.data) in ("out_of_stock", "insufficient_stock")
-                    and "find_alternatives" not in done
-                ):
+                if r.tool == "add_to_cart" and _code(r.data) == "out_of_stock" and "find_alternatives" not in done:
                     step = self.calls(
                         self.call(
                             "find_alternatives",
@@ -724,6 +728,8 @@ class Planner:
                 step.reply = "Your cart is empty — add something first, then say “checkout”."
             else:
                 step.reply = (rp.cart_summary(cart, memory) + "\n\n" if cart is not None else "") + self._ask_payment()
+                if s.get("address"):
+                    step.reply += f"\nIt will be delivered to {s['address']}."
                 step.awaiting = ["payment"]
         elif name in ("add_to_cart", "reserve_in_store") and not (
             {"add_to_cart", "reserve_in_store"} & {r.tool for r in results}

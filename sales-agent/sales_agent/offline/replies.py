@@ -584,14 +584,6 @@ def profile_reply(data: Any, memory: Memory) -> str:
 # --- checkout and orders ---------------------------------------------------------------------------
 
 
-def payment_label(method: Any, card_ref: Any = None, upi_id: Any = None) -> str:
-    if card_ref:
-        return "card ending " + str(card_ref)[-4:]
-    if upi_id:
-        return f"UPI ({upi_id})"
-    return str(method or "card").replace("_", " ")
-
-
 def quote_reply(data: Any, memory: Memory) -> str:
     total = dig(data, "total", "amount", "grandTotal")
     items = [i for i in (dig(data, "items", "lines") or []) if isinstance(i, dict)]
@@ -610,6 +602,9 @@ def quote_reply(data: Any, memory: Memory) -> str:
             lines.append(
                 f"Gift wrap ({wrap.get('optionName')}) for the {wrap.get('name')}: {rupees(wrap.get('price'))}{card}"
             )
+    where = data.get("fulfillment") if isinstance(data, dict) else None
+    if isinstance(where, dict) and where.get("address"):
+        lines.append(f"Delivering to: {where['address']}")
     if total is not None:
         lines.append(f"Total: **{rupees(total)}**")
     lines.append("Reply “yes” to confirm and pay.")

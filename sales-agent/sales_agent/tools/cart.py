@@ -15,9 +15,10 @@ from langchain.tools import ToolRuntime
 
 from agentkit import AgentCallError
 
+from ..checkout.pricing import find_variant
 from ..context import SalesContext
 from ..errors import ToolFailure, is_down
-from .common import cart_view, check_product_id, match_variant, money
+from .common import cart_view, check_product_id, money
 from .registry import declare, service, user_id
 
 
@@ -36,8 +37,8 @@ def add_to_cart(runtime: ToolRuntime[SalesContext], product_id: str, size: str, 
             suggestions=["Ask the shopper which size and colour they want."],
         )
     product = parts.clients.call("recommendation", "getProduct", {"productId": product_id})
-    canonical = match_variant(product, size, color)
-    if canonical is None:
+    variant = find_variant(product, size, color)
+    if variant is None:
         raise ToolFailure(
             "no_such_variant",
             f"{product['name']} does not come in size {size} and colour {color}.",
@@ -48,7 +49,7 @@ def add_to_cart(runtime: ToolRuntime[SalesContext], product_id: str, size: str, 
             agent="recommendation",
             operation="getProduct",
         )
-    sku, size, color = canonical
+    sku, size, color = variant["sku"], variant["size"], variant["color"]
     stock = _stock_for(parts.clients, product_id, product, sku, size, color, quantity)
     line = {
         "productId": product_id,

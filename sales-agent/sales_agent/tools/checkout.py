@@ -4,7 +4,7 @@ prices the cart, place pays and creates the order once the shopper has confirmed
   prepare_checkout     quote: {checkoutId, items, subtotal, discounts: [{kind, code|offerId, title, amount}],
                         pointsRedeemed, pointsValue, deliveryFee, giftWraps?, giftWrapTotal?, total,
                         payment: {method, cardRef, brand, last4 | upiId}, fulfillment: {type, storeId, city,
-                        estimatedDate}, holdExpiresAt, status: "awaiting_confirmation"}
+                        address (one line), estimatedDate}, holdExpiresAt, status: "awaiting_confirmation"}
   place_order          {orderId, status, total, paymentId, pointsEarned, pointsBalance, estimatedDelivery, items, ...}
                         or {"error": {..., declineCode?, suggestions}, "undo": [{step, ok, detail}], "charged",
                         "refunded"}
@@ -19,6 +19,7 @@ from langchain.tools import ToolRuntime
 
 from ..context import SalesContext
 from ..errors import ToolFailure
+from .address_book import address_from_book, written_address
 from .registry import declare, service, user_id
 
 
@@ -30,6 +31,7 @@ from .registry import declare, service, user_id
     ("loyalty", "getApplicableOffers"),
     ("loyalty", "applyCoupon"),
     ("fulfillment", "getDeliveryOptions"),
+    ("fulfillment", "listAddresses"),
     ("payment", "initiateCheckout"),
     ("gift-wrapping", "checkGiftWrapping"),
 )
@@ -40,10 +42,19 @@ def prepare_checkout(
     upi_id: str | None = None,
     fulfillment: Literal["ship_to_home", "click_and_collect"] = "ship_to_home",
     store_id: str | None = None,
+    address: str | None = None,
+    address_id: str | None = None,
 ):
     """Start checkout for the cart: holds the stock and prices it with offers, coupon and points.
-    card_ref is like card_ending_4242 (the card the shopper typed). Returns the quote; then call place_order."""
+    card_ref is like card_ending_4242 (the card the shopper typed). address: where to ship, as the shopper wrote it
+    with its PIN code ("Flat 3, 14 Park Street, Kolkata 700016"), or address_id of a saved one; default: the one on
+    file. Returns the quote (and where it goes); then call place_order."""
     parts, uid = service(runtime), user_id(runtime)
+    where = None
+    if fulfillment == "ship_to_home" and address_id:
+        where = address_from_book(parts, uid, address_id)
+    elif fulfillment == "ship_to_home" and address:
+        where = written_address(parts, uid, address, None, None)
     return parts.workflow.prepare(
         uid,
         payment_method=payment_method,
@@ -51,6 +62,7 @@ def prepare_checkout(
         upi_id=upi_id,
         fulfillment=fulfillment,
         store_id=store_id,
+        address=where,
     )
 
 

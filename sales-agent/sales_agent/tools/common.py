@@ -3,7 +3,6 @@ in tool results."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agentkit.contracts import id_pattern
@@ -40,18 +39,6 @@ def product_summary(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def match_variant(product: dict[str, Any], size: str, color: str) -> tuple[str, str, str] | None:
-    """The catalog's (sku, size, colour) for a size and colour given in any case ("one size", "black")."""
-
-    def norm(text: str) -> str:
-        return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-    for variant in product.get("variants", []):
-        if norm(variant["size"]) == norm(size) and norm(variant["color"]) == norm(color):
-            return variant["sku"], variant["size"], variant["color"]
-    return None
-
-
 def cart_view(cart: dict[str, Any]) -> dict[str, Any]:
     lines = []
     for line in cart["lines"]:
@@ -72,24 +59,6 @@ def cart_view(cart: dict[str, Any]) -> dict[str, Any]:
     wraps = round(sum(float(ln["giftWrap"].get("price") or 0) for ln in lines if ln.get("giftWrap")), 2)
     if wraps:
         out["giftWrapTotal"] = wraps  # added to the total at checkout
-    return out
-
-
-def loyalty_cart_fields(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """categories / productIds / items as loyalty's offers and coupons want them."""
-    items = [
-        {
-            "productId": ln["productId"],
-            "category": ln["category"],
-            "amount": round(float(ln["unitPrice"]) * int(ln["quantity"]), 2),
-        }
-        for ln in lines
-        if ln.get("category")
-    ]
-    out: dict[str, Any] = {}
-    if items:
-        out["items"] = items[:50]
-        out["categories"] = sorted({i["category"] for i in items})[:20]
     return out
 
 

@@ -18,11 +18,14 @@ from typing import Any
 
 from langchain.tools import ToolRuntime
 
+from agentkit.money import format_inr
+
 from ..context import SalesContext
 from ..errors import ToolFailure
 from ..offline.skills.base import Skill
 from .common import cart_view, check_product_id
-from .registry import SalesTools, declare, service, user_id
+from .post_purchase import resolve_order
+from .registry import SalesTools, action_key, declare, service, user_id
 
 OPTION_IDS = ("standard", "premium", "festive")
 MESSAGE_MAX, RECIPIENT_MAX = 200, 100
@@ -164,13 +167,13 @@ def _offered_option(check: dict[str, Any], option_id: str) -> dict[str, Any]:
         )
     offered = {o["optionId"]: o for o in check["options"]}
     if option_id not in offered:
-        names = ", ".join(f"{o['name']} ₹{o['price']:,.0f}" for o in check["options"])
+        names = ", ".join(f"{o['name']} {format_inr(o['price'])}" for o in check["options"])
         raise ToolFailure(
             "option_unavailable",
             f"{check['productName']} cannot have the {option_id} wrap. {check['note'] or ''} Offered: {names}.".replace(
                 "  ", " "
             ),
-            suggestions=[f"Use the {o['optionId']} wrap (₹{o['price']:,.0f})" for o in check["options"]],
+            suggestions=[f"Use the {o['optionId']} wrap ({format_inr(o['price'])})" for o in check["options"]],
             agent="gift-wrapping",
             operation="checkGiftWrapping",
         )
@@ -195,6 +198,69 @@ def remove_gift_wrap(runtime: ToolRuntime[SalesContext], product_id: str | None 
     for pid in dict.fromkeys(wrapped):
         parts.store.set_gift_wrap(uid, pid, None)
     return {"removed": list(dict.fromkeys(wrapped)), "cart": cart_view(parts.store.cart(uid))}
+
+
+@declare(("fulfillment", "listOrders"), ("fulfillment", "getOrder"), ("gift-wrapping", "addGiftWrap"))
+def wrap_placed_order(
+    runtime: ToolRuntime[SalesContext],
+    order_id: str | None = None,
+    product_id: str | None = None,
+    option: str = "standard",
+    message: str | None = None,
+    recipient_name: str | None = None,
+):
+    """Gift-wrap an item of a placed order not yet packed (default: the latest; product_id may be left out for a
+    one-product order). Cart items: add_gift_wrap instead."""
+    parts, uid = service(runtime), user_id(runtime)
+    oid = resolve_order(parts, uid, order_id)
+    order = parts.clients.call("fulfillment", "getOrder", {"orderId": oid, "userId": uid})
+    items = order["items"]
+    choices = [f"{i['name']} ({i['productId']})" for i in items]
+    if product_id:
+        pid = check_product_id(product_id)
+    elif len({i["productId"] for i in items}) == 1:
+        pid = items[0]["productId"]
+    else:
+        raise ToolFailure(
+            "which_item", f"Order {oid} has {len(items)} items; which one is the gift?", suggestions=choices
+        )
+    item = next((i for i in items if i["productId"] == pid), None)
+    if item is None:
+        raise ToolFailure("not_in_order", f"{pid} is not in order {oid}.", suggestions=choices)
+    body: dict[str, Any] = {
+        "orderReference": oid,
+        "userId": uid,
+        "productId": pid,
+        "sku": item["sku"],
+        "optionId": _option_id(option),
+    }
+    text, recipient = _text(message, MESSAGE_MAX, "message"), _text(recipient_name, RECIPIENT_MAX, "recipient name")
+    if text:
+        body["message"] = text
+    if recipient:
+        body["recipientName"] = recipient
+    wrap = parts.clients.call(
+        "gift-wrapping",
+        "addGiftWrap",
+        body,
+        idempotency_key=action_key(
+            runtime, "wrap_placed_order", order_id=oid, product_id=pid, option=body["optionId"], message=text
+        ),
+    )
+    return {
+        "orderId": oid,
+        "giftWrap": {
+            "wrapId": wrap.get("wrapId"),
+            "productId": pid,
+            "name": item["name"],
+            "optionName": wrap.get("optionName") or body["optionId"],
+            "price": wrap.get("price"),
+            "message": wrap.get("message"),
+            "status": wrap.get("status"),
+        },
+        "note": "Added to the placed order; it is wrapped before the order is packed. No extra payment is taken "
+        "for a wrap added after checkout.",
+    }
 
 
 def plan_gift_wrap(planner: Any, s: dict, memory: Any) -> Any:

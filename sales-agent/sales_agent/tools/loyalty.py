@@ -12,9 +12,12 @@ import re
 
 from langchain.tools import ToolRuntime
 
+from agentkit.money import format_inr
+
+from ..checkout.pricing import loyalty_fields
 from ..context import SalesContext
 from ..errors import ToolFailure
-from .common import cart_or_fail, clean, loyalty_cart_fields
+from .common import cart_or_fail, clean
 from .registry import declare, service, user_id
 
 
@@ -23,7 +26,7 @@ def get_offers_and_points(runtime: ToolRuntime[SalesContext]):
     """Offers and coupons that apply to the current cart (and why others do not), plus the points balance."""
     parts, uid = service(runtime), user_id(runtime)
     cart = parts.store.cart(uid)
-    body = {"userId": uid, "cartAmount": cart["subtotal"], **loyalty_cart_fields(cart["lines"])}
+    body = {"userId": uid, "cartAmount": cart["subtotal"], **loyalty_fields(cart["lines"])}
     r = parts.clients.call("loyalty", "getApplicableOffers", body)
     offers = [
         clean(
@@ -66,7 +69,7 @@ def apply_coupon(runtime: ToolRuntime[SalesContext], code: str):
         "userId": uid,
         "couponCode": code,
         "cartAmount": cart["subtotal"],
-        **loyalty_cart_fields(cart["lines"]),
+        **loyalty_fields(cart["lines"]),
         "commit": False,
     }
     r = parts.clients.call("loyalty", "applyCoupon", body)
@@ -113,7 +116,7 @@ def redeem_points(runtime: ToolRuntime[SalesContext], points: int):
     if value >= cart["subtotal"]:
         raise ToolFailure(
             "exceeds_cart_amount",
-            f"{points} points are worth ₹{value:,.2f}, more than the cart.",
+            f"{points} points are worth {format_inr(value)}, more than the cart.",
             agent="loyalty",
             operation="getMember",
         )

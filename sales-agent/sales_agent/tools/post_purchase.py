@@ -5,17 +5,23 @@ shopper's latest (the last one placed here, else the newest fulfillment lists).
                         trackingNumber, trackingUrl, returnEligible, returnWindowEndsAt}
   return_item          {returnId, orderId, status, refundAmount, returnMethod, pickupDate, message}
   exchange_item        {exchangeId, orderId, fromSku, toSku, status, holdExpiresAt, message}
+  get_policy           {topic, policies: [{topic, title, summary, facts}]}   (the shop's own words, from getPolicy)
+  contact_human        {ticketId, status, subject, orderId, note}
 """
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from langchain.tools import ToolRuntime
 
+from .. import memory
 from ..context import SalesContext
 from ..errors import ToolFailure
 from .common import ORDER_ID_RE, clean
 from .registry import SalesTools, action_key, declare, service, user_id
 
+POLICY_TOPICS = ("returns", "exchanges", "delivery", "payment", "all")
 RETURN_REASONS = ("wrong_size", "damaged", "not_as_described", "changed_mind", "late_delivery", "other")
 STATUS_KEYS = (
     "orderId",
@@ -121,3 +127,49 @@ def exchange_item(
     )
     keys = ("exchangeId", "orderId", "fromSku", "toSku", "status", "holdExpiresAt", "message")
     return {k: r.get(k) for k in keys}
+
+
+@declare(("post-purchase", "getPolicy"))
+def get_policy(
+    runtime: ToolRuntime[SalesContext], topic: Literal["returns", "exchanges", "delivery", "payment", "all"] = "all"
+):
+    """The shop's published policy on returns, exchanges, delivery or payment methods. Answer policy only from it."""
+    value = (topic or "all").strip().lower()
+    r = service(runtime).clients.call(
+        "post-purchase", "getPolicy", {"topic": value if value in POLICY_TOPICS else "all"}
+    )
+    return {"topic": r["topic"], "policies": r["policies"]}
+
+
+def conversation_summary(runtime: ToolRuntime[SalesContext], details: str | None) -> str:
+    """What the person picking the ticket up reads: the shopper's words, then the conversation's summary (the
+    same summary memory.py keeps of a long conversation; card numbers are masked by it and by the agent)."""
+    state = runtime.state if isinstance(runtime.state, dict) else {}
+    text = memory.summarize(list(state.get("messages") or []))
+    if details and details.strip():
+        text = f"The shopper says: {details.strip()}\n{text}"
+    return text.strip()[:4000] or "The shopper asked to talk to a person."
+
+
+@declare(("post-purchase", "createSupportTicket"), ("fulfillment", "listOrders"))
+def contact_human(
+    runtime: ToolRuntime[SalesContext], subject: str, details: str | None = None, order_id: str | None = None
+):
+    """Hand over to a person in customer care: a support ticket with the conversation's summary; give the
+    shopper its id. subject: one line."""
+    parts, uid = service(runtime), user_id(runtime)
+    body: dict[str, Any] = {
+        "userId": uid,
+        "subject": " ".join((subject or "").split())[:120] or "The shopper asked to talk to a person",
+        "summary": conversation_summary(runtime, details),
+    }
+    if order_id:
+        body["orderId"] = resolve_order(parts, uid, order_id)
+    r = parts.clients.call("post-purchase", "createSupportTicket", body)
+    return {
+        "ticketId": r["ticketId"],
+        "status": r["status"],
+        "subject": r["subject"],
+        "orderId": r.get("orderId"),
+        "note": "A person from customer care picks this up with the conversation so far; quote the ticket id.",
+    }

@@ -30,6 +30,9 @@ class Skill:
     keywords: tuple[str, ...] = field(default=())  # exact phrases that decide the intent outright (regex parts)
     # reads the skill's own slots: (typo-fixed text, raw text, slots to fill, Memory, gift-card note or None)
     read: Callable[[str, str, dict, Any, str | None], None] | None = None
+    # once the tools have answered: (Planner, Intent, results, Memory) -> the next Step (more calls, or a reply
+    # with what to remember, e.g. an offer a "yes" takes up), or None for the default reply
+    follow: Callable[[Any, Any, list, Any], Any] | None = None
 
 
 def delegate(method: str) -> Plan:

@@ -14,6 +14,7 @@ SKILL = Skill(
         "I changed my mind about paying",
         "don't go ahead with the order",
         "cancel my payment",
+        "cancel the order while I am paying",
         "stop the order, I don't want to pay",
         "halt the checkout",
         "stop checking out",
