@@ -36,12 +36,12 @@ def shop(tmp_path_factory):
 
 @pytest.fixture
 def problems(page):
-    """Console errors and uncaught page errors, collected while the test runs; none are allowed."""
+    """Console errors and uncaught page errors, collected while the test runs; each test ends asserting there
+    were none (in the test, not at teardown, so a failure is the test's own)."""
     seen: list[str] = []
     page.on("console", lambda m: seen.append(f"console: {m.text} at {m.location}") if m.type == "error" else None)
     page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
-    yield seen
-    assert seen == []
+    return seen
 
 
 class Chat:
@@ -244,6 +244,7 @@ def test_a_guest_shops_from_search_to_order_and_a_reload_keeps_it(page, screensh
         assert CARD not in digits and TYPED_CARD not in text, where
         assert not re.search(r"(?i)cvc\W{0,4}123", text), where
     assert scan_for_secrets(files_to_scan([shop["root"]]), {CARD}, {"123"}) == []
+    assert problems == []
 
 
 def stream_turn(url: str, token: str, message: str) -> dict:
@@ -280,6 +281,7 @@ def test_a_payment_left_waiting_is_shown_again_and_confirmed(page, screenshot, s
     screenshot("order-card")
     assert ORDER_ID.search(order_card.locator(".order-id").inner_text())
     assert re.fullmatch(r"Expected by \d{1,2} [A-Z][a-z]{2} \d{4}", order_card.locator(".order-date").inner_text())
+    assert problems == []
 
 
 def test_keyboard_alone_as_a_seeded_shopper(page, screenshot, shop, problems):
@@ -327,6 +329,7 @@ def test_keyboard_alone_as_a_seeded_shopper(page, screenshot, shop, problems):
     assert ORDER_ID.search(page.locator(".msg .card.order .order-id").inner_text())
     assert page.evaluate("document.activeElement.id") == "message"
     screenshot("ordered")
+    assert problems == []
 
 
 def test_a_phone_screen_375_px_wide_has_no_horizontal_scroll(page, screenshot, shop, problems):
@@ -352,3 +355,4 @@ def test_a_phone_screen_375_px_wide_has_no_horizontal_scroll(page, screenshot, s
     screenshot("phone-cart-reply")
     page.locator("#cart").scroll_into_view_if_needed()
     screenshot("phone-cart")
+    assert problems == []
