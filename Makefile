@@ -55,9 +55,10 @@ test-sqlite: install  ## the suite on SQLite only
 test-postgres: install  ## the suite with every agent on PostgreSQL only
 	TEST_DATABASE=postgres TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest
 
-bench: install  ## throughput ratios, checkout cost before/after the owner checks, memory per turn, on loopback (not part of the tests)
+bench: install  ## throughput ratios, checkout cost before/after the owner checks, web chat stream timings, memory per turn, on loopback (not part of the tests)
 	$(PY) -m benchmarks.agents
 	$(PY) -m benchmarks.checkout
+	$(PY) -m benchmarks.stream
 	$(PY) sales-agent/bench_memory.py
 
 nlu-report: install  ## per-intent accuracy of the offline model on the labelled dev and held-out phrasings (ERRORS=1 lists misses)

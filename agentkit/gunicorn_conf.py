@@ -5,7 +5,7 @@ from agentkit.settings import KitSettings
 _settings = KitSettings()
 
 workers = _settings.web_concurrency
-worker_class = "gthread"
+worker_class = "gthread"  # threads, not processes, per request: an open chat stream (sales /chat/stream) holds a thread
 threads = _settings.gunicorn_threads
 preload_app = True  # the master creates and seeds the database once, before forking
 timeout = _settings.gunicorn_timeout

@@ -2,7 +2,8 @@
 
 Each ``agentkit.AgentClient`` keeps a pooled ``requests.Session`` (connection reuse), connect and read
 timeouts, retries only for safe or Idempotency-Key calls, and a circuit breaker. ``Clients.call`` adds
-the timing record the terminal shows ("inventory · checkInventory · 12 ms") to the current recording.
+the timing record the terminal shows ("inventory · checkInventory · 12 ms") to the current recording, and tells the
+turn's observer (events.py) as each call starts and ends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, Iterator
 
 from agentkit import AgentCallError, AgentClient
 from agentkit.contracts import ContractError, contracts_dir
+
+from . import events
 
 _recording: contextvars.ContextVar[list | None] = contextvars.ContextVar("sales_tool_calls", default=None)
 _tool_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("sales_tool_name", default=None)
@@ -73,8 +76,11 @@ class Clients:
     def call(
         self, agent: str, operation: str, body: dict[str, Any], *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
+        observer = events.current()
+        handle = observer.call_started(agent, operation) if observer is not None else None
         started = time.perf_counter()
         ok = False
+        result: dict[str, Any] | None = None
         try:
             try:
                 client = self.client(agent)
@@ -91,17 +97,12 @@ class Clients:
             ok = True
             return result
         finally:
+            ms = round((time.perf_counter() - started) * 1000, 1)
             calls = _recording.get()
             if calls is not None:
-                calls.append(
-                    {
-                        "tool": _tool_name.get(),
-                        "agent": agent,
-                        "operation": operation,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                        "ok": ok,
-                    }
-                )
+                calls.append({"tool": _tool_name.get(), "agent": agent, "operation": operation, "ms": ms, "ok": ok})
+            if observer is not None:
+                observer.call_ended(handle, ms, ok, result)
 
     def shopper_profile(self, user_id: str) -> dict[str, Any] | None:
         """The shopper's profile from the recommendation agent, or None for a shopper it does not know."""

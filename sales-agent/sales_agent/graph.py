@@ -116,14 +116,10 @@ def confirmation_description(store: SalesStore):
 
 
 def describe_quote(quote: dict[str, Any]) -> str:
+    """What the shopper confirms, in their words: the items, the total and what it is made of (agentkit.money's
+    ₹1,24,990), how it is paid and where it goes (the store's name, or the address), never an internal id."""
     items = "; ".join(f"{i['quantity']} x {i['name']} ({i['color']}, {i['size']})" for i in quote["items"])
     how = payment_text(quote.get("payment") or {})
-    where = quote.get("fulfillment", {})
-    deliver = (
-        f"collect at {where.get('storeId')}"
-        if where.get("type") == "click_and_collect"
-        else f"deliver to {where.get('address') or where.get('city')}"
-    )
     extra = []
     if quote.get("discount"):
         extra.append(f"you save {format_inr(quote['discount'])}")
@@ -133,7 +129,22 @@ def describe_quote(quote: dict[str, Any]) -> str:
         card = f', card: "{wrap["message"]}"' if wrap.get("message") else ""
         extra.append(f"{wrap['optionName'].lower()} gift wrap for the {wrap['name']} {format_inr(wrap['price'])}{card}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    return f"Place order: {items}. Total {format_inr(quote['total'])}{tail}, paid by {how}, {deliver}. Confirm?"
+    return (
+        f"Place order: {items}. Total {format_inr(quote['total'])}{tail}, paid by {how}, {destination(quote)}. Confirm?"
+    )
+
+
+def destination(quote: dict[str, Any]) -> str:
+    """ "collect at Phoenix Palladium, Lower Parel" / "deliver to 12 MG Road, Bengaluru 560001"."""
+    where = quote.get("fulfillment") or {}
+    city = where.get("city")
+    if where.get("type") == "click_and_collect":
+        if where.get("storeName"):
+            return f"collect at {where['storeName']}" + (f", {city}" if city and city not in where["storeName"] else "")
+        return f"collect at our store in {city}" if city else "collect at the store you chose"
+    if where.get("address"):
+        return f"deliver to {where['address']}"
+    return f"deliver to {city}" if city else "deliver to your address"
 
 
 class AnswerIds(AgentMiddleware):

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
@@ -28,7 +28,7 @@ from agentkit.contracts import id_pattern, is_valid_id
 from agentkit.logs import log as log_fields
 from agentkit.money import format_inr
 
-from . import llm, memory
+from . import events, llm, memory, names
 from .answers import classify_answer
 from .cards import CardTokens
 from .checkout import CheckoutWorkflow
@@ -60,6 +60,9 @@ class TurnResult:
     cart: dict[str, Any] = field(default_factory=dict)
     pending_confirmation: dict[str, Any] | None = None
     failed: bool = False  # the model or the graph failed (the reply says so in plain words)
+    # What each tool of the turn returned, in order ({"tool", "result"}): the web page's cards are made from it
+    # (web/view.py); not part of as_dict, which is the /chat answer.
+    tool_results: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"reply": self.reply, "toolCalls": self.tool_calls, "cart": self.cart}
@@ -130,9 +133,7 @@ class SalesSession:
                 return self._resume(user_id, channel, answer)
             before = self._message_ids(user_id)
             try:
-                state = self.graph.invoke(
-                    {"messages": [HumanMessage(text)]}, self._config(user_id), context=self._context(user_id, channel)
-                )
+                state = self._invoke({"messages": [HumanMessage(text)]}, user_id, channel)
             except Exception as exc:  # the model or the graph failed: answer gracefully, keep the session usable
                 return self._failed_turn(user_id, exc, before)
             finally:
@@ -277,11 +278,7 @@ class SalesSession:
             decision = {"type": "reject", "message": REJECT_MESSAGE}
         before = self._message_ids(user_id)
         try:
-            state = self.graph.invoke(
-                Command(resume={"decisions": [decision] * count}),
-                self._config(user_id),
-                context=self._context(user_id, channel),
-            )
+            state = self._invoke(Command(resume={"decisions": [decision] * count}), user_id, channel)
         except Exception as exc:
             return self._failed_turn(user_id, exc, before)
         finally:
@@ -314,10 +311,10 @@ class SalesSession:
             if refusal is not None and depth < 3:
                 count = len(request.get("action_requests", [])) or 1
                 try:
-                    state = self.graph.invoke(
+                    state = self._invoke(
                         Command(resume={"decisions": [{"type": "reject", "message": refusal}] * count}),
-                        self._config(user_id),
-                        context=self._context(user_id, channel),
+                        user_id,
+                        channel,
                     )
                 except Exception as exc:
                     return self._failed_turn(user_id, exc, before)
@@ -326,12 +323,12 @@ class SalesSession:
                 self._awaiting[user_id] = checkout["checkoutId"]
                 view = self._pending_view(user_id, request)
                 text = (reply + "\n\n" if reply else "") + view["description"] + " (yes/no)"
-                return self._result(user_id, text, calls, view)
+                return self._result(user_id, text, calls, view, new)
         pending = self.pending_confirmation(user_id)  # whenever one is pending, the answer says so
         reply = reply or _order_outcome(new) or "(no reply)"
         if pending is not None and pending["description"] not in reply:
             reply = reply + "\n\n" + pending["description"] + " (yes/no)"
-        return self._result(user_id, reply, calls, pending)
+        return self._result(user_id, reply, calls, pending, new)
 
     def _failed_turn(self, user_id: str, exc: Exception, before: set[str] | None = None) -> TurnResult:
         """The model or the graph failed. The shopper gets plain words (the exception goes to the log); when
@@ -349,7 +346,7 @@ class SalesSession:
                 self._repair(user_id, reply)
             except Exception:
                 log.exception("closing the failed turn of %s in memory failed", user_id)
-        result = self._result(user_id, reply, _tool_calls(new), self.pending_confirmation(user_id))
+        result = self._result(user_id, reply, _tool_calls(new), self.pending_confirmation(user_id), new)
         result.failed = True
         return result
 
@@ -384,10 +381,54 @@ class SalesSession:
             "description": describe_quote(quote),
         }
 
-    def _result(self, user_id: str, reply: str, calls: list, pending: dict | None) -> TurnResult:
-        return TurnResult(reply=reply, tool_calls=calls, cart=self.cart(user_id), pending_confirmation=pending)
+    def _result(
+        self, user_id: str, reply: str, calls: list, pending: dict | None, new: list | None = None
+    ) -> TurnResult:
+        cart = self.cart(user_id)
+        return TurnResult(
+            reply=self._named(user_id, reply, cart),
+            tool_calls=calls,
+            cart=cart,
+            pending_confirmation=pending,
+            tool_results=_tool_results(new or []),
+        )
+
+    def _named(self, user_id: str, reply: str, cart: dict[str, Any]) -> str:
+        """The reply with product and store names where a model wrote their ids (names.py), from what the tools
+        of this conversation returned and the cart. Only read when the reply has an id in it."""
+        if not names.has_ids(reply):
+            return reply
+        results = [m.content for m in self._messages(user_id) if isinstance(m, ToolMessage)]
+        products, stores = names.names_in([*results, cart])
+        return names.without_ids(reply, products, stores)
 
     # -- graph state -----------------------------------------------------------------------------
+    def _invoke(self, graph_input: Any, user_id: str, channel: str) -> dict[str, Any]:
+        """``graph.invoke``; while a turn observer is installed (events.py), the same run streamed, so the model's
+        text reaches the observer as it is written (LangGraph's ``messages`` mode: chat models stream when it
+        is on, the offline one in chunks of a few words). What it returns is what ``invoke`` returns: the last
+        state, with ``__interrupt__`` when the run stopped at one."""
+        config, context = self._config(user_id), self._context(user_id, channel)
+        observer = events.current()
+        if observer is None:
+            return self.graph.invoke(graph_input, config, context=context)
+        state: dict[str, Any] = {}
+        interrupts: list[Any] = []
+        for mode, chunk in self.graph.stream(
+            graph_input, config, context=context, stream_mode=["messages", "updates", "values"]
+        ):
+            if mode == "messages":
+                message, meta = chunk
+                # Chunks of the agent's own model call only: not whole messages a node returned, nor a
+                # middleware's model call.
+                if isinstance(message, AIMessageChunk) and meta.get("langgraph_node") == "model" and message.text:
+                    observer.token(message.text)
+            elif mode == "updates" and isinstance(chunk, dict) and chunk.get("__interrupt__"):
+                interrupts.extend(chunk["__interrupt__"])
+            elif mode == "values":
+                state = chunk
+        return {**state, "__interrupt__": interrupts} if interrupts else state
+
     def _context(self, user_id: str, channel: str) -> SalesContext:
         return SalesContext(user_id, channel, self.service)
 
@@ -483,6 +524,18 @@ def _tool_calls(messages: list) -> list[dict[str, Any]]:
                     }
                 )
     return calls
+
+
+def _tool_results(messages: list) -> list[dict[str, Any]]:
+    out = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            try:
+                result = json.loads(message.text)
+            except (TypeError, ValueError):
+                result = None
+            out.append({"tool": message.name, "result": result})
+    return out
 
 
 LOOPING_REPLY = (

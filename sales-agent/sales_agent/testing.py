@@ -114,9 +114,10 @@ class FakeOpenAIServer:
 
     Each reply is ``{"tool_calls": [(name, args), ...]}`` (args a dict, or a string sent as is, e.g. malformed
     JSON) or ``{"content": "text"}``; ``{"status": 500}`` answers an error and ``"delay": seconds`` stalls
-    first. Requests are kept in ``self.requests`` (parsed JSON) so a test can see what the model was sent.
-    ``tool_call_id`` gives every tool call that id (``"call_0"``: a server that promises nothing about them);
-    by default they are random.
+    first. A request asking for ``"stream": true`` is answered in server-sent chunks (``"chunks"``: the pieces of
+    the content; ``"chunk_delay"``: seconds between them). Requests are kept in ``self.requests`` (parsed JSON)
+    so a test can see what the model was sent. ``tool_call_id`` gives every tool call that id (``"call_0"``: a
+    server that promises nothing about them); by default they are random.
     """
 
     def __init__(self, replies: list[dict[str, Any]] | None = None, *, tool_call_id: str | None = None):
@@ -146,7 +147,24 @@ class FakeOpenAIServer:
                 if reply.get("status"):  # a failing model server
                     self._send(reply["status"], {"error": {"message": "scripted failure", "type": "server_error"}})
                     return
+                if body.get("stream"):  # what a LangChain streaming call asks for: server-sent chunks
+                    self._send_stream(server.completion_chunks(body, reply), float(reply.get("chunk_delay") or 0))
+                    return
                 self._send(200, server.completion(body, reply))
+
+            def _send_stream(self, chunks: list[dict], delay: float):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")  # the body ends when the connection does
+                self.end_headers()
+                for chunk in chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    if delay:
+                        time.sleep(delay)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
             def _send(self, status: int, payload: dict):
                 data = json.dumps(payload).encode()
@@ -185,6 +203,37 @@ class FakeOpenAIServer:
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
+
+    def completion_chunks(self, request: dict[str, Any], reply: dict[str, Any]) -> list[dict[str, Any]]:
+        """The same answer as ``completion``, as streamed ``chat.completion.chunk`` objects: the content in pieces
+        (``reply["chunks"]``, else a word at a time), then any tool calls, the finish reason and the usage."""
+        base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:10]}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": request.get("model", "test-model"),
+        }
+
+        def delta(d: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": d, "finish_reason": finish, "logprobs": None}]}
+
+        chunks = [delta({"role": "assistant", "content": ""})]
+        pieces = reply.get("chunks") or re.findall(r"\S+\s*", reply.get("content") or "")
+        chunks += [delta({"content": piece}) for piece in pieces]
+        for i, (name, args) in enumerate(reply.get("tool_calls") or []):
+            call = {
+                "index": i,
+                "id": self.tool_call_id or f"call_{uuid.uuid4().hex[:10]}",
+                "type": "function",
+                "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+            }
+            chunks.append(delta({"tool_calls": [call]}))
+        chunks.append(delta({}, "tool_calls" if reply.get("tool_calls") else "stop"))
+        if (request.get("stream_options") or {}).get("include_usage"):
+            chunks.append(
+                {**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+            )
+        return chunks
 
     def __enter__(self) -> "FakeOpenAIServer":
         self.thread.start()

@@ -69,6 +69,7 @@ def test_offline_gift_wrap_journey(chat):
     assert checkout["giftWrapTotal"] == 149.0
     assert pending["total"] == round(items - checkout["discount"] + checkout["deliveryFee"] + 149.0, 2)
     assert "premium gift box gift wrap" in pending["description"] and "₹149" in pending["description"]
+    assert "₹149.00" not in pending["description"]  # agentkit.money: paise only when there are any
     assert "Happy birthday" in quote.reply and "4242 4242" not in quote.reply
 
     placed = s.send(USER, "yes")

@@ -32,7 +32,13 @@ def destination(
                     f"There is no store to collect from in {city}.",
                     suggestions=["Ship to home instead"],
                 )
-            store = stores[0]["storeId"]
+            return {
+                "type": "click_and_collect",
+                "storeId": stores[0]["storeId"],
+                "storeName": stores[0]["name"],
+                "storeAddress": stores[0]["address"],
+                "city": city,
+            }
         return {"type": "click_and_collect", "storeId": store, "city": city}
     if address is None:
         profile = clients.shopper_profile(user_id)

@@ -168,6 +168,8 @@ def quote(
             {
                 "type": destination["type"],
                 "storeId": destination.get("storeId"),
+                "storeName": destination.get("storeName"),
+                "storeAddress": destination.get("storeAddress"),
                 "city": destination["city"],
                 "address": one_line(destination.get("address")) or None,  # where it goes, shown when confirming
                 "estimatedDate": estimated,
@@ -298,6 +300,10 @@ def _delivery(clients: Any, destination: dict, subtotal: Decimal) -> tuple[Decim
         )
         option = next((o for o in options["options"] if o["type"] == destination["type"]), None)
         if option is not None:
+            # The store's name and address, so the confirmation names it (a shopper never reads its id).
+            for store in option.get("stores") or []:
+                if store["storeId"] == destination.get("storeId"):
+                    destination.update(storeName=store["name"], storeAddress=store["address"])
             return money(option["fee"]), option["estimatedDate"]
         return Decimal("0"), None
     except AgentCallError as exc:

@@ -1,9 +1,11 @@
 """The sales HTTP service: ``create_app`` builds the Flask app and registers the chat and webhook blueprints
 (gunicorn serves ``sales_agent.entrypoints.app:create_app()`` on 8000).
 
-    /chat, /chat/confirm, /chat/state   http_chat.py (a shopper session token: auth.py)
+    /chat, /chat/stream, /chat/confirm, /chat/state   http_chat.py (a shopper session token: auth.py;
+                                                      streamed turns: web/stream.py)
     /sessions/guest, /sessions/claim    http_sessions.py
     /webhooks/whatsapp, /webhooks/telegram   webhooks.py (each only with its secret set)
+    GET /images/<file> (open: the catalog's pictures, from the recommendation agent)   pictures.py
     GET /health, GET /ready (its database, and which agents it needs are down)
 
 RATE_LIMIT (e.g. 600/minute) limits requests per client address, as for the agents. Every error is the
@@ -31,8 +33,10 @@ from ..reconciler import Reconciler, stale_after
 from ..session import SalesSession
 from ..settings import Settings, secret
 from ..web.pages import pages
+from ..web.stream import Turns
 from .http_chat import chat
 from .http_sessions import sessions
+from .pictures import pictures
 from .webhooks import log_disabled_channels, webhooks
 
 SHOPPER_PATHS = ("/chat", "/sessions/claim")
@@ -67,6 +71,7 @@ def create_app(
         return holder["session"]
 
     app.extensions["sales_session"] = current
+    app.extensions["sales_turns"] = Turns(current)
     # Under gunicorn the kit's post_worker_init starts it in the worker (threads do not survive the fork).
     every = settings.reconcile_seconds
     reconciler = Reconciler(lambda: current().workflow, every, stale_after(every, settings.reconcile_stale_seconds))
@@ -97,6 +102,7 @@ def create_app(
     app.register_blueprint(chat)
     app.register_blueprint(sessions)
     app.register_blueprint(webhooks)
+    app.register_blueprint(pictures)
 
     @app.get("/health")
     def health():

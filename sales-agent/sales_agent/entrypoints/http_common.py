@@ -1,5 +1,5 @@
-"""What the chat and webhook routes share: the session behind them, and bodies and messages checked with a
-400 that names the field (never a 500)."""
+"""What the chat and webhook routes share: the session behind them, the streamed turns, and bodies and messages
+checked with a 400 that names the field (never a 500)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ from agentkit.contracts import CompiledSchema
 from agentkit.errors import ValidationFailed
 
 from ..session import SalesSession
+from ..web.stream import Turns
 
 
 def session() -> SalesSession:
     """The app's one SalesSession (built by bootstrap on first use, inside the worker process)."""
     return current_app.extensions["sales_session"]()
+
+
+def turns() -> Turns:
+    """The app's streamed turns (web/stream.py): their threads and their stored results."""
+    return current_app.extensions["sales_turns"]
 
 
 def json_body(schema: CompiledSchema) -> dict[str, Any]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from .. import names
+from ..events import word_chunks
 from . import replies as rp
 from . import resolve
 from .intents import Intent, Memory, cart_lines, is_error, load_json, match_product, parse, product_list, remember
@@ -25,6 +27,7 @@ from .skills import by_name
 
 MAX_ROUNDS = 4
 PRODUCT_LIST_LIMIT = 5
+STREAM_WORDS = 4  # words per streamed chunk of a reply
 
 
 @dataclass
@@ -89,6 +92,24 @@ class OfflineChatModel(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        """The same answer as ``_generate``, its reply in chunks of a few words (what a streaming client sees
+        of an LLM); tool calls come whole, in one chunk. The chunks concatenate to the reply exactly."""
+        step, state = self.respond(messages)
+        text = rp.clean(step.reply) if not step.calls else ""
+        pieces = word_chunks(text, STREAM_WORDS) or [""]
+        for i, piece in enumerate(pieces):
+            first, last = i == 0, i == len(pieces) - 1
+            chunk = AIMessageChunk(
+                content=piece,
+                tool_calls=step.calls if first else [],  # type: ignore[arg-type]  # the planner's ToolCall dicts
+                additional_kwargs={"offline": state} if first else {},
+                chunk_position="last" if last else None,
+            )
+            yield ChatGenerationChunk(message=chunk)
+
     def respond(self, messages: list[BaseMessage]) -> tuple[Step, dict]:
         human_at = max((i for i, m in enumerate(messages) if getattr(m, "type", "") == "human"), default=-1)
         if human_at < 0:
@@ -117,7 +138,7 @@ class OfflineChatModel(BaseChatModel):
             else:
                 step = planner.follow(intent, results, memory)
         if step.reply:
-            step.reply = rp.without_ids(step.reply, memory.products, memory.stores)
+            step.reply = names.without_ids(step.reply, memory.products, memory.stores)
         state = {"intent": intent.name, "slots": _jsonable(intent.slots)}
         if step.awaiting:
             state["awaiting"] = step.awaiting

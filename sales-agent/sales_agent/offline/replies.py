@@ -885,19 +885,3 @@ def browse_menu() -> str:
 
 def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-_ID = re.compile(r"\s?\((P\d{4}|ST-[A-Z]{3}-\d{2})\)|\b(P\d{4}|ST-[A-Z]{3}-\d{2})\b(?!-)")
-
-
-def without_ids(text: str, products: dict, stores: dict) -> str:
-    """The reply with no internal product or store ids: a name where one is known, else a plain word."""
-
-    def name(match: re.Match) -> str:
-        if match.group(1):  # "Orion Mall (ST-BLR-02)": the name is already there
-            return ""
-        key = match.group(2)
-        known = (products if key.startswith("P") else stores).get(key) or {}
-        return str(known.get("name") or ("this product" if key.startswith("P") else "this store"))
-
-    return _ID.sub(name, text)
