@@ -330,6 +330,7 @@ async function sendMessage(message) {
   }
   turn.reply.setAttribute("aria-busy", "false");
   setBusy(false);
+  scrollToEnd();
 }
 
 async function answerPending(panel, approve) {
@@ -358,6 +359,7 @@ async function answerPending(panel, approve) {
     panel.querySelectorAll("button").forEach((button) => (button.disabled = false));
   }
   setBusy(false);
+  scrollToEnd();
   ui.input.focus();
 }
 
