@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     telegram_secret_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_SECRET_TOKEN")
 
     chat_no_start: bool = Field(default=False, validation_alias="SALES_CHAT_NO_START")
+    # Development only: the chat page offers "continue as" a seeded shopper and mints their session token.
+    web_dev_login: bool = Field(default=False, validation_alias="SALES_WEB_DEV_LOGIN")
 
     @field_validator("reconcile_seconds")
     @classmethod

@@ -32,6 +32,7 @@ from ..auth import ISSUER, SessionAuth
 from ..reconciler import Reconciler, stale_after
 from ..session import SalesSession
 from ..settings import Settings, secret
+from ..web.pages import pages
 from ..web.stream import Turns
 from .http_chat import chat
 from .http_sessions import sessions
@@ -97,6 +98,7 @@ def create_app(
                 )
 
     install_http_basics(app, get_logger("sales"), guard)
+    app.register_blueprint(pages)
     app.register_blueprint(chat)
     app.register_blueprint(sessions)
     app.register_blueprint(webhooks)

@@ -1,1 +1,2 @@
-"""The web chat's server side: the turn as the page shows it (view.py) and its server-sent events (stream.py)."""
+"""The web chat: the page (pages.py and static/), the turn as the page shows it (view.py) and its server-sent
+events (stream.py)."""
