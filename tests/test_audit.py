@@ -9,54 +9,29 @@ as an old bug or a half-done undo would have left them. Either way the audit onl
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from shops import JACKET, USER, WiredShop
 
 from agentkit import audit, clock
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore
-from support import WiredSystem, fresh_database_url
 
-USER = "U1001"
 CARD = "4242 4242 4242 4242 exp 12/30 cvc 123"
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "category": "jackets",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999.0,
-}
 PAY_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123", "holderName": "Priya Sharma"}
 
 
-class Shop:
+class Shop(WiredShop):
     def __init__(self, tmp_path):
-        self.wired = WiredSystem(tmp_path, tag="audit")
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "audit"))
-        self.vault = CardVault()
-        self.workflow = CheckoutWorkflow(Clients(retries=0), self.store, self.vault)
+        super().__init__(tmp_path, "audit")
 
-    def post(self, agent, path, body, caller=None, headers=None):
-        client = self.wired.client(agent)
-        reply = (client.as_caller(caller) if caller else client).post(path, json=body, headers=headers or {})
-        assert reply.status_code < 300, (path, reply.get_json())
-        return reply.get_json()
+    post = functools.partialmethod(WiredShop.post, expect_ok=True)  # every call here must succeed
 
     def checkout(self) -> dict:
         self.vault.redact(USER, CARD)
         self.store.add_line(USER, dict(JACKET))
-        quote = self.workflow.prepare(USER, card_ref="card_ending_4242")
-        assert "error" not in quote, quote
-        placed = self.workflow.place(USER, quote["checkoutId"])
-        assert "error" not in placed, placed
-        return placed
+        return self.place(card_ref="card_ending_4242")
 
     def charge_without_order(self, amount=999) -> str:
         session = self.post("payment", "/initiate-checkout", {"userId": "U1002", "amount": amount, "currency": "INR"})
@@ -78,10 +53,6 @@ class Shop:
 
     def db(self, agent):
         return self.wired.apps[agent].db
-
-    def close(self):
-        self.store.dispose()
-        self.wired.close()
 
 
 @pytest.fixture

@@ -7,64 +7,26 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from shops import JACKET, USER, WiredShop
 
 from agentkit import audit
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore
-from support import WiredSystem, fresh_database_url
 
-USER = "U1001"
 CARD = "4242 4242 4242 4242 exp 12/30 cvc 123"
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "category": "jackets",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999.0,
-}
 PREMIUM = {"optionId": "premium", "optionName": "Premium gift box", "price": 149.0, "message": "For Anu"}
 
 
-class Shop:
+class Shop(WiredShop):
     def __init__(self, tmp_path):
-        self.wired = WiredSystem(tmp_path, tag="gwr")
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "gwr"))
-        self.vault = CardVault()
-        self.workflow = CheckoutWorkflow(Clients(retries=0), self.store, self.vault)
+        super().__init__(tmp_path, "gwr")
         self.vault.redact(USER, CARD)
-
-    def post(self, agent, path, body, caller=None):
-        client = self.wired.client(agent)
-        response = (client.as_caller(caller) if caller else client).post(path, json=body)
-        assert response.status_code < 500, response.get_json()
-        return response
 
     def place_wrapped_order(self) -> dict:
         self.store.add_line(USER, dict(JACKET))
         self.store.set_gift_wrap(USER, "P1001", dict(PREMIUM))
-        quote = self.workflow.prepare(USER, card_ref="card_ending_4242")
-        assert "error" not in quote, quote
-        placed = self.workflow.place(USER, quote["checkoutId"])
-        assert "error" not in placed, placed
-        return placed
-
-    def payment(self, payment_id):
-        return self.post("payment", "/check-payment-status", {"paymentId": payment_id}).get_json()
-
-    def order(self, order_id):
-        return self.post("fulfillment", "/get-order", {"orderId": order_id}).get_json()
+        return self.place(card_ref="card_ending_4242")
 
     def cancel(self, wrap_id):
-        return self.post("gift-wrapping", "/cancel-gift-wrap", {"wrapId": wrap_id})
-
-    def close(self):
-        self.store.dispose()
-        self.wired.close()
+        return self.response("gift-wrapping", "/cancel-gift-wrap", {"wrapId": wrap_id})
 
 
 @pytest.fixture
@@ -114,7 +76,7 @@ def test_a_wrap_of_a_cancelled_order_refunds_nothing_itself(shop):
     """The order's cancellation owns its refund; the wrap never refunds on top of it."""
     placed = shop.place_wrapped_order()
     [wrap] = placed["giftWraps"]
-    cancelled = shop.post(
+    cancelled = shop.response(
         "fulfillment", "/cancel-order", {"orderId": placed["orderId"], "userId": USER, "reason": "changed my mind"}
     )
     assert cancelled.status_code == 200, cancelled.get_json()

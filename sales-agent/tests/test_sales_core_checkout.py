@@ -4,13 +4,9 @@ and every failure undone."""
 from __future__ import annotations
 
 import pytest
+from shops import BreakableClients, WiredShop
 
-from agentkit import AgentCallError
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore, checkouts
-from support import WiredSystem, fresh_database_url
+from sales_agent.store import checkouts
 
 USER = "U1001"  # Priya, gold, Mumbai, 6120 points
 JACKET = {"productId": "P1001", "size": "M", "color": "Black", "quantity": 1}
@@ -18,36 +14,9 @@ GOOD_CARD = "4242 4242 4242 4242 exp 12/28 cvc 123"
 POOR_CARD = "4111 1111 1111 1111 exp 12/28 cvc 123"  # ...1111: insufficient funds
 
 
-class FlakyClients(Clients):
-    """Real clients, except the operations told to fail (as if that agent went down mid-checkout)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.broken: set[tuple[str, str]] = set()
-
-    def call(self, agent, operation, body, *, idempotency_key=None):
-        if (agent, operation) in self.broken:
-            raise AgentCallError(agent, operation, None, "unavailable", f"The {agent} agent is not reachable.")
-        return super().call(agent, operation, body, idempotency_key=idempotency_key)
-
-
-class Shop:
+class Shop(WiredShop):
     def __init__(self, tmp_path):
-        self.wired = WiredSystem(tmp_path, tag="co")
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "co"))
-        self.vault = CardVault()
-        self.clients = FlakyClients(retries=0)
-        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault)
-
-    def post(self, agent, path, body):
-        response = self.wired.client(agent).post(path, json=body)
-        assert response.status_code < 500, response.get_json()
-        return response.get_json()
-
-    def stock(self, product_id="P1001", size="M", color="Black"):
-        return self.post(
-            "inventory", "/check-inventory", {"productId": product_id, "attributes": {"size": size, "color": color}}
-        )["onlineStockLevel"]
+        super().__init__(tmp_path, "co", BreakableClients(retries=0))
 
     def payments(self, user=USER):
         return self.post("payment", "/list-payments", {"userId": user, "limit": 100})["payments"]
@@ -66,10 +35,6 @@ class Shop:
             self.store.set_coupon(USER, coupon)
         if points:
             self.store.set_redeem_points(USER, points)
-
-    def close(self):
-        self.store.dispose()
-        self.wired.close()
 
 
 @pytest.fixture
@@ -289,7 +254,7 @@ class Crash(BaseException):
     """The process dies (not an error any handler would catch)."""
 
 
-class CrashingClients(FlakyClients):
+class CrashingClients(BreakableClients):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.crash_at: tuple[str, str] | None = None

@@ -7,37 +7,16 @@ and a refused connection into JSON the model can use, never an exception.
 from __future__ import annotations
 
 import pytest
-import responses
+from shops import JACKET, USER, FakeShop
 
-from agentkit.registry import agents
 from sales_agent import idempotency
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore
 from sales_agent.testing import FakeAgents, invoke_tool
-from sales_agent.tools import TOOL_NAMES, SalesTools, build_tools
-from support import fresh_database_url
-
-USER = "U1001"
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "category": "jackets",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999.0,
-}
+from sales_agent.tools import TOOL_NAMES, build_tools
 
 
-class Rig:
+class Rig(FakeShop):
     def __init__(self, tmp_path):
-        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
-        self.rsps.start()
-        base_urls = {name: f"http://{name}.fake.test" for name in agents()}
-        self.fake = FakeAgents(self.rsps, base_urls)
+        super().__init__(tmp_path, "tools")
         hold = FakeAgents.example(self.fake.contracts["inventory"].operation("createHold"))[1]
         self.fake.answer("inventory", "commitHold", 200, {**hold, "status": "committed", "orderId": "ORD-100012"})
         self.fake.answer("inventory", "releaseHold", 200, {**hold, "status": "released"})
@@ -46,19 +25,6 @@ class Rig:
         order = FakeAgents.example(self.fake.contracts["fulfillment"].operation("getOrder"))[1]
         assert not self.fake.contracts["fulfillment"].operation("createOrder").response_problems(201, order)
         self.fake.answer("fulfillment", "createOrder", 201, order)
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "tools"))
-        self.vault = CardVault()
-        self.clients = Clients(base_urls=base_urls, retries=1)
-        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault)
-        self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
-
-    def run(self, name, **args):
-        return invoke_tool(self.service, name, USER, **args)
-
-    def close(self):
-        self.rsps.stop()
-        self.rsps.reset()
-        self.store.dispose()
 
 
 @pytest.fixture

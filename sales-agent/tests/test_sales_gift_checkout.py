@@ -4,27 +4,11 @@ and the order total, addGiftWrap is called once with the new order id, and a fai
 from __future__ import annotations
 
 import pytest
+from shops import JACKET, USER, BreakableClients, WiredShop
 
-from agentkit import AgentCallError
 from sales_agent import idempotency
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore
-from support import WiredSystem, fresh_database_url
 
-USER = "U1001"
 GOOD_CARD = "4242 4242 4242 4242 exp 12/30 cvc 123"
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "category": "jackets",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999.0,
-}
 PREMIUM = {
     "optionId": "premium",
     "optionName": "Premium gift box",
@@ -34,46 +18,10 @@ PREMIUM = {
 }
 
 
-class RecordingClients(Clients):
-    """Real clients that remember every call (with its Idempotency-Key) and can break chosen operations."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.log: list[tuple[str, str, dict, str | None]] = []
-        self.broken: set[tuple[str, str]] = set()
-        self.answer_lost: set[tuple[str, str]] = set()  # the call goes through, then times out on the way back
-
-    def call(self, agent, operation, body, *, idempotency_key=None):
-        self.log.append((agent, operation, body, idempotency_key))
-        if (agent, operation) in self.broken:
-            raise AgentCallError(agent, operation, None, "unavailable", f"The {agent} agent is not reachable.")
-        result = super().call(agent, operation, body, idempotency_key=idempotency_key)
-        if (agent, operation) in self.answer_lost:
-            raise AgentCallError(agent, operation, None, "timeout", f"The {agent} agent timed out.")
-        return result
-
-    def made(self, agent, operation):
-        return [(body, key) for a, o, body, key in self.log if (a, o) == (agent, operation)]
-
-
-class Shop:
+class Shop(WiredShop):
     def __init__(self, tmp_path):
-        self.wired = WiredSystem(tmp_path, tag="gw")
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "gw"))
-        self.vault = CardVault()
-        self.clients = RecordingClients(retries=0)
-        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault)
+        super().__init__(tmp_path, "gw", BreakableClients(retries=0))
         self.vault.redact(USER, GOOD_CARD)
-
-    def post(self, agent, path, body):
-        response = self.wired.client(agent).post(path, json=body)
-        assert response.status_code < 500, response.get_json()
-        return response.get_json()
-
-    def stock(self):
-        return self.post(
-            "inventory", "/check-inventory", {"productId": "P1001", "attributes": {"size": "M", "color": "Black"}}
-        )["onlineStockLevel"]
 
     def wraps(self, reference):
         return self.post("gift-wrapping", "/get-gift-wraps", {"orderReference": reference})["wraps"]
@@ -91,10 +39,6 @@ class Shop:
             for p in self.post("payment", "/list-payments", {"userId": USER, "limit": 100})["payments"]
             if p["paymentId"] == payment_id
         )
-
-    def close(self):
-        self.store.dispose()
-        self.wired.close()
 
 
 @pytest.fixture

@@ -7,28 +7,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-import responses
+from shops import JACKET, USER, FakeShop
 
-from agentkit.registry import agents
-from sales_agent.cards import CardVault
-from sales_agent.checkout import CheckoutWorkflow
-from sales_agent.clients import Clients
-from sales_agent.store import SalesStore
-from sales_agent.testing import FakeAgents, invoke_tool
-from sales_agent.tools import SalesTools, build_tools
-from support import fresh_database_url
+from sales_agent.tools import build_tools
 
-USER = "U1001"
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "category": "jackets",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999.0,
-}
 OPTIONS = [
     {
         "optionId": "standard",
@@ -66,27 +48,11 @@ JACKET_CHECK = {
 }
 
 
-class Rig:
+class Rig(FakeShop):
     def __init__(self, tmp_path):
-        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
-        self.rsps.start()
-        base_urls = {name: f"http://{name}.fake.test" for name in agents()}
-        self.fake = FakeAgents(self.rsps, base_urls)
+        super().__init__(tmp_path, "gifttools")
         self.fake.answer("gift-wrapping", "checkGiftWrapping", 200, JACKET_CHECK)
-        self.store = SalesStore(fresh_database_url("sales", tmp_path, "gifttools"))
-        self.vault = CardVault()
-        self.clients = Clients(base_urls=base_urls, retries=1)
-        self.workflow = CheckoutWorkflow(self.clients, self.store, self.vault)
-        self.service = SalesTools(self.clients, self.store, self.workflow, self.vault)
         self.store.add_line(USER, dict(JACKET))
-
-    def run(self, name, **args):
-        return invoke_tool(self.service, name, USER, **args)
-
-    def close(self):
-        self.rsps.stop()
-        self.rsps.reset()
-        self.store.dispose()
 
 
 @pytest.fixture
