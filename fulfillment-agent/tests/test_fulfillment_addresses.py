@@ -8,12 +8,12 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from order_owners import OrderOwners
 
 from agentkit import clock
 from fulfillment_agent import addresses, cities, storage
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 HOME = {
     "name": "Priya Sharma",
     "line1": "Flat 1202, Sea Breeze Towers",
@@ -32,32 +32,6 @@ JACKET = {
     "quantity": 1,
     "unitPrice": 4999,
 }
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
-
-
-@pytest.fixture
-def owners(make_app):
-    wired = OrderOwners(make_app)
-    yield wired
-    wired.close()
-
-
-@pytest.fixture
-def app(make_app, owners):
-    built = make_app("fulfillment", clients=owners.clients())
-    built.owners = owners
-    return built
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def error_of(reply, status: int, code: str | None = None) -> dict:

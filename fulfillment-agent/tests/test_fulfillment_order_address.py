@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from order_owners import OrderOwners
 
-from agentkit import clock
 from fulfillment_agent import storage
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 HOME = {
     "name": "Priya Sharma",
     "line1": "Flat 1202, Sea Breeze Towers",
@@ -28,23 +27,6 @@ JACKET = {
     "quantity": 1,
     "unitPrice": 4999,
 }
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-
-
-@pytest.fixture
-def owners(make_app):
-    wired = OrderOwners(make_app)
-    yield wired
-    wired.close()
-
-
-@pytest.fixture
-def client(make_app, owners):
-    return make_app("fulfillment", clients=owners.clients()).test_client()
 
 
 def order(client, owners, user: str = "U1001", **fields) -> dict:

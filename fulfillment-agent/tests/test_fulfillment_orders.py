@@ -7,13 +7,12 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from order_owners import OrderOwners
 
-from agentkit import clock
 from agentkit.registry import import_app_factory
 from fulfillment_agent import domain, storage
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)  # 15:30 in India
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 # The lifecycle as the brief states it, written out here independently of the code under test.
 LEGAL = {
@@ -37,37 +36,9 @@ ADDRESS = {
 payment_numbers = itertools.count(100000)
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    """Every agent reads the time through agentkit.clock; pin it so dates are exact."""
-    state = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
-
-
-@pytest.fixture
-def owners(make_app):
-    """The catalog, inventory, payment and loyalty agents the orders' facts belong to, in process."""
-    wired = OrderOwners(make_app)
-    yield wired
-    wired.close()
-
-
 @pytest.fixture
 def inventory_app(owners):
     return owners.apps["inventory"]
-
-
-@pytest.fixture
-def app(make_app, owners):
-    built = make_app("fulfillment", clients=owners.clients())
-    built.owners = owners
-    return built
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def jacket(quantity: int = 1, price: float = 4999, color: str = "Black", size: str = "M") -> dict:

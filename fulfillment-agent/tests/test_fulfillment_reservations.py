@@ -9,21 +9,15 @@ import pytest
 import requests
 import responses
 
-from agentkit import AgentClient, clock
+from agentkit import AgentClient
 from agentkit.registry import import_app_factory
 from support import route_to_app
 
 INVENTORY_URL = "http://inventory.fulfillment-reservations.test"
 DOWN_URL = "http://inventory.down.test"
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 JACKET = {"productId": "P1001", "size": "M", "color": "Black"}
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
 
 
 @pytest.fixture
@@ -36,11 +30,6 @@ def app(make_app, inventory_app):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         route_to_app(rsps, INVENTORY_URL, inventory_app)
         yield make_app("fulfillment", clients={"inventory": AgentClient("inventory", base_url=INVENTORY_URL)})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

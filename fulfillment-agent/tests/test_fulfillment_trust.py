@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from order_owners import POOR_CARD, OrderOwners
+from order_owners import POOR_CARD
 
 from agentkit import AgentCallError, AgentClient, clock, load_contract
 from fulfillment_agent import storage
@@ -26,25 +26,6 @@ PUFFER = {
     "quantity": 1,
     "unitPrice": 4999,
 }
-
-
-@pytest.fixture
-def owners(make_app):
-    wired = OrderOwners(make_app)
-    yield wired
-    wired.close()
-
-
-@pytest.fixture
-def app(make_app, owners):
-    built = make_app("fulfillment", clients=owners.clients())
-    owners.serve_fulfillment(built)
-    return built
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def body_for(items=None, discount=0.0, fee=0.0, **extra) -> dict:
