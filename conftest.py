@@ -24,9 +24,10 @@ os.environ.setdefault("AGENT_API_TOKEN", secrets.token_urlsafe(32))
 # The default without one (a secret made under var/) is tested in sales-agent/tests/test_sales_auth.py.
 os.environ.setdefault("SALES_SESSION_SECRET", secrets.token_urlsafe(32))
 
+from agentkit import clock  # noqa: E402
 from agentkit.app import AgentApp  # noqa: E402
 from agentkit.registry import agents, import_app_factory  # noqa: E402
-from support import CallerClient, drop_test_databases, fresh_database_url  # noqa: E402
+from support import CallerClient, WiredSystem, drop_test_databases, fresh_database_url  # noqa: E402
 
 # Every agent app a test builds, however it builds it, authenticates as a caller its operations allow.
 AgentApp.test_client_class = CallerClient
@@ -53,6 +54,24 @@ def make_app(tmp_path, monkeypatch):
     yield make
     for app in built:
         app.db.dispose()
+
+
+@pytest.fixture
+def system(tmp_path):
+    """Every agent in process (``support.WiredSystem``): their clients reach each other's Flask apps."""
+    wired = WiredSystem(tmp_path)
+    yield wired
+    wired.close()
+
+
+@pytest.fixture
+def frozen_clock(request, monkeypatch):
+    """Every agent reads the time through agentkit.clock; pin it at the test module's ``NOW`` so dates are exact.
+    ``frozen_clock["now"] = ...`` moves it. A module pins it for all its tests with
+    ``pytestmark = pytest.mark.usefixtures("frozen_clock")``."""
+    state = {"now": request.module.NOW}
+    monkeypatch.setattr(clock, "now", lambda: state["now"])
+    return state
 
 
 @pytest.fixture

@@ -1,21 +1,10 @@
-"""Fixtures the fulfillment suites share: a pinned clock, the agents an order's facts belong to (in process),
+"""Fixtures the fulfillment suites share: the agents an order's facts belong to (in process),
 and the fulfillment app wired to them."""
 
 from __future__ import annotations
 
 import pytest
 from order_owners import OrderOwners
-
-from agentkit import clock
-
-
-@pytest.fixture
-def frozen_clock(request, monkeypatch):
-    """Every agent reads the time through agentkit.clock; pin it at the test module's ``NOW`` so dates are exact.
-    ``frozen_clock["now"] = ...`` moves it."""
-    state = {"now": request.module.NOW}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
 
 
 @pytest.fixture

@@ -7,21 +7,12 @@ import threading
 import pytest
 from orders import place_order
 
-from support import WiredSystem
-
 LONGEST = "s" * 60 + ":a@b"  # 64 characters, the most common.json's userId allows
 
 
 @pytest.fixture
 def client(make_app):
     return make_app("loyalty").test_client()
-
-
-@pytest.fixture
-def system(tmp_path):
-    wired = WiredSystem(tmp_path)
-    yield wired
-    wired.close()
 
 
 def post(client, path, status, **body):

@@ -8,7 +8,6 @@ import pytest
 from orders import place_order
 
 from agentkit.registry import import_app_factory
-from support import WiredSystem
 
 
 @pytest.fixture
@@ -19,14 +18,6 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def system(tmp_path):
-    """Every agent in process: points are earned on real orders the fulfillment agent holds."""
-    wired = WiredSystem(tmp_path)
-    yield wired
-    wired.close()
 
 
 def member(client, user_id, **extra):

@@ -6,17 +6,7 @@ order from fulfillment), with all agents wired in process.
 
 from __future__ import annotations
 
-import pytest
 from orders import place_order
-
-from support import WiredSystem
-
-
-@pytest.fixture
-def system(tmp_path):
-    wired = WiredSystem(tmp_path)
-    yield wired
-    wired.close()
 
 
 def call(client, path, **body):

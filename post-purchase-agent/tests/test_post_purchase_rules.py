@@ -15,21 +15,9 @@ import pytest
 
 from agentkit import AgentClient, clock
 from agentkit.registry import import_app_factory
-from support import WiredSystem
 
 NOW = datetime(2026, 11, 21, 4, 30, tzinfo=timezone.utc)  # 10:00 in India
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-
-
-@pytest.fixture
-def system(tmp_path):
-    wired = WiredSystem(tmp_path)
-    yield wired
-    wired.close()
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def call(client, path, body, **headers):

@@ -7,14 +7,6 @@ import pytest
 from orders import place_order
 
 from agentkit.contracts import load_contract
-from support import WiredSystem
-
-
-@pytest.fixture
-def system(tmp_path):
-    wired = WiredSystem(tmp_path)
-    yield wired
-    wired.close()
 
 
 def post(client, path, status, **body):

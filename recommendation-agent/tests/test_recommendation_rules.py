@@ -14,16 +14,12 @@ import pytest
 import requests
 import responses
 
-from agentkit import AgentClient, clock
+from agentkit import AgentClient
 from support import route_to_app
 
 INVENTORY_URL = "http://inventory.agent.test"
 NOW = datetime(2026, 11, 21, 4, 30, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def inventory_client() -> AgentClient:
