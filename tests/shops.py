@@ -5,10 +5,13 @@
 - ``FakeShop``: the sales tools and checkout over contract-checked fakes (``responses``), for one tool's
   behaviour when an agent answers, refuses, times out or is down.
 - ``BreakableClients``: real contract clients that remember every call and can break chosen operations.
+- ``chat_app``: the chat API (its Flask app and sales session) over every agent in process.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +22,9 @@ from agentkit.registry import agents
 from sales_agent.cards import CardVault
 from sales_agent.checkout import CheckoutWorkflow
 from sales_agent.clients import Clients
+from sales_agent.entrypoints.app import create_app
 from sales_agent.store import SalesStore
-from sales_agent.testing import FakeAgents, invoke_tool
+from sales_agent.testing import FakeAgents, invoke_tool, session_for_tests
 from sales_agent.tools import SalesTools
 from support import WiredSystem, fresh_database_url
 
@@ -135,3 +139,20 @@ class FakeShop:
         self.rsps.stop()
         self.rsps.reset()
         self.store.dispose()
+
+
+@contextlib.contextmanager
+def chat_app(tmp: Path, tag: str, model: Any = None, config: dict | None = None, **session: Any) -> Iterator[tuple]:
+    """(the chat API's Flask app, its SalesSession) with ``model`` (None: the offline model), on fresh databases,
+    every agent in process."""
+    wired = WiredSystem(tmp, tag=tag)
+    sales = session_for_tests(
+        tmp, model, database_url=fresh_database_url("sales", tmp, tag), vault=CardVault(), **session
+    )
+    app = create_app(sales, config=config)
+    app.testing = True
+    try:
+        yield app, sales
+    finally:
+        sales.close()
+        wired.close()

@@ -5,11 +5,9 @@ they sign in."""
 from __future__ import annotations
 
 import pytest
+from shops import chat_app
 
-from sales_agent.cards import CardVault
-from sales_agent.entrypoints.app import create_app
-from sales_agent.testing import ScriptedChatModel, call, session_for_tests
-from support import WiredSystem, fresh_database_url
+from sales_agent.testing import ScriptedChatModel, call
 
 
 def model():
@@ -24,16 +22,8 @@ def model():
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sessions")
-    wired = WiredSystem(tmp, tag="sessions")
-    session = session_for_tests(
-        tmp, model(), database_url=fresh_database_url("sales", tmp, "sessions"), vault=CardVault()
-    )
-    app = create_app(session)
-    app.testing = True
-    yield app, session
-    session.close()
-    wired.close()
+    with chat_app(tmp_path_factory.mktemp("sessions"), "sessions", model()) as built:
+        yield built
 
 
 @pytest.fixture

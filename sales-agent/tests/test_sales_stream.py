@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shops import chat_app
 
 from sales_agent.cards import CardVault
 from sales_agent.entrypoints.app import create_app
 from sales_agent.memory import TurnLimiter
 from sales_agent.offline.model import OfflineChatModel
-from sales_agent.testing import session_for_tests
 from support import WiredSystem, fresh_database_url
 
 CARD = "4242 4242 4242 4242"
@@ -26,16 +26,8 @@ INDIAN = re.compile(r"^₹\d{1,2}(,\d{2})*,\d{3}(\.\d{2})?$|^₹\d{1,3}(\.\d{2})
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("stream")
-    wired = WiredSystem(tmp, tag="stream")
-    session = session_for_tests(
-        tmp, OfflineChatModel(), database_url=fresh_database_url("sales", tmp, "stream"), vault=CardVault()
-    )
-    app = create_app(session)
-    app.testing = True
-    yield app, session
-    session.close()
-    wired.close()
+    with chat_app(tmp_path_factory.mktemp("stream"), "stream", OfflineChatModel()) as built:
+        yield built
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ import json
 import logging
 
 import pytest
+from shops import chat_app
 
-from sales_agent.cards import CardVault
 from sales_agent.entrypoints.app import create_app
-from sales_agent.testing import ScriptedChatModel, call, session_for_tests, telegram_headers, whatsapp_headers
-from support import WiredSystem, fresh_database_url
+from sales_agent.testing import ScriptedChatModel, call, telegram_headers, whatsapp_headers
 
 WHATSAPP_SECRET = "wa-app-secret-for-tests"
 TELEGRAM_SECRET = "tg-secret-token-for-tests"
@@ -29,20 +28,12 @@ def model():
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("webhooks")
-    wired = WiredSystem(tmp, tag="webhooks")
-    session = session_for_tests(
-        tmp,
-        model(),
-        database_url=fresh_database_url("sales", tmp, "webhooks"),
-        vault=CardVault(),
-        settings_overrides={"webhook_max_messages": 3},
-    )
-    app = create_app(session, config={"WHATSAPP_APP_SECRET": WHATSAPP_SECRET, "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET})
-    app.testing = True
-    yield app, session
-    session.close()
-    wired.close()
+    config = {"WHATSAPP_APP_SECRET": WHATSAPP_SECRET, "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET}
+    overrides = {"webhook_max_messages": 3}
+    with chat_app(
+        tmp_path_factory.mktemp("webhooks"), "webhooks", model(), config, settings_overrides=overrides
+    ) as built:
+        yield built
 
 
 @pytest.fixture
@@ -195,15 +186,9 @@ def test_a_new_sender_gets_a_profile_on_first_contact(client, system):
 def test_a_whatsapp_guest_buys_click_and_collect(tmp_path):
     """A sender the shop has never seen, on WhatsApp, with the offline model: browse, cart, collect in a store,
     pay, confirm. The order stands at fulfillment under the guest's own id, paid once, for collection."""
-    wired = WiredSystem(tmp_path, tag="wa-guest")
-    session = session_for_tests(
-        tmp_path, database_url=fresh_database_url("sales", tmp_path, "wa-guest"), vault=CardVault()
-    )
-    app = create_app(session, config={"WHATSAPP_APP_SECRET": WHATSAPP_SECRET})
-    app.testing = True
-    client = app.test_client()
-    sender = "447700900777"
-    try:
+    with chat_app(tmp_path, "wa-guest", config={"WHATSAPP_APP_SECRET": WHATSAPP_SECRET}) as (app, session):
+        client = app.test_client()
+        sender = "447700900777"
         replies = []
         for n, text in enumerate(
             [
@@ -225,6 +210,3 @@ def test_a_whatsapp_guest_buys_click_and_collect(tmp_path):
         assert order["fulfillmentType"] == "click_and_collect" and order["storeId"].startswith("ST-MUM"), order
         paid = session.clients.call("payment", "listPayments", {"userId": guest, "limit": 5})["payments"]
         assert [p["status"] for p in paid] == ["succeeded"] and paid[0]["amount"] == order["total"]
-    finally:
-        session.close()
-        wired.close()
