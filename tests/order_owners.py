@@ -129,3 +129,27 @@ class OrderOwners:
             "loyalty", "/get-applicable-offers", {"userId": user, "cartAmount": amount, "categories": [category]}
         )
         return any(o["code"] == code and o["isApplicable"] for o in offers["offers"])
+
+
+JACKET_LINE = {  # an order line: one Alpine Puffer Jacket, M, Black, at the catalog's price
+    "productId": "P1001",
+    "sku": "P1001-BLACK-M",
+    "name": "Alpine Puffer Jacket",
+    "size": "M",
+    "color": "Black",
+    "quantity": 1,
+    "unitPrice": 4999,
+}
+
+
+def error_of(reply, status: int, code: str | None = None) -> dict:
+    """The error envelope of a refusal with this status (and code)."""
+    body = reply.get_json()
+    assert reply.status_code == status, body
+    if code:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def fields(error: dict) -> list[str]:
+    return [d["field"] for d in error["details"]]

@@ -8,6 +8,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from order_owners import JACKET_LINE, error_of, fields
 
 from agentkit import clock
 from fulfillment_agent import addresses, cities, storage
@@ -23,27 +24,7 @@ HOME = {
     "postalCode": "400053",
     "phone": "+919820011001",
 }
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999,
-}
-
-
-def error_of(reply, status: int, code: str | None = None) -> dict:
-    body = reply.get_json()
-    assert reply.status_code == status, body
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
-
-
-def fields(error: dict) -> list[str]:
-    return [d["field"] for d in error["details"]]
+JACKET = JACKET_LINE
 
 
 def save(client, user: str = "U1001", **address) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from order_owners import JACKET_LINE
 
 from fulfillment_agent import storage
 
@@ -18,15 +19,7 @@ HOME = {
     "postalCode": "400053",
 }
 KOLKATA = {"name": "Priya Sharma", "line1": "Flat 3, 14 Park Street", "city": "Kolkata", "postalCode": "700016"}
-JACKET = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999,
-}
+JACKET = JACKET_LINE
 
 
 def order(client, owners, user: str = "U1001", **fields) -> dict:

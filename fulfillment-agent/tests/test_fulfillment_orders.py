@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from order_owners import error_of, fields
 
 from agentkit.registry import import_app_factory
 from fulfillment_agent import domain, storage
@@ -82,18 +83,6 @@ def create(client, **overrides) -> dict:
 
 def move(client, order_id: str, status: str, **extra):
     return client.post("/update-order-status", json={"orderId": order_id, "status": status, **extra})
-
-
-def error_of(reply, status: int, code: str | None = None) -> dict:
-    body = reply.get_json()
-    assert reply.status_code == status, body
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
-
-
-def fields(error: dict) -> list[str]:
-    return [d["field"] for d in error["details"]]
 
 
 PATHS = {  # how a fresh order reaches each status through the API

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 import responses
+from order_owners import error_of, fields
 
 from agentkit import AgentClient
 from agentkit.registry import import_app_factory
@@ -64,18 +65,6 @@ def store_level(inventory_app, store_id: str, city: str = "Mumbai", **variant) -
 
 def reserve(client, **overrides):
     return client.post("/reserve-in-store", json={"userId": "U1001", **JACKET, "storeId": "ST-MUM-01", **overrides})
-
-
-def error_of(reply, status: int, code: str | None = None) -> dict:
-    body = reply.get_json()
-    assert reply.status_code == status, body
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
-
-
-def fields(error: dict) -> list[str]:
-    return [d["field"] for d in error["details"]]
 
 
 def test_reserving_really_lowers_the_store_stock_and_cancelling_brings_it_back(client, inventory_app):

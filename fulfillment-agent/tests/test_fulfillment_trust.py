@@ -10,22 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from order_owners import POOR_CARD
+from order_owners import JACKET_LINE, POOR_CARD
 
 from agentkit import AgentCallError, AgentClient, clock, load_contract
 from fulfillment_agent import storage
 
 USER = "U1003"  # Kavya, silver, 1870 points
 ADDRESS = {"name": "Kavya Iyer", "line1": "12 Marina Road", "city": "Chennai", "postalCode": "600004", "country": "IN"}
-PUFFER = {
-    "productId": "P1001",
-    "sku": "P1001-BLACK-M",
-    "name": "Alpine Puffer Jacket",
-    "size": "M",
-    "color": "Black",
-    "quantity": 1,
-    "unitPrice": 4999,
-}
+PUFFER = JACKET_LINE
 
 
 def body_for(items=None, discount=0.0, fee=0.0, **extra) -> dict:
