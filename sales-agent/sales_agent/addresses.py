@@ -33,6 +33,16 @@ def _data() -> dict[str, Any]:
 
 
 @functools.cache
+def store_phrases() -> dict[str, str]:
+    """What shoppers call each store ("palladium", "cp store"), lower-cased, to its id: the ``aliases`` the
+    fulfillment agent's store data keeps beside each store."""
+    stores = json.loads(resources.files("fulfillment_agent").joinpath("seed/stores.json").read_text(encoding="utf-8"))
+    return {
+        " ".join(alias.lower().split()): store["storeId"] for store in stores["stores"] for alias in store["aliases"]
+    }
+
+
+@functools.cache
 def delivered_cities() -> dict[str, str]:
     """Every delivered city's name and other names, lower-cased, to the city's own name ("bombay": "Mumbai")."""
     known: dict[str, str] = {}

@@ -2,13 +2,14 @@
 
 The lists are kept in code on purpose. They were built from the seed catalog's categories, sizes and
 colours (seed-draft/catalog.json) plus the everyday words shoppers use for them, but the model never
-reads catalog data at runtime: every product fact it states comes from a tool result. The cities are the
-exception: they are the fulfillment agent's delivered cities (sales_agent.addresses), so there is one list.
+reads catalog data at runtime: every product fact it states comes from a tool result. The cities and the
+store names are the exception: they are the fulfillment agent's delivered cities and its stores' aliases
+(read through sales_agent.addresses), so each has one list.
 """
 
 from __future__ import annotations
 
-from ..addresses import delivered_cities
+from ..addresses import delivered_cities, store_phrases
 
 # --- categories -------------------------------------------------------------------------------
 # word -> (catalog category or None, product-type term for the search query or None)
@@ -271,31 +272,10 @@ COLOUR_ALIASES = {
 # read through sales_agent.addresses, so the offline model knows exactly the cities the agents deliver to.
 CITIES = delivered_cities()
 
-# Store names shoppers say ("the Palladium store", "Select Citywalk"): the seed's ten stores. A store the
-# list does not know is left to the city; stores seen in tool results are matched too (intents.py).
-STORE_PHRASES = {
-    "palladium": "ST-MUM-01",
-    "lower parel": "ST-MUM-01",
-    "infiniti": "ST-MUM-02",
-    "andheri": "ST-MUM-02",
-    "select citywalk": "ST-DEL-01",
-    "citywalk": "ST-DEL-01",
-    "saket": "ST-DEL-01",
-    "connaught": "ST-DEL-02",
-    "cp store": "ST-DEL-02",
-    "marketcity whitefield": "ST-BLR-01",
-    "whitefield": "ST-BLR-01",
-    "orion": "ST-BLR-02",
-    "rajajinagar": "ST-BLR-02",
-    "express avenue": "ST-CHE-01",
-    "royapettah": "ST-CHE-01",
-    "viman nagar": "ST-PUN-01",
-    "marketcity pune": "ST-PUN-01",
-    "inorbit": "ST-HYD-01",
-    "madhapur": "ST-HYD-01",
-    "south city": "ST-KOL-01",
-    "jodhpur park": "ST-KOL-01",
-}
+# Store names shoppers say ("the Palladium store", "Select Citywalk"): the aliases the fulfillment agent keeps
+# beside each store. A store the list does not know is left to the city; stores seen in tool results are matched
+# too (intents.py).
+STORE_PHRASES = store_phrases()
 
 # --- seasons and occasions --------------------------------------------------------------------
 SEASONS = {
