@@ -149,15 +149,15 @@ def test_mixed_batch_results_and_state(shop):
 def test_json_output(shop, tmp_path, capsys):
     wired, workflow = shop
     path = tmp_path / "two.json"
-    path.write_text(json.dumps({"orders": ORDERS[:1] + [{"userId": "nobody"}]}))
+    path.write_text(json.dumps({"orders": ORDERS[:1] + [{"userId": "no body"}]}))
     assert batch.main(str(path), as_json=True, workflow=workflow) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed[0]["ok"] and printed[0]["orderId"].startswith("ORD-")
     assert printed[1] == {
         "index": 2,
-        "userId": "nobody",
+        "userId": "no body",
         "ok": False,
-        "reason": "userId must look like U1001",
+        "reason": "userId must be a shopper id: 1 to 64 letters, digits or . _ : @ -",
         "items": [],
     }
 

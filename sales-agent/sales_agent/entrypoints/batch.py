@@ -56,7 +56,7 @@ def order_problem(order: Any) -> str | None:
     if not isinstance(order, dict):
         return "not a JSON object"
     if not id_pattern("userId").fullmatch(str(order.get("userId", ""))):
-        return "userId must look like U1001"
+        return "userId must be a shopper id: 1 to 64 letters, digits or . _ : @ -"
     items = order.get("items")
     if not isinstance(items, list) or not items:
         return "items must be a non-empty list"
